@@ -1,0 +1,31 @@
+# Kartoteka: one image for every role (migrate, ingest, api, workers).
+# The role is chosen by the command, e.g. `kartoteka serve api`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    KARTOTEKA_DATA_DIR=/var/lib/kartoteka \
+    KARTOTEKA_HOST=0.0.0.0
+
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/kartoteka \
+        --create-home --shell /usr/sbin/nologin kartoteka
+
+WORKDIR /src
+
+# Dependencies first, from pyproject.toml alone, so a code change does not
+# reinstall them.
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+ && pip install --no-cache-dir -r /tmp/requirements.txt \
+ && rm /tmp/requirements.txt
+
+COPY . .
+RUN pip install --no-cache-dir . \
+ && rm -rf build *.egg-info
+
+USER kartoteka
+WORKDIR /var/lib/kartoteka
+EXPOSE 8000 8001
+CMD ["kartoteka", "--help"]

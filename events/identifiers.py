@@ -1,0 +1,86 @@
+"""Canonical customer identifiers: phones in E.164, emails case-folded, handles as network:handle."""
+
+from __future__ import annotations
+
+import re
+from email.utils import parseaddr
+from typing import Literal, NamedTuple
+
+import phonenumbers
+
+IdentifierKind = Literal["phone", "email", "handle"]
+DEFAULT_REGION = "RU"
+_HANDLE_NETWORK = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+
+
+class Identifier(NamedTuple):
+    """One normalised identifier; ``valid`` is False for values kept raw (unparseable)."""
+
+    kind: IdentifierKind
+    value: str
+    valid: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
+    """E.164 for a valid number in any common spelling, else None."""
+    text = raw.strip()
+    if not text:
+        return None
+    digits = re.sub(r"\D", "", text)
+    # "8 912 ..." is the Russian trunk prefix; "7912..." without "+" is an international spelling.
+    if region == "RU" and not text.startswith("+") and len(digits) == 11 and digits[0] in "78":
+        text = "+7" + digits[1:]
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_identifier(raw: str, region: str = DEFAULT_REGION) -> Identifier | None:
+    """A phone identifier; an invalid number is kept as its digits, marked not valid."""
+    e164 = normalise_phone(raw, region)
+    if e164 is not None:
+        return Identifier("phone", e164)
+    digits = re.sub(r"\D", "", raw)
+    return Identifier("phone", digits, valid=False) if digits else None
+
+
+def normalise_email(raw: str) -> str | None:
+    """Trimmed, display name removed, case-folded; None when it is not an address."""
+    _, address = parseaddr(raw.strip())
+    address = address.strip().casefold()
+    local, sep, domain = address.rpartition("@")
+    if not sep or not local or "." not in domain or " " in address:
+        return None
+    return address
+
+
+def normalise_handle(raw: str) -> str | None:
+    """``network:handle`` with the network lower-cased and a leading ``@`` dropped."""
+    network, sep, handle = raw.strip().partition(":")
+    if not sep:
+        network, handle = "chat", network
+    network = network.strip().lower()
+    handle = handle.strip().lstrip("@").casefold()
+    if not handle or not _HANDLE_NETWORK.match(network):
+        return None
+    return f"{network}:{handle}"
+
+
+def identifiers_of(phone: str | None, email: str | None, handle: str | None) -> list[Identifier]:
+    """Every usable identifier of a customer reference, strongest first."""
+    found: list[Identifier] = []
+    if phone and (ident := phone_identifier(phone)) is not None:
+        found.append(ident)
+    if email and (value := normalise_email(email)) is not None:
+        found.append(Identifier("email", value))
+    if handle and (value := normalise_handle(handle)) is not None:
+        found.append(Identifier("handle", value))
+    return found

@@ -1,0 +1,10 @@
+"""Topic names of the contract (suggested in ARCHITECTURE.md)."""
+
+INTERACTIONS = "interactions.v1"
+INTERACTIONS_DLQ = "interactions.dlq"
+CUSTOMERS = "customers.v1"
+ACCESS = "access.v1"
+ALERTS = "alerts.v1"
+EMPLOYEES = "employees.v1"
+
+ALL = (INTERACTIONS, INTERACTIONS_DLQ, CUSTOMERS, ACCESS, ALERTS, EMPLOYEES)

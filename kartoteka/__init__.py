@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, logging, Kafka and Postgres setup, the embedded runtime, the CLI."""

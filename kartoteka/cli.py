@@ -1,0 +1,94 @@
+"""The ``kartoteka`` command: up, token, migrate, topics, serve, worker."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kartoteka import logs
+from kartoteka.auth import Role, mint
+from kartoteka.settings import Settings
+
+
+def _up(settings: Settings, _: argparse.Namespace) -> int:
+    from kartoteka.supervisor import Supervisor
+
+    return Supervisor(settings).run()
+
+
+def _token(settings: Settings, args: argparse.Namespace) -> int:
+    print(mint(settings.secret, args.subject, Role(args.role), args.ttl or settings.token_ttl_s))
+    return 0
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from kartoteka.migrate import migrate
+
+    applied = migrate(settings.dsn)
+    print(f"migrations applied: {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def _topics(settings: Settings, _: argparse.Namespace) -> int:
+    from kartoteka.kafka import ensure_topics
+
+    ensure_topics(settings)
+    print("topics ready")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.service == "ingest":
+        from services.ingest.app import create_app
+
+        port = settings.ingest_port
+    else:
+        from services.api.app import create_app  # type: ignore[assignment]
+
+        port = settings.api_port
+    uvicorn.run(create_app(settings), host=settings.host, port=port, loop="uvloop", http="httptools",
+                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from services.projections.main import run_worker
+
+    run_worker(args.name, settings)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="kartoteka", description="Event-sourced customer interaction hub")
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run the whole system (embedded PostgreSQL and Tansu unless configured)")
+    token = sub.add_parser("token", help="print a signed bearer token")
+    token.add_argument("--subject", required=True, help="employee or channel id")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("topics", help="create the Kafka topics")
+    serve = sub.add_parser("serve", help="run one HTTP service")
+    serve.add_argument("service", choices=["ingest", "api"])
+    worker = sub.add_parser("worker", help="run one projection worker")
+    worker.add_argument("name", choices=["resolver", "relay", "timeline", "audit"])
+    return root
+
+
+COMMANDS = {"up": _up, "token": _token, "migrate": _migrate, "topics": _topics, "serve": _serve,
+            "worker": _worker}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    service = args.command if args.command not in ("serve", "worker") else getattr(args, "service", None) or args.name
+    if args.command != "token":
+        logs.configure(service, settings.log_level)
+    return COMMANDS[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

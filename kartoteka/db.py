@@ -1,0 +1,27 @@
+"""Postgres connections in one place: the eventsourcing datastore (workers) and pools (HTTP)."""
+
+from __future__ import annotations
+
+from psycopg.conninfo import conninfo_to_dict
+
+from eventsourcing.postgres import PostgresDatastore
+
+IDENTITY_EVENTS_TABLE = "identity_events"
+TRACKING_TABLE = "tracking"
+
+
+def datastore(dsn: str, pool_size: int = 2) -> PostgresDatastore:
+    """An eventsourcing datastore over a DSN (URL or key=value, TCP or Unix socket)."""
+    info = conninfo_to_dict(dsn)
+    return PostgresDatastore(
+        dbname=str(info.get("dbname", "postgres")),
+        host=str(info.get("host", "127.0.0.1")),
+        port=str(info.get("port", 5432)),
+        user=str(info.get("user", "postgres")),
+        password=str(info.get("password", "")),
+        pool_size=pool_size,
+        max_overflow=2,
+        pre_ping=True,
+        originator_id_type="uuid",
+        single_row_tracking=True,
+    )

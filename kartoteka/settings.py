@@ -1,0 +1,77 @@
+"""All configuration, from the environment (``KARTOTEKA_*`` plus the two standard names)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One settings object per process; built once in the composition root."""
+
+    model_config = SettingsConfigDict(env_prefix="KARTOTEKA_", extra="ignore")
+
+    database_url: str | None = Field(
+        None, validation_alias=AliasChoices("DATABASE_URL", "KARTOTEKA_DATABASE_URL")
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "KARTOTEKA_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    data_dir: Path = Path(".kartoteka")
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    ingest_port: int = 8001
+    broker_port: int = 9092
+    topic_prefix: str = ""
+    partitions: int = Field(4, ge=1, le=64)
+    token_secret: SecretStr | None = None
+    token_ttl_s: int = 30 * 24 * 3600
+    audit_fail_closed: bool = True
+    batch_max_records: int = 2000
+    log_level: str = "INFO"
+    db_pool_size: int = 4
+
+    @model_validator(mode="after")
+    def _no_default_secret_in_production(self) -> Settings:
+        if self.env == "production" and self.token_secret is None:
+            raise ValueError("KARTOTEKA_TOKEN_SECRET must be set when KARTOTEKA_ENV=production")
+        return self
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def bootstrap(self) -> str:
+        if not self.kafka_bootstrap_servers:
+            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs")
+        return self.kafka_bootstrap_servers
+
+    @property
+    def dsn(self) -> str:
+        if not self.database_url:
+            raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL runs")
+        return self.database_url
+
+    @cached_property
+    def secret(self) -> str:
+        """The token secret: configured, or generated once into the data dir."""
+        if self.token_secret is not None:
+            return self.token_secret.get_secret_value()
+        path = self.data_dir / "token_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            candidate = path.with_suffix(".tmp")
+            candidate.write_text(secrets.token_urlsafe(48))
+            candidate.chmod(0o600)
+            try:
+                candidate.rename(path) if not path.exists() else candidate.unlink()
+            except FileExistsError:
+                candidate.unlink()
+        return path.read_text().strip()

@@ -1,0 +1,203 @@
+"""``kartoteka up``: start what the environment does not give, run every part, supervise, stop cleanly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kartoteka import kafka
+from kartoteka.embedded import EmbeddedBroker, EmbeddedPostgres
+from kartoteka.migrate import migrate
+from kartoteka.settings import Settings
+
+log = logging.getLogger("kartoteka.supervisor")
+WORKERS = ("resolver", "relay", "timeline", "audit")
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass
+class Child:
+    """One supervised process and its restart bookkeeping."""
+
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    next_start: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv, env=self.env)
+        self.started_at = time.monotonic()
+        log.info("started", extra={"child": self.name, "pid": self.process.pid})
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout_s: float = 15) -> None:
+        if not self.alive():
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("killing child that ignored SIGTERM", extra={"child": self.name})
+            self.process.kill()
+            self.process.wait()
+
+
+class Supervisor:
+    """Owns the embedded parts and the children; restarts crashed children with backoff."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = settings.data_dir.resolve()
+        self.stopping = threading.Event()
+        self.postgres: EmbeddedPostgres | None = None
+        self.broker: EmbeddedBroker | None = None
+        self.children: list[Child] = []
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        started = time.monotonic()
+        try:
+            env = self._start_infrastructure()
+            self._start_children(env)
+            if not self._wait_ready(timeout_s=120):
+                log.error("not ready in time")
+                return 1
+            print(f"kartoteka ready in {time.monotonic() - started:.1f}s: api http://{self.settings.host}:"
+                  f"{self.settings.api_port} ingest http://{self.settings.host}:{self.settings.ingest_port}",
+                  flush=True)
+            while not self.stopping.wait(0.5):
+                self._restart_crashed()
+            return 0
+        finally:
+            self._shutdown()
+
+    def _start_infrastructure(self) -> dict[str, str]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, KARTOTEKA_DATA_DIR=str(self.data_dir))
+        if not self.settings.database_url:
+            self.postgres = EmbeddedPostgres(self.data_dir / "pg")
+            env["DATABASE_URL"] = self.postgres.start()
+            log.info("embedded postgres started", extra={"pgdata": str(self.postgres.pgdata)})
+        if not self.settings.kafka_bootstrap_servers:
+            self.broker = EmbeddedBroker(self.settings.broker_port, self.settings.host,
+                                         log_path=self.data_dir / "tansu.log")
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.start()
+            log.info("embedded broker started", extra={"bootstrap": self.broker.bootstrap})
+        if "DATABASE_URL" not in env:
+            env["DATABASE_URL"] = self.settings.dsn
+        if "KAFKA_BOOTSTRAP_SERVERS" not in env:
+            env["KAFKA_BOOTSTRAP_SERVERS"] = self.settings.bootstrap
+        settings = self.settings.model_copy(update={"database_url": env["DATABASE_URL"],
+                                                    "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]})
+        migrate(settings.dsn)
+        kafka.ensure_topics(settings)
+        self.settings = settings
+        return env
+
+    def _start_children(self, env: dict[str, str]) -> None:
+        base = [sys.executable, "-m", "kartoteka.cli"]
+        for name in WORKERS:
+            self.children.append(Child(name, [*base, "worker", name], env=env))
+        self.children.append(Child("ingest", [*base, "serve", "ingest"], env=env))
+        self.children.append(Child("api", [*base, "serve", "api"], env=env))
+        self._status_dir().mkdir(parents=True, exist_ok=True)
+        for child in self.children:
+            child.start()
+
+    def _status_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    def _worker_status(self, name: str) -> dict[str, float] | None:
+        path = self._status_dir() / f"{self.settings.topic_prefix}{name}.status.json"
+        try:
+            return json.loads(path.read_text())  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return None
+
+    def _wait_ready(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        started = time.time()
+        while time.monotonic() < deadline and not self.stopping.is_set():
+            self._restart_crashed()
+            http_ok = all(_http_ok(self.settings.host, port) for port in
+                          (self.settings.api_port, self.settings.ingest_port))
+            workers_ok = all((s := self._worker_status(n)) and s.get("at", time.time()) >= started - 1
+                             for n in WORKERS)
+            if http_ok and workers_ok:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _restart_crashed(self) -> None:
+        now = time.monotonic()
+        for child in self.children:
+            if child.alive() or self.stopping.is_set():
+                continue
+            if child.next_start == 0.0:
+                code = child.process.returncode if child.process else None
+                uptime = now - child.started_at
+                if uptime > 60:
+                    child.restarts = 0
+                backoff = min(MAX_BACKOFF_S, 0.5 * 2 ** child.restarts)
+                child.next_start = now + backoff
+                log.error("child exited; restarting", extra={"child": child.name, "code": code,
+                                                               "backoff_s": backoff, "restarts": child.restarts})
+            elif now >= child.next_start:
+                child.restarts += 1
+                child.next_start = 0.0
+                child.start()
+
+    def _shutdown(self) -> None:
+        """Stop intake first, let the workers drain what the broker holds, then stop the rest."""
+        log.info("shutting down")
+        for child in self.children:
+            if child.name in ("ingest", "api"):
+                child.stop()
+        self._drain(timeout_s=60)
+        for child in self.children:
+            child.stop()
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+        log.info("stopped")
+
+    def _drain(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        quiet = 0
+        while time.monotonic() < deadline and any(c.alive() for c in self.children):
+            statuses = [self._worker_status(n) for n in WORKERS]
+            fresh = [s for s in statuses if s and time.time() - s.get("at", 0) < 3]
+            if len(fresh) == len(WORKERS) and all(s.get("lag", 1) == 0 for s in fresh):
+                quiet += 1
+                if quiet >= 3:
+                    log.info("workers drained")
+                    return
+            else:
+                quiet = 0
+            time.sleep(0.5)
+        log.warning("drain incomplete at shutdown")
+
+
+def _http_ok(host: str, port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/readyz", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

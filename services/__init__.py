@@ -1,0 +1,1 @@
+"""The three services: ingest, projections, api. None imports another."""

@@ -1,0 +1,29 @@
+"""Opaque cursors: the previous page's ``next`` passed back as ``before``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from kartoteka.http import ApiError
+
+MAX_LIMIT = 500
+
+
+def encode_cursor(*parts: Any) -> str:
+    raw = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
+    """Parts of a cursor, typed by ``shape``; anything else is a 400, never a 500."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(parts, list) or len(parts) != len(shape):
+            raise ValueError("wrong shape")
+        return [datetime.fromisoformat(p) if t is datetime else t(p) for p, t in zip(parts, shape, strict=True)]
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise ApiError(400, "invalid_cursor", "before is not a cursor this API issued") from exc

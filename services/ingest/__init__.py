@@ -1,0 +1,1 @@
+"""Ingest: channels -> validated interaction events on Kafka."""

@@ -1,0 +1,70 @@
+"""Pure acceptance logic: validate a raw item and give it its deterministic id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from events import ids
+from events.catalog import INTERACTION_RECEIVED  # noqa: F401  (registers the type)
+from events.envelope import Envelope, encode, wrap
+from events.interaction import Interaction
+
+SOURCE = "kartoteka/ingest"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A valid interaction, ready to be produced."""
+
+    id: str
+    interaction: Interaction
+
+    @property
+    def key(self) -> bytes:
+        return self.interaction.primary_identifier().key.encode()
+
+    def record(self, received_at: datetime) -> bytes:
+        envelope: Envelope = wrap(
+            self.interaction, id=self.id, source=SOURCE, time=received_at,
+            subject=self.interaction.primary_identifier().key,
+        )
+        return encode(envelope)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An item that will never be accepted as sent; ``reason`` says why."""
+
+    reason: str
+    id: str | None = None
+
+
+def describe(error: ValidationError) -> str:
+    parts = []
+    for err in error.errors()[:10]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
+    return "; ".join(parts)
+
+
+def accept(raw: Any) -> Accepted | Rejected:
+    """Validate one item of a request body."""
+    if not isinstance(raw, dict):
+        return Rejected("item must be a JSON object")
+    try:
+        interaction = Interaction.model_validate(raw)
+    except ValidationError as exc:
+        known = _id_if_identifiable(raw)
+        return Rejected(describe(exc), known)
+    return Accepted(ids.interaction_id(interaction.channel.value, interaction.external_id), interaction)
+
+
+def _id_if_identifiable(raw: dict[str, Any]) -> str | None:
+    channel, external_id = raw.get("channel"), raw.get("external_id")
+    if isinstance(channel, str) and isinstance(external_id, str) and external_id:
+        return ids.interaction_id(channel, external_id)
+    return None

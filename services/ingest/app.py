@@ -1,0 +1,59 @@
+"""Composition root of the ingest service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from psycopg_pool import AsyncConnectionPool
+
+from events import topics
+from kartoteka import kafka
+from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.settings import Settings
+from services.ingest.publisher import KafkaPublisher
+from services.ingest.receipts import Receipts
+from services.ingest.routes import router
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The ingest app; connections open in the lifespan, never at import."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        producer = kafka.producer(settings)
+        pool = AsyncConnectionPool(settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False)
+        await pool.open()
+        app.state.publisher = KafkaPublisher(producer, settings.topic(topics.INTERACTIONS))
+        app.state.receipts = Receipts(pool)
+        app.state.producer = producer
+        try:
+            yield
+        finally:
+            producer.flush(10)
+            producer.close(10)
+            await pool.close()
+
+    app = FastAPI(title="Kartoteka ingest", version="1", lifespan=lifespan)
+    app.state.settings = settings
+
+    async def readiness() -> dict[str, bool]:
+        return {
+            "kafka": await kafka.producer_ready(app.state.producer, settings.topic(topics.INTERACTIONS)),
+            "postgres": await _db_ok(app.state.receipts.pool),
+        }
+
+    install_error_handlers(app)
+    install_operations(app, "ingest", readiness)
+    app.include_router(router)
+    return app
+
+
+async def _db_ok(pool: AsyncConnectionPool) -> bool:
+    try:
+        async with pool.connection(timeout=2) as conn:
+            await conn.execute("SELECT 1")
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,56 @@
+"""Accept a list of raw items: validate, drop duplicates, produce, and report per item."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from services.ingest.accept import Accepted, Rejected, accept
+
+log = logging.getLogger(__name__)
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One item's outcome, in the contract's shape."""
+
+    id: str | None
+    status: Status
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "error": self.error}
+
+
+class Publisher(Protocol):
+    async def publish(self, items: list[Accepted], received_at: datetime) -> None: ...
+
+
+class ReceiptBook(Protocol):
+    async def seen(self, ids: list[str]) -> set[str]: ...
+
+    def remember(self, ids: list[str]) -> None: ...
+
+
+async def ingest(raw_items: list[Any], publisher: Publisher, receipts: ReceiptBook) -> list[ItemResult]:
+    """Results in input order; returns only after Kafka acknowledged every accepted item."""
+    outcomes = [accept(raw) for raw in raw_items]
+    candidate_ids = [o.id for o in outcomes if isinstance(o, Accepted)]
+    already = await receipts.seen(candidate_ids) if candidate_ids else set()
+    results: list[ItemResult] = []
+    to_send: dict[str, Accepted] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, Rejected):
+            results.append(ItemResult(outcome.id, "rejected", outcome.reason))
+        elif outcome.id in already or outcome.id in to_send:
+            results.append(ItemResult(outcome.id, "duplicate"))
+        else:
+            to_send[outcome.id] = outcome
+            results.append(ItemResult(outcome.id, "accepted"))
+    if to_send:
+        await publisher.publish(list(to_send.values()), datetime.now(UTC))
+        receipts.remember(list(to_send))
+    return results

@@ -1,0 +1,1 @@
+"""Projection workers: Kafka consumers -> PostgreSQL read models, identity, audit."""

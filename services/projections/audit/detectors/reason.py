@@ -1,0 +1,116 @@
+"""Business-reason detectors: customers viewed who are not among the employee's own
+interactions or queue, in one day and cumulatively over a rolling month."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from services.projections.audit.detectors.common import (
+    Bucket,
+    PeerCounts,
+    by_local_day,
+    day_window,
+    evidence,
+    in_order,
+    make_alert,
+)
+from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
+
+
+def _unknown_by_day(
+    accesses: Sequence[Access], ctx: EmployeeContext, cfg: DetectorConfig
+) -> dict[date, Bucket]:
+    """Per local day, the views of customers the employee has no recorded reason to see."""
+    known = ctx.known_customer_ids
+    views = [
+        a
+        for a in in_order(accesses, cfg.view_actions)
+        if any(c not in known for c in a.customer_ids)
+    ]
+    return by_local_day(views, ctx.zone, keep=lambda customer: customer not in known)
+
+
+def detect_no_business_reason(
+    accesses: Sequence[Access],
+    ctx: EmployeeContext,
+    cfg: DetectorConfig = DEFAULT_CONFIG,
+    *,
+    peers: PeerCounts | None = None,
+) -> list[Alert]:
+    """Days with more than ``no_reason_count`` customers viewed outside the employee's own
+    interactions and queue, making up more than ``no_reason_share`` of the day's customers.
+
+    Both conditions, because a few look-ups for a colleague are normal, and a busy day of
+    mostly one's own customers with a handful of strangers is too.
+    """
+    totals = by_local_day(in_order(accesses, cfg.view_actions), ctx.zone)
+    alerts = []
+    for day, unknown in _unknown_by_day(accesses, ctx, cfg).items():
+        count, total = len(unknown.customers), len(totals[day].customers)
+        share = count / total
+        if count <= cfg.no_reason_count or share <= cfg.no_reason_share:
+            continue
+        window = day_window(day, ctx.zone)
+        ev = evidence(
+            window,
+            unknown.accesses,
+            unknown.customers,
+            without_reason=count,
+            customers_viewed=total,
+            share=round(share, 4),
+            share_threshold=cfg.no_reason_share,
+        )
+        alerts.append(make_alert(ctx, "no_business_reason", count, cfg.no_reason_count, window, ev))
+    return alerts
+
+
+def _merged(days: dict[date, Bucket], first: date, last: date) -> Bucket:
+    merged = Bucket()
+    for day, bucket in days.items():
+        if first <= day <= last:
+            merged.accesses.extend(bucket.accesses)
+            merged.customers.update(bucket.customers)
+    return merged
+
+
+def detect_low_and_slow(
+    accesses: Sequence[Access],
+    ctx: EmployeeContext,
+    cfg: DetectorConfig = DEFAULT_CONFIG,
+    *,
+    peers: PeerCounts | None = None,
+) -> list[Alert]:
+    """More than ``low_slow_threshold`` distinct customers without a business reason over a
+    rolling ``low_slow_days`` local days, however quiet each single day was.
+
+    Alerts on the first day the rolling count goes above the threshold, then at most once per
+    further full window while it stays above, so a steady harvest is reported monthly and
+    not daily.
+    """
+    days = _unknown_by_day(accesses, ctx, cfg)
+    span = timedelta(days=cfg.low_slow_days - 1)
+    alerts: list[Alert] = []
+    last_alert: date | None = None
+    for day in days:
+        if last_alert is not None and day - last_alert <= span:
+            continue
+        window_bucket = _merged(days, day - span, day)
+        count = len(window_bucket.customers)
+        if count <= cfg.low_slow_threshold:
+            continue
+        last_alert = day
+        window = (day_window(day - span, ctx.zone)[0], day_window(day, ctx.zone)[1])
+        daily = [len(b.customers) for d, b in days.items() if day - span <= d <= day]
+        ev = evidence(
+            window,
+            window_bucket.accesses,
+            window_bucket.customers,
+            without_reason=count,
+            days=cfg.low_slow_days,
+            active_days=len(daily),
+            max_per_day=max(daily),
+        )
+        alerts.append(make_alert(ctx, "low_and_slow", count, cfg.low_slow_threshold, window, ev))
+    return alerts

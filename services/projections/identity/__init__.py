@@ -1,0 +1,1 @@
+"""Identity resolution: which customer each interaction belongs to (event-sourced)."""

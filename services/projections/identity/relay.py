@@ -1,0 +1,110 @@
+"""The outbox relay: publishes the recorded identity log to customers.v1 from a tracked position.
+
+Never "save, then send": the resolver only records; this relay reads what was recorded
+and publishes it, then records how far it got. A crash republishes at most one batch,
+which the projections absorb because their writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from eventsourcing.persistence import Notification, Tracking
+from kafka import KafkaProducer
+from pydantic import BaseModel
+
+from events import topics
+from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
+from events.envelope import encode, type_of, wrap
+from events.ids import derived_event_id
+from events.interaction import Interaction
+from kartoteka import kafka
+from kartoteka.settings import Settings
+from services.projections.identity.domain import Attribution, Customer
+from services.projections.identity.store import IdentityLog
+from services.projections.runner import _write_json
+from services.projections.tracking import Positions
+
+log = logging.getLogger(__name__)
+SOURCE = "kartoteka/identity"
+
+
+def translate(event: object) -> BaseModel:
+    """An identity domain event as the contract event published on customers.v1."""
+    if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
+        return CustomerRegistered(customer_id=str(event.originator_id),
+                                  first_interaction_id=event.first_interaction_id, at=event.at)
+    if isinstance(event, Customer.IdentifierLinked):  # type: ignore[attr-defined]
+        return IdentifierLinked(customer_id=str(event.originator_id), kind=event.kind, value=event.value,
+                                valid=event.valid, interaction_id=event.interaction_id,
+                                channel=event.channel, at=event.at)
+    if isinstance(event, Attribution.Attributed):  # type: ignore[attr-defined]
+        return InteractionAttributed(customer_id=event.customer_id, interaction_id=event.interaction_id,
+                                     interaction=Interaction.model_validate(event.interaction))
+    raise TypeError(f"no contract event for {type(event).__name__}")
+
+
+class Relay:
+    """Polls the identity log and publishes it in notification order, keyed by customer."""
+
+    name = "relay"
+
+    def __init__(self, settings: Settings, identity: IdentityLog, positions: Positions,
+                 status_file: Path | None = None, batch: int = 2000) -> None:
+        self.settings, self.identity, self.positions = settings, identity, positions
+        self.topic = settings.topic(topics.CUSTOMERS)
+        self.status_file = status_file
+        self.batch = batch
+        self.stopping = threading.Event()
+        self.published = 0
+        self._status_at = 0.0
+
+    def run(self) -> None:
+        producer = kafka.producer(self.settings)
+        topic_id = kafka.topic_ids(self.settings, [self.topic])[self.topic]
+        # A recreated topic (in-memory broker restart) gets a new id and so a republish from the start.
+        name = f"{self.name}:{self.topic}:{topic_id}"
+        log.info("relay started", extra={"topic": self.topic, "topic_id": topic_id})
+        try:
+            while not self.stopping.is_set():
+                position = self.positions.get([name])[name] or 0
+                notifications = self.identity.recorder.select_notifications(
+                    start=position, limit=self.batch, inclusive_of_start=False)
+                if notifications:
+                    self._publish(producer, notifications)
+                    self.positions.record_now(Tracking(name, notifications[-1].id))
+                    self.published += len(notifications)
+                self._status(position, notifications)
+                if len(notifications) < self.batch:
+                    self.stopping.wait(0.05)
+        finally:
+            producer.flush(30)
+            producer.close(10)
+
+    def _publish(self, producer: KafkaProducer, notifications: list[Notification]) -> None:
+        futures = []
+        for notification in notifications:
+            event = self.identity.mapper.to_domain_event(notification)
+            contract = translate(event)
+            customer_id = getattr(contract, "customer_id")
+            envelope = wrap(contract, id=derived_event_id(str(notification.originator_id),
+                                                          notification.originator_version),
+                            source=SOURCE, time=event.timestamp, subject=customer_id,
+                            sequence=notification.id)
+            futures.append(producer.send(self.topic, key=customer_id.encode(), value=encode(envelope),
+                                         headers=[("event-type", type_of(contract).encode())]))
+        producer.flush(30)
+        for future in futures:
+            future.get(timeout=30)  # raises if any record was not acknowledged
+
+    def _status(self, position: int, notifications: list[Notification]) -> None:
+        if self.status_file is None or time.monotonic() - self._status_at < 0.3:
+            return
+        self._status_at = time.monotonic()
+        last = notifications[-1].id if notifications else position
+        pending = (self.identity.recorder.max_notification_id() or 0) - last
+        _write_json(self.status_file, {"projection": self.name, "lag": max(0, pending),
+                                       "processed": self.published, "at": time.time()})

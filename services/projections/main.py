@@ -1,0 +1,60 @@
+"""Composition root of the projection workers: ``kartoteka worker <name>``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+from eventsourcing.postgres import PostgresDatastore
+
+from kartoteka import db
+from kartoteka.settings import Settings
+from services.projections.audit.store import AccessStore
+from services.projections.audit.worker import AuditProjection
+from services.projections.identity.relay import Relay
+from services.projections.identity.store import IdentityLog
+from services.projections.identity.worker import IdentityResolver
+from services.projections.runner import Projection, Runner
+from services.projections.timeline.store import TimelineStore
+from services.projections.timeline.worker import TimelineProjection
+from services.projections.tracking import Positions
+
+log = logging.getLogger(__name__)
+WORKERS = ("resolver", "relay", "timeline", "audit")
+
+
+def status_file(settings: Settings, name: str) -> Path:
+    folder = settings.data_dir / "run"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{settings.topic_prefix}{name}.status.json"
+
+
+def _projection(name: str, datastore: PostgresDatastore, positions: Positions) -> Projection:
+    if name == "resolver":
+        return IdentityResolver(IdentityLog(datastore))
+    if name == "timeline":
+        return TimelineProjection(TimelineStore(datastore, positions))
+    if name == "audit":
+        return AuditProjection(AccessStore(datastore, positions))
+    raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
+
+
+def run_worker(name: str, settings: Settings) -> None:
+    """Run one worker until SIGTERM/SIGINT; the supervisor restarts it if it crashes."""
+    datastore = db.datastore(settings.dsn, pool_size=2)
+    positions = Positions(datastore)
+    try:
+        if name == "relay":
+            relay = Relay(settings, IdentityLog(datastore), positions, status_file(settings, name))
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: relay.stopping.set())
+            relay.run()
+            return
+        runner = Runner(settings, _projection(name, datastore, positions), positions,
+                        status_file(settings, name))
+        runner.install_signal_handlers()
+        runner.run()
+    finally:
+        datastore.close()
+        log.info("worker stopped", extra={"worker": name})

@@ -1,0 +1,232 @@
+"""The one consumer runner every projection shares.
+
+It assigns every partition of its topic, seeks to the positions tracked in Postgres,
+decodes each polled batch, hands the good records to the projection (which writes rows
+and positions in one transaction) and dead-letters the bad ones with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.persistence import (
+    InterfaceError as EsInterfaceError,
+)
+from eventsourcing.persistence import (
+    OperationalError as EsOperationalError,
+)
+from eventsourcing.persistence import Tracking
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import BaseModel
+import psycopg
+
+from events import topics
+from events.envelope import Envelope, EventDecodeError, decode
+from kartoteka import kafka
+from kartoteka.settings import Settings
+from services.projections.tracking import Positions, position_name
+
+log = logging.getLogger(__name__)
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A record that parsed into a known event."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    envelope: Envelope
+    payload: BaseModel
+
+
+class Projection(Protocol):
+    """What a worker plugs into the runner."""
+
+    name: str
+    topic: str
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        """Write the effects of ``items`` and the ``trackings`` in one transaction."""
+
+
+@dataclass
+class Poison:
+    record: ConsumerRecord
+    reason: str
+
+
+class Runner:
+    """Runs one projection until stopped; restartable at any instant."""
+
+    def __init__(self, settings: Settings, projection: Projection, positions: Positions,
+                 status_file: Path | None = None) -> None:
+        self.settings = settings
+        self.projection = projection
+        self.positions = positions
+        self.topic = settings.topic(projection.topic)
+        self.status_file = status_file
+        self.stopping = threading.Event()
+        self.lag = 0
+        self.processed = 0
+        self._consumer: KafkaConsumer | None = None
+        self._dlq: KafkaProducer | None = None
+        self._names: dict[int, str] = {}
+        self._done: dict[int, int] = {}
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+
+    def run(self) -> None:
+        self._start()
+        last_status = 0.0
+        try:
+            while not self.stopping.is_set():
+                polled = self._consumer.poll(timeout_ms=200, max_records=self.settings.batch_max_records)  # type: ignore[union-attr]
+                records = [r for tp_records in polled.values() for r in tp_records]
+                if records:
+                    self._process(records)
+                if time.monotonic() - last_status > 0.5:
+                    self._write_status()
+                    last_status = time.monotonic()
+        finally:
+            self._write_status()
+            self._close()
+
+    def _start(self) -> None:
+        self._consumer = kafka.consumer(self.settings)
+        self._dlq = kafka.producer(self.settings, linger_ms=0)
+        partitions = kafka.partitions_of(self._consumer, self.topic)
+        topic_id = kafka.topic_ids(self.settings, [self.topic])[self.topic]
+        self._names = {tp.partition: position_name(self.projection.name, self.topic, topic_id, tp.partition)
+                       for tp in partitions}
+        tracked = self.positions.get(self._names.values())
+        self._consumer.assign(partitions)
+        ends = self._consumer.end_offsets(partitions)
+        for tp in partitions:
+            done = tracked[self._names[tp.partition]]
+            if done is not None and done + 1 > ends[tp]:
+                raise RuntimeError(f"{tp} tracked at {done} but the log ends at {ends[tp]}: the log was reset")
+            if done is None:
+                self._consumer.seek_to_beginning(tp)
+                self._done[tp.partition] = -1
+            else:
+                self._consumer.seek(tp, done + 1)
+                self._done[tp.partition] = done
+        log.info("projection assigned", extra={"projection": self.projection.name, "topic": self.topic,
+                                                 "topic_id": topic_id, "positions": self._done})
+
+    def _process(self, records: list[ConsumerRecord]) -> None:
+        fresh = [r for r in records if r.offset > self._done.get(r.partition, -1)]
+        good: list[Decoded] = []
+        poison: list[Poison] = []
+        for record in fresh:
+            try:
+                envelope, payload = decode(record.value)
+                good.append(Decoded(record.partition, record.offset, record.key, envelope, payload))
+            except EventDecodeError as exc:
+                poison.append(Poison(record, str(exc)))
+        self._commit(fresh, good, poison)
+
+    def _commit(self, fresh: list[ConsumerRecord], good: list[Decoded], poison: list[Poison]) -> None:
+        if not fresh:
+            return
+        self._dead_letter(poison)
+        try:
+            self._apply_with_retry(good, self._trackings(fresh))
+        except Exception as exc:  # noqa: BLE001 - a record the projection cannot apply
+            if len(fresh) > 1:
+                self._isolate(fresh, good)
+                return
+            log.exception("record refused by projection")
+            self._dead_letter([Poison(fresh[0], f"{type(exc).__name__}: {exc}")])
+            self._apply_with_retry([], self._trackings(fresh))
+        for record in fresh:
+            self._done[record.partition] = max(self._done.get(record.partition, -1), record.offset)
+        self.processed += len(good)
+
+    def _apply_with_retry(self, good: list[Decoded], trackings: list[Tracking]) -> None:
+        """Retry while Postgres is unreachable: a database outage must not dead-letter anything."""
+        attempt = 0
+        while True:
+            try:
+                self.projection.apply(good, trackings)
+                return
+            except TRANSIENT as exc:
+                attempt += 1
+                log.warning("transient failure, retrying", extra={"error": str(exc), "attempt": attempt})
+                if self.stopping.wait(min(0.2 * 2**attempt, 10)):
+                    raise
+
+    def _isolate(self, fresh: list[ConsumerRecord], good: list[Decoded]) -> None:
+        """Apply one record at a time so a poison record cannot block the ones around it.
+
+        Undecodable records were already dead-lettered; here they only advance the position.
+        """
+        by_position = {(d.partition, d.offset): d for d in good}
+        for record in fresh:
+            item = by_position.get((record.partition, record.offset))
+            self._commit([record], [item] if item else [], [])
+
+    def _trackings(self, records: list[ConsumerRecord]) -> list[Tracking]:
+        last: dict[int, int] = {}
+        for record in records:
+            last[record.partition] = max(last.get(record.partition, -1), record.offset)
+        return [Tracking(self._names[p], offset) for p, offset in sorted(last.items())]
+
+    def _dead_letter(self, poison: list[Poison]) -> None:
+        if not poison:
+            return
+        for item in poison:
+            record = item.record
+            headers = [
+                ("dlq-reason", item.reason[:2000].encode()),
+                ("dlq-worker", self.projection.name.encode()),
+                ("dlq-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+                *list(record.headers or []),
+            ]
+            self._dlq.send(self.settings.topic(topics.INTERACTIONS_DLQ), key=record.key,  # type: ignore[union-attr]
+                           value=record.value if record.value is not None else b"", headers=headers)
+            log.warning("record dead-lettered", extra={"source": f"{record.topic}/{record.partition}/{record.offset}",
+                                                       "reason": item.reason[:500]})
+        self._dlq.flush(30)  # type: ignore[union-attr]
+
+    def _write_status(self) -> None:
+        if self._consumer is None or self.status_file is None:
+            return
+        try:
+            assigned = list(self._consumer.assignment())
+            ends = self._consumer.end_offsets(assigned)
+            self.lag = sum(max(0, ends[tp] - 1 - self._done.get(tp.partition, -1)) for tp in assigned)
+        except Exception:  # status is advisory; the broker may be going away
+            return
+        _write_json(self.status_file, {"projection": self.projection.name, "lag": self.lag,
+                                       "processed": self.processed, "at": time.time()})
+
+    def _close(self) -> None:
+        for client in (self._consumer, self._dlq):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:  # noqa: S110 - closing on the way out
+                    pass
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+Factory = Callable[[Settings], tuple[Projection, Positions]]

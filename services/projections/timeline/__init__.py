@@ -1,0 +1,1 @@
+"""Card + timeline projection: customers.v1 -> read models."""

@@ -1,0 +1,23 @@
+"""Card + timeline projection worker."""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import Tracking
+
+from events import topics
+from services.projections.runner import Decoded
+from services.projections.timeline.apply import rows_for
+from services.projections.timeline.store import TimelineStore
+
+
+class TimelineProjection:
+    """customers.v1 -> customers, customer_identifiers, timeline."""
+
+    name = "timeline"
+    topic = topics.CUSTOMERS
+
+    def __init__(self, store: TimelineStore) -> None:
+        self.store = store
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        self.store.write(rows_for([(d.envelope, d.payload) for d in items]), trackings)
