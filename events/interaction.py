@@ -92,7 +92,9 @@ class Interaction(BaseModel):
                 raise ValueError("occurred_at needs a UTC offset")
             return value
         if not isinstance(value, str) or not _RFC3339.match(value):
-            raise ValueError("occurred_at must be RFC 3339 with an offset, e.g. 2024-05-01T10:00:00+03:00")
+            raise ValueError(
+                "occurred_at must be RFC 3339 with an offset, e.g. 2024-05-01T10:00:00+03:00"
+            )
         return value
 
     @field_validator("details")

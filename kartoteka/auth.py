@@ -36,7 +36,13 @@ _ISSUER = "kartoteka"
 
 def mint(secret: str, subject: str, role: Role, ttl_s: int, now: float | None = None) -> str:
     issued = int(now if now is not None else time.time())
-    claims = {"iss": _ISSUER, "sub": subject, "role": role.value, "iat": issued, "exp": issued + ttl_s}
+    claims = {
+        "iss": _ISSUER,
+        "sub": subject,
+        "role": role.value,
+        "iat": issued,
+        "exp": issued + ttl_s,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

@@ -48,8 +48,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         from services.api.app import create_app  # type: ignore[assignment]
 
         port = settings.api_port
-    uvicorn.run(create_app(settings), host=settings.host, port=port, loop="uvloop", http="httptools",
-                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
     return 0
 
 
@@ -61,9 +69,13 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="kartoteka", description="Event-sourced customer interaction hub")
+    root = argparse.ArgumentParser(
+        prog="kartoteka", description="Event-sourced customer interaction hub"
+    )
     sub = root.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="run the whole system (embedded PostgreSQL and Tansu unless configured)")
+    sub.add_parser(
+        "up", help="run the whole system (embedded PostgreSQL and Tansu unless configured)"
+    )
     token = sub.add_parser("token", help="print a signed bearer token")
     token.add_argument("--subject", required=True, help="employee or channel id")
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -77,14 +89,24 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-COMMANDS = {"up": _up, "token": _token, "migrate": _migrate, "topics": _topics, "serve": _serve,
-            "worker": _worker}
+COMMANDS = {
+    "up": _up,
+    "token": _token,
+    "migrate": _migrate,
+    "topics": _topics,
+    "serve": _serve,
+    "worker": _worker,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
-    service = args.command if args.command not in ("serve", "worker") else getattr(args, "service", None) or args.name
+    service = (
+        args.command
+        if args.command not in ("serve", "worker")
+        else getattr(args, "service", None) or args.name
+    )
     if args.command != "token":
         logs.configure(service, settings.log_level)
     return COMMANDS[args.command](settings, args)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from psycopg.conninfo import conninfo_to_dict
-
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.conninfo import conninfo_to_dict
 
 IDENTITY_EVENTS_TABLE = "identity_events"
 TRACKING_TABLE = "tracking"

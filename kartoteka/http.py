@@ -12,7 +12,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kartoteka.auth import InvalidToken, Principal, Role, verify
@@ -74,7 +80,9 @@ def _principal(request: Request, credentials: HTTPAuthorizationCredentials | Non
     try:
         return verify(request.app.state.settings.secret, credentials.credentials)
     except InvalidToken as exc:
-        raise ApiError(401, "unauthorized", f"invalid token: {exc}", {"WWW-Authenticate": "Bearer"}) from exc
+        raise ApiError(
+            401, "unauthorized", f"invalid token: {exc}", {"WWW-Authenticate": "Bearer"}
+        ) from exc
 
 
 StatusCheck = Callable[[Principal], Awaitable[None]]
@@ -90,7 +98,9 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
         principal = _principal(request, credentials)
         if principal.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise ApiError(403, "forbidden", f"role {principal.role.value} may not call this; needs {allowed}")
+            raise ApiError(
+                403, "forbidden", f"role {principal.role.value} may not call this; needs {allowed}"
+            )
         check: StatusCheck | None = getattr(request.app.state, "status_check", None)
         if check is not None:
             await check(principal)
@@ -107,11 +117,15 @@ class Metrics:
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "http_requests_total", "HTTP requests", ["service", "route", "method", "status"],
+            "http_requests_total",
+            "HTTP requests",
+            ["service", "route", "method", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "http_request_seconds", "HTTP request latency", ["service", "route"],
+            "http_request_seconds",
+            "HTTP request latency",
+            ["service", "route"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
@@ -128,11 +142,15 @@ def install_operations(
     metrics = Metrics(service)
 
     @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _observe(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         request.state.request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(error_body("payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"), 413)
+            return JSONResponse(
+                error_body("payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"), 413
+            )
         started = time.perf_counter()
         response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
@@ -159,4 +177,10 @@ def install_operations(
     return metrics
 
 
-__all__ = ["ApiError", "PlainTextResponse", "install_error_handlers", "install_operations", "require_roles"]
+__all__ = [
+    "ApiError",
+    "PlainTextResponse",
+    "install_error_handlers",
+    "install_operations",
+    "require_roles",
+]

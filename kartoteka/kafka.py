@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import Any
@@ -67,10 +68,8 @@ def ensure_topics(settings: Settings, names: tuple[str, ...] = topics.ALL) -> No
             if settings.topic(name) not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won
                 client.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
         _wait_for_metadata(client, [settings.topic(n) for n in names])
     finally:
         client.close()
@@ -96,7 +95,9 @@ def topic_ids(settings: Settings, names: list[str]) -> dict[str, str]:
         client.close()
 
 
-def partitions_of(consumer_: KafkaConsumer, topic: str, timeout_s: float = 15) -> list[TopicPartition]:
+def partitions_of(
+    consumer_: KafkaConsumer, topic: str, timeout_s: float = 15
+) -> list[TopicPartition]:
     deadline = time.monotonic() + timeout_s
     while True:
         found = consumer_.partitions_for_topic(topic)
@@ -139,7 +140,9 @@ async def producer_ready(producer_: KafkaProducer, topic: str, timeout_s: float 
     import asyncio
 
     try:
-        found = await asyncio.wait_for(asyncio.to_thread(producer_.partitions_for, topic), timeout_s)
+        found = await asyncio.wait_for(
+            asyncio.to_thread(producer_.partitions_for, topic), timeout_s
+        )
         return bool(found)
     except Exception:
         return False

@@ -6,8 +6,8 @@ import logging
 from importlib import resources
 
 import psycopg
-
 from eventsourcing.postgres import PostgresProcessRecorder
+
 from kartoteka import db
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     )
     kafka_bootstrap_servers: str | None = Field(
         None,
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "KARTOTEKA_KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "KARTOTEKA_KAFKA_BOOTSTRAP_SERVERS"
+        ),
     )
     data_dir: Path = Path(".kartoteka")
     env: Literal["development", "production"] = "development"

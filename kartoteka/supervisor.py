@@ -37,7 +37,11 @@ class Child:
     env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, env=self.env)
+        # Own session: a terminal's Ctrl-C reaches only the supervisor, which stops the
+        # children in order (intake first, then drain). Parent death still stops them.
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.started_at = time.monotonic()
         log.info("started", extra={"child": self.name, "pid": self.process.pid})
 
@@ -78,9 +82,11 @@ class Supervisor:
             if not self._wait_ready(timeout_s=120):
                 log.error("not ready in time")
                 return 1
-            print(f"kartoteka ready in {time.monotonic() - started:.1f}s: api http://{self.settings.host}:"
-                  f"{self.settings.api_port} ingest http://{self.settings.host}:{self.settings.ingest_port}",
-                  flush=True)
+            print(
+                f"kartoteka ready in {time.monotonic() - started:.1f}s: api http://{self.settings.host}:"
+                f"{self.settings.api_port} ingest http://{self.settings.host}:{self.settings.ingest_port}",
+                flush=True,
+            )
             while not self.stopping.wait(0.5):
                 self._restart_crashed()
             return 0
@@ -95,16 +101,21 @@ class Supervisor:
             env["DATABASE_URL"] = self.postgres.start()
             log.info("embedded postgres started", extra={"pgdata": str(self.postgres.pgdata)})
         if not self.settings.kafka_bootstrap_servers:
-            self.broker = EmbeddedBroker(self.settings.broker_port, self.settings.host,
-                                         log_path=self.data_dir / "tansu.log")
+            self.broker = EmbeddedBroker(
+                self.settings.broker_port, self.settings.host, log_path=self.data_dir / "tansu.log"
+            )
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.broker.start()
             log.info("embedded broker started", extra={"bootstrap": self.broker.bootstrap})
         if "DATABASE_URL" not in env:
             env["DATABASE_URL"] = self.settings.dsn
         if "KAFKA_BOOTSTRAP_SERVERS" not in env:
             env["KAFKA_BOOTSTRAP_SERVERS"] = self.settings.bootstrap
-        settings = self.settings.model_copy(update={"database_url": env["DATABASE_URL"],
-                                                    "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"]})
+        settings = self.settings.model_copy(
+            update={
+                "database_url": env["DATABASE_URL"],
+                "kafka_bootstrap_servers": env["KAFKA_BOOTSTRAP_SERVERS"],
+            }
+        )
         migrate(settings.dsn)
         kafka.ensure_topics(settings)
         self.settings = settings
@@ -135,10 +146,14 @@ class Supervisor:
         started = time.time()
         while time.monotonic() < deadline and not self.stopping.is_set():
             self._restart_crashed()
-            http_ok = all(_http_ok(self.settings.host, port) for port in
-                          (self.settings.api_port, self.settings.ingest_port))
-            workers_ok = all((s := self._worker_status(n)) and s.get("at", time.time()) >= started - 1
-                             for n in WORKERS)
+            http_ok = all(
+                _http_ok(self.settings.host, port)
+                for port in (self.settings.api_port, self.settings.ingest_port)
+            )
+            workers_ok = all(
+                (s := self._worker_status(n)) and s.get("at", time.time()) >= started - 1
+                for n in WORKERS
+            )
             if http_ok and workers_ok:
                 return True
             time.sleep(0.2)
@@ -154,10 +169,17 @@ class Supervisor:
                 uptime = now - child.started_at
                 if uptime > 60:
                     child.restarts = 0
-                backoff = min(MAX_BACKOFF_S, 0.5 * 2 ** child.restarts)
+                backoff = min(MAX_BACKOFF_S, 0.5 * 2**child.restarts)
                 child.next_start = now + backoff
-                log.error("child exited; restarting", extra={"child": child.name, "code": code,
-                                                               "backoff_s": backoff, "restarts": child.restarts})
+                log.error(
+                    "child exited; restarting",
+                    extra={
+                        "child": child.name,
+                        "code": code,
+                        "backoff_s": backoff,
+                        "restarts": child.restarts,
+                    },
+                )
             elif now >= child.next_start:
                 child.restarts += 1
                 child.next_start = 0.0
@@ -193,6 +215,15 @@ class Supervisor:
                 quiet = 0
             time.sleep(0.5)
         log.warning("drain incomplete at shutdown")
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _http_ok(host: str, port: int) -> bool:

@@ -22,10 +22,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         producer = kafka.producer(settings, linger_ms=1)
-        pool = AsyncConnectionPool(settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False)
+        pool = AsyncConnectionPool(
+            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False
+        )
         await pool.open()
         app.state.pool, app.state.producer = pool, producer
-        app.state.auditor = AccessAuditor(producer, settings.topic(topics.ACCESS), settings.audit_fail_closed)
+        app.state.auditor = AccessAuditor(
+            producer, settings.topic(topics.ACCESS), settings.audit_fail_closed
+        )
         try:
             yield
         finally:
@@ -43,7 +47,10 @@ def create_app(settings: Settings) -> FastAPI:
             db_ok = True
         except Exception:
             db_ok = False
-        return {"kafka": await kafka.producer_ready(app.state.producer, settings.topic(topics.ACCESS)), "postgres": db_ok}
+        return {
+            "kafka": await kafka.producer_ready(app.state.producer, settings.topic(topics.ACCESS)),
+            "postgres": db_ok,
+        }
 
     install_error_handlers(app)
     install_operations(app, "api", readiness)

@@ -24,6 +24,9 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
         parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(parts, list) or len(parts) != len(shape):
             raise ValueError("wrong shape")
-        return [datetime.fromisoformat(p) if t is datetime else t(p) for p, t in zip(parts, shape, strict=True)]
+        return [
+            datetime.fromisoformat(p) if t is datetime else t(p)
+            for p, t in zip(parts, shape, strict=True)
+        ]
     except (ValueError, TypeError, UnicodeError) as exc:
         raise ApiError(400, "invalid_cursor", "before is not a cursor this API issued") from exc

@@ -29,7 +29,10 @@ class Accepted:
 
     def record(self, received_at: datetime) -> bytes:
         envelope: Envelope = wrap(
-            self.interaction, id=self.id, source=SOURCE, time=received_at,
+            self.interaction,
+            id=self.id,
+            source=SOURCE,
+            time=received_at,
             subject=self.interaction.primary_identifier().key,
         )
         return encode(envelope)
@@ -60,7 +63,9 @@ def accept(raw: Any) -> Accepted | Rejected:
     except ValidationError as exc:
         known = _id_if_identifiable(raw)
         return Rejected(describe(exc), known)
-    return Accepted(ids.interaction_id(interaction.channel.value, interaction.external_id), interaction)
+    return Accepted(
+        ids.interaction_id(interaction.channel.value, interaction.external_id), interaction
+    )
 
 
 def _id_if_identifiable(raw: dict[str, Any]) -> str | None:

@@ -23,7 +23,9 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         producer = kafka.producer(settings)
-        pool = AsyncConnectionPool(settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False)
+        pool = AsyncConnectionPool(
+            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False
+        )
         await pool.open()
         app.state.publisher = KafkaPublisher(producer, settings.topic(topics.INTERACTIONS))
         app.state.receipts = Receipts(pool)
@@ -40,7 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     async def readiness() -> dict[str, bool]:
         return {
-            "kafka": await kafka.producer_ready(app.state.producer, settings.topic(topics.INTERACTIONS)),
+            "kafka": await kafka.producer_ready(
+                app.state.producer, settings.topic(topics.INTERACTIONS)
+            ),
             "postgres": await _db_ok(app.state.receipts.pool),
         }
 

@@ -30,11 +30,14 @@ async def _run(request: Request, items: list[Any]) -> list[Any]:
     try:
         return await ingest(items, state.publisher, state.receipts)
     except (KafkaError, TimeoutError) as exc:
-        raise ApiError(503, "broker_unavailable", f"Kafka did not acknowledge: {exc}",
-                       {"Retry-After": "1"}) from exc
+        raise ApiError(
+            503, "broker_unavailable", f"Kafka did not acknowledge: {exc}", {"Retry-After": "1"}
+        ) from exc
 
 
-@router.post("/interactions", status_code=202, responses={200: {}, 400: {}, 401: {}, 403: {}, 503: {}})
+@router.post(
+    "/interactions", status_code=202, responses={200: {}, 400: {}, 401: {}, 403: {}, 503: {}}
+)
 async def post_interaction(
     request: Request, _: Channel, item: Annotated[dict[str, Any], Body()]
 ) -> JSONResponse:
@@ -42,7 +45,9 @@ async def post_interaction(
     [result] = await _run(request, [item])
     if result.status == "rejected":
         raise ApiError(422, "invalid_interaction", result.error or "invalid interaction")
-    return JSONResponse({"id": result.id, "status": result.status}, 202 if result.status == "accepted" else 200)
+    return JSONResponse(
+        {"id": result.id, "status": result.status}, 202 if result.status == "accepted" else 200
+    )
 
 
 @router.post("/interactions/batch", status_code=202, responses={401: {}, 403: {}, 503: {}})

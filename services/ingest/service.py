@@ -35,7 +35,9 @@ class ReceiptBook(Protocol):
     def remember(self, ids: list[str]) -> None: ...
 
 
-async def ingest(raw_items: list[Any], publisher: Publisher, receipts: ReceiptBook) -> list[ItemResult]:
+async def ingest(
+    raw_items: list[Any], publisher: Publisher, receipts: ReceiptBook
+) -> list[ItemResult]:
     """Results in input order; returns only after Kafka acknowledged every accepted item."""
     outcomes = [accept(raw) for raw in raw_items]
     candidate_ids = [o.id for o in outcomes if isinstance(o, Accepted)]

@@ -51,8 +51,12 @@ def run_worker(name: str, settings: Settings) -> None:
                 signal.signal(sig, lambda *_: relay.stopping.set())
             relay.run()
             return
-        runner = Runner(settings, _projection(name, datastore, positions), positions,
-                        status_file(settings, name))
+        runner = Runner(
+            settings,
+            _projection(name, datastore, positions),
+            positions,
+            status_file(settings, name),
+        )
         runner.install_signal_handlers()
         runner.run()
     finally:

@@ -7,6 +7,7 @@ and positions in one transaction) and dead-letters the bad ones with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import psycopg
 from eventsourcing.persistence import (
     InterfaceError as EsInterfaceError,
 )
@@ -24,10 +26,9 @@ from eventsourcing.persistence import (
     OperationalError as EsOperationalError,
 )
 from eventsourcing.persistence import Tracking
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import BaseModel
-import psycopg
 
 from events import topics
 from events.envelope import Envelope, EventDecodeError, decode
@@ -69,8 +70,13 @@ class Poison:
 class Runner:
     """Runs one projection until stopped; restartable at any instant."""
 
-    def __init__(self, settings: Settings, projection: Projection, positions: Positions,
-                 status_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        projection: Projection,
+        positions: Positions,
+        status_file: Path | None = None,
+    ) -> None:
         self.settings = settings
         self.projection = projection
         self.positions = positions
@@ -93,7 +99,9 @@ class Runner:
         last_status = 0.0
         try:
             while not self.stopping.is_set():
-                polled = self._consumer.poll(timeout_ms=200, max_records=self.settings.batch_max_records)  # type: ignore[union-attr]
+                polled = self._consumer.poll(
+                    timeout_ms=200, max_records=self.settings.batch_max_records
+                )  # type: ignore[union-attr]
                 records = [r for tp_records in polled.values() for r in tp_records]
                 if records:
                     self._process(records)
@@ -109,23 +117,34 @@ class Runner:
         self._dlq = kafka.producer(self.settings, linger_ms=0)
         partitions = kafka.partitions_of(self._consumer, self.topic)
         topic_id = kafka.topic_ids(self.settings, [self.topic])[self.topic]
-        self._names = {tp.partition: position_name(self.projection.name, self.topic, topic_id, tp.partition)
-                       for tp in partitions}
+        self._names = {
+            tp.partition: position_name(self.projection.name, self.topic, topic_id, tp.partition)
+            for tp in partitions
+        }
         tracked = self.positions.get(self._names.values())
         self._consumer.assign(partitions)
         ends = self._consumer.end_offsets(partitions)
         for tp in partitions:
             done = tracked[self._names[tp.partition]]
             if done is not None and done + 1 > ends[tp]:
-                raise RuntimeError(f"{tp} tracked at {done} but the log ends at {ends[tp]}: the log was reset")
+                raise RuntimeError(
+                    f"{tp} tracked at {done} but the log ends at {ends[tp]}: the log was reset"
+                )
             if done is None:
                 self._consumer.seek_to_beginning(tp)
                 self._done[tp.partition] = -1
             else:
                 self._consumer.seek(tp, done + 1)
                 self._done[tp.partition] = done
-        log.info("projection assigned", extra={"projection": self.projection.name, "topic": self.topic,
-                                                 "topic_id": topic_id, "positions": self._done})
+        log.info(
+            "projection assigned",
+            extra={
+                "projection": self.projection.name,
+                "topic": self.topic,
+                "topic_id": topic_id,
+                "positions": self._done,
+            },
+        )
 
     def _process(self, records: list[ConsumerRecord]) -> None:
         fresh = [r for r in records if r.offset > self._done.get(r.partition, -1)]
@@ -139,7 +158,9 @@ class Runner:
                 poison.append(Poison(record, str(exc)))
         self._commit(fresh, good, poison)
 
-    def _commit(self, fresh: list[ConsumerRecord], good: list[Decoded], poison: list[Poison]) -> None:
+    def _commit(
+        self, fresh: list[ConsumerRecord], good: list[Decoded], poison: list[Poison]
+    ) -> None:
         if not fresh:
             return
         self._dead_letter(poison)
@@ -165,7 +186,9 @@ class Runner:
                 return
             except TRANSIENT as exc:
                 attempt += 1
-                log.warning("transient failure, retrying", extra={"error": str(exc), "attempt": attempt})
+                log.warning(
+                    "transient failure, retrying", extra={"error": str(exc), "attempt": attempt}
+                )
                 if self.stopping.wait(min(0.2 * 2**attempt, 10)):
                     raise
 
@@ -196,10 +219,19 @@ class Runner:
                 ("dlq-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
                 *list(record.headers or []),
             ]
-            self._dlq.send(self.settings.topic(topics.INTERACTIONS_DLQ), key=record.key,  # type: ignore[union-attr]
-                           value=record.value if record.value is not None else b"", headers=headers)
-            log.warning("record dead-lettered", extra={"source": f"{record.topic}/{record.partition}/{record.offset}",
-                                                       "reason": item.reason[:500]})
+            self._dlq.send(
+                self.settings.topic(topics.INTERACTIONS_DLQ),
+                key=record.key,  # type: ignore[union-attr]
+                value=record.value if record.value is not None else b"",
+                headers=headers,
+            )
+            log.warning(
+                "record dead-lettered",
+                extra={
+                    "source": f"{record.topic}/{record.partition}/{record.offset}",
+                    "reason": item.reason[:500],
+                },
+            )
         self._dlq.flush(30)  # type: ignore[union-attr]
 
     def _write_status(self) -> None:
@@ -208,19 +240,26 @@ class Runner:
         try:
             assigned = list(self._consumer.assignment())
             ends = self._consumer.end_offsets(assigned)
-            self.lag = sum(max(0, ends[tp] - 1 - self._done.get(tp.partition, -1)) for tp in assigned)
+            self.lag = sum(
+                max(0, ends[tp] - 1 - self._done.get(tp.partition, -1)) for tp in assigned
+            )
         except Exception:  # status is advisory; the broker may be going away
             return
-        _write_json(self.status_file, {"projection": self.projection.name, "lag": self.lag,
-                                       "processed": self.processed, "at": time.time()})
+        _write_json(
+            self.status_file,
+            {
+                "projection": self.projection.name,
+                "lag": self.lag,
+                "processed": self.processed,
+                "at": time.time(),
+            },
+        )
 
     def _close(self) -> None:
         for client in (self._consumer, self._dlq):
             if client is not None:
-                try:
+                with contextlib.suppress(Exception):  # closing on the way out
                     client.close()
-                except Exception:  # noqa: S110 - closing on the way out
-                    pass
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -52,9 +52,7 @@ def with_record(row: ChainRow, **changes: Any) -> ChainRow:
 
 
 def test_canonical_form_is_sorted_compact_utf8_json_with_utc_microseconds() -> None:
-    raw = canonical(
-        {"b": [3, 1, 2], "a": "Ирина", "at": datetime(2024, 3, 1, 12, 0, tzinfo=MSK)}
-    )
+    raw = canonical({"b": [3, 1, 2], "a": "Ирина", "at": datetime(2024, 3, 1, 12, 0, tzinfo=MSK)})
     assert raw == '{"a":"Ирина","at":"2024-03-01T09:00:00.000000Z","b":[3,1,2]}'.encode()
 
 
@@ -142,7 +140,10 @@ def _tampered(kind: str) -> list[ChainRow]:
     elif kind == "deleted and renumbered":
         rows = rows[:2] + [dataclasses.replace(r, seq=r.seq - 1) for r in rows[3:]]
     elif kind == "reordered contents":
-        rows[2], rows[3] = (dataclasses.replace(rows[3], seq=3), dataclasses.replace(rows[2], seq=4))
+        rows[2], rows[3] = (
+            dataclasses.replace(rows[3], seq=3),
+            dataclasses.replace(rows[2], seq=4),
+        )
     elif kind == "reordered rows":
         rows[2], rows[3] = rows[3], rows[2]
     elif kind == "duplicated":
@@ -172,6 +173,14 @@ def test_tampering_is_reported_at_the_first_bad_seq(
     result = verify(_tampered(kind))
     assert (result.ok, result.first_bad, result.checked) == (False, first_bad, checked)
     assert result.reason is not None and reason in result.reason
+
+
+def test_an_unhashable_value_written_into_a_row_is_reported_not_raised() -> None:
+    rows = chain(3)
+    rows[1] = with_record(rows[1], at=datetime(2024, 3, 1, 9, 0))  # naive: no instant
+    result = verify(rows)
+    assert (result.ok, result.first_bad) == (False, 2)
+    assert result.reason is not None and "row changed" in result.reason
 
 
 def test_a_truncated_chain_alone_looks_like_a_shorter_valid_chain() -> None:

@@ -27,11 +27,17 @@ def _customer_id(raw: str) -> str:
 
 
 @router.get("", responses={401: {}, 403: {}, 503: {}})
-async def search(request: Request, who: Agent,
-                 q: Annotated[str, Query(min_length=1, max_length=200)], limit: Limit = 50) -> dict[str, Any]:
+async def search(
+    request: Request,
+    who: Agent,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Limit = 50,
+) -> dict[str, Any]:
     """Find customers by phone in any spelling, email or name."""
     items = await views.search(request.app.state.pool, q.strip(), limit)
-    await request.app.state.auditor.record(request, who, "customer.search", [i["id"] for i in items], q)
+    await request.app.state.auditor.record(
+        request, who, "customer.search", [i["id"] for i in items], q
+    )
     return {"items": items}
 
 
@@ -47,16 +53,26 @@ async def card(request: Request, who: Agent, customer_id: str) -> dict[str, Any]
 
 
 @router.get("/{customer_id}/timeline", responses={400: {}, 401: {}, 403: {}, 404: {}, 503: {}})
-async def timeline(request: Request, who: Agent, customer_id: str, channel: Channel | None = None,
-                   before: Annotated[str | None, Query(max_length=200)] = None,
-                   limit: Limit = 50) -> dict[str, Any]:
+async def timeline(
+    request: Request,
+    who: Agent,
+    customer_id: str,
+    channel: Channel | None = None,
+    before: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
     """One customer's contact history across channels, newest first, cursor paginated."""
     cid = _customer_id(customer_id)
     cursor = tuple(decode_cursor(before, (datetime, int))) if before else None
-    rows = await views.timeline(request.app.state.pool, cid, channel.value if channel else None,
-                                cursor, limit)  # type: ignore[arg-type]
+    rows = await views.timeline(
+        request.app.state.pool, cid, channel.value if channel else None, cursor, limit
+    )  # type: ignore[arg-type]
     await request.app.state.auditor.record(request, who, "customer.timeline", [cid])
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(page[-1]["occurred_at"], page[-1]["seq"]) if more else None
-    return {"items": [{k: (str(v) if k == "id" else v) for k, v in r.items() if k != "seq"} for r in page],
-            "next": next_cursor}
+    return {
+        "items": [
+            {k: (str(v) if k == "id" else v) for k, v in r.items() if k != "seq"} for r in page
+        ],
+        "next": next_cursor,
+    }

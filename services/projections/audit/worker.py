@@ -11,8 +11,18 @@ from services.projections.runner import Decoded
 
 
 def access_row(event_id: str, access: AccessRecorded) -> tuple[object, ...]:
-    return (event_id, access.employee_id, access.role, access.action, list(access.customer_ids),
-            access.at, access.request_id, access.client, access.route, access.query)
+    return (
+        event_id,
+        access.employee_id,
+        access.role,
+        access.action,
+        list(access.customer_ids),
+        access.at,
+        access.request_id,
+        access.client,
+        access.route,
+        access.query,
+    )
 
 
 class AuditProjection:
@@ -25,5 +35,9 @@ class AuditProjection:
         self.store = store
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        rows = [access_row(d.envelope.id, d.payload) for d in items if isinstance(d.payload, AccessRecorded)]
+        rows = [
+            access_row(d.envelope.id, d.payload)
+            for d in items
+            if isinstance(d.payload, AccessRecorded)
+        ]
         self.store.append(rows, trackings)

@@ -65,7 +65,9 @@ def decide(
     return commands
 
 
-def _decide_one(interaction_id: str, interaction: Interaction, known: dict[str, str]) -> list[Command]:
+def _decide_one(
+    interaction_id: str, interaction: Interaction, known: dict[str, str]
+) -> list[Command]:
     identifiers = interaction.customer.identifiers()
     owners = [known[i.key] for i in identifiers if i.key in known]
     commands: list[Command] = []
@@ -80,8 +82,13 @@ def _decide_one(interaction_id: str, interaction: Interaction, known: dict[str, 
         if identifier.key not in known:
             known[identifier.key] = customer_id
             commands.append(
-                Link(customer_id, identifier, interaction_id, interaction.channel.value,
-                     interaction.occurred_at)
+                Link(
+                    customer_id,
+                    identifier,
+                    interaction_id,
+                    interaction.channel.value,
+                    interaction.occurred_at,
+                )
             )
     commands.append(Attribute(customer_id, interaction_id, interaction))
     return commands

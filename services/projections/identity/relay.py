@@ -35,15 +35,27 @@ SOURCE = "kartoteka/identity"
 def translate(event: object) -> BaseModel:
     """An identity domain event as the contract event published on customers.v1."""
     if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
-        return CustomerRegistered(customer_id=str(event.originator_id),
-                                  first_interaction_id=event.first_interaction_id, at=event.at)
+        return CustomerRegistered(
+            customer_id=str(event.originator_id),
+            first_interaction_id=event.first_interaction_id,
+            at=event.at,
+        )
     if isinstance(event, Customer.IdentifierLinked):  # type: ignore[attr-defined]
-        return IdentifierLinked(customer_id=str(event.originator_id), kind=event.kind, value=event.value,
-                                valid=event.valid, interaction_id=event.interaction_id,
-                                channel=event.channel, at=event.at)
+        return IdentifierLinked(
+            customer_id=str(event.originator_id),
+            kind=event.kind,
+            value=event.value,
+            valid=event.valid,
+            interaction_id=event.interaction_id,
+            channel=event.channel,
+            at=event.at,
+        )
     if isinstance(event, Attribution.Attributed):  # type: ignore[attr-defined]
-        return InteractionAttributed(customer_id=event.customer_id, interaction_id=event.interaction_id,
-                                     interaction=Interaction.model_validate(event.interaction))
+        return InteractionAttributed(
+            customer_id=event.customer_id,
+            interaction_id=event.interaction_id,
+            interaction=Interaction.model_validate(event.interaction),
+        )
     raise TypeError(f"no contract event for {type(event).__name__}")
 
 
@@ -52,8 +64,14 @@ class Relay:
 
     name = "relay"
 
-    def __init__(self, settings: Settings, identity: IdentityLog, positions: Positions,
-                 status_file: Path | None = None, batch: int = 2000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        identity: IdentityLog,
+        positions: Positions,
+        status_file: Path | None = None,
+        batch: int = 2000,
+    ) -> None:
         self.settings, self.identity, self.positions = settings, identity, positions
         self.topic = settings.topic(topics.CUSTOMERS)
         self.status_file = status_file
@@ -72,7 +90,8 @@ class Relay:
             while not self.stopping.is_set():
                 position = self.positions.get([name])[name] or 0
                 notifications = self.identity.recorder.select_notifications(
-                    start=position, limit=self.batch, inclusive_of_start=False)
+                    start=position, limit=self.batch, inclusive_of_start=False
+                )
                 if notifications:
                     self._publish(producer, notifications)
                     self.positions.record_now(Tracking(name, notifications[-1].id))
@@ -89,13 +108,25 @@ class Relay:
         for notification in notifications:
             event = self.identity.mapper.to_domain_event(notification)
             contract = translate(event)
-            customer_id = getattr(contract, "customer_id")
-            envelope = wrap(contract, id=derived_event_id(str(notification.originator_id),
-                                                          notification.originator_version),
-                            source=SOURCE, time=event.timestamp, subject=customer_id,
-                            sequence=notification.id)
-            futures.append(producer.send(self.topic, key=customer_id.encode(), value=encode(envelope),
-                                         headers=[("event-type", type_of(contract).encode())]))
+            customer_id = contract.customer_id
+            envelope = wrap(
+                contract,
+                id=derived_event_id(
+                    str(notification.originator_id), notification.originator_version
+                ),
+                source=SOURCE,
+                time=event.timestamp,
+                subject=customer_id,
+                sequence=notification.id,
+            )
+            futures.append(
+                producer.send(
+                    self.topic,
+                    key=customer_id.encode(),
+                    value=encode(envelope),
+                    headers=[("event-type", type_of(contract).encode())],
+                )
+            )
         producer.flush(30)
         for future in futures:
             future.get(timeout=30)  # raises if any record was not acknowledged
@@ -106,5 +137,12 @@ class Relay:
         self._status_at = time.monotonic()
         last = notifications[-1].id if notifications else position
         pending = (self.identity.recorder.max_notification_id() or 0) - last
-        _write_json(self.status_file, {"projection": self.name, "lag": max(0, pending),
-                                       "processed": self.published, "at": time.time()})
+        _write_json(
+            self.status_file,
+            {
+                "projection": self.name,
+                "lag": max(0, pending),
+                "processed": self.published,
+                "at": time.time(),
+            },
+        )

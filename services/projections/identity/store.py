@@ -17,7 +17,9 @@ from kartoteka import db
 class IdentityRecorder(PostgresProcessRecorder):
     """Adds a whole batch's positions (one per partition) and index rows to the events' transaction."""
 
-    def _insert_events(self, curs: Cursor, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:  # type: ignore[override]
+    def _insert_events(
+        self, curs: Cursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:  # type: ignore[override]
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking)
         index_rows = kwargs.get("index_rows")
@@ -46,8 +48,12 @@ class IdentityLog(Application[UUID]):
             tracking_table_name=db.TRACKING_TABLE,
         )
 
-    def record(self, aggregates: Sequence[Any], trackings: list[Tracking],
-               index_rows: list[tuple[str, str]]) -> None:
+    def record(
+        self,
+        aggregates: Sequence[Any],
+        trackings: list[Tracking],
+        index_rows: list[tuple[str, str]],
+    ) -> None:
         self.save(*aggregates, trackings=trackings, index_rows=index_rows)
 
     def lookup(self, keys: list[str]) -> dict[str, str]:

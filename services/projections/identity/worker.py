@@ -26,7 +26,9 @@ class IdentityResolver:
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         batch = [(d.envelope.id, d.payload) for d in items if isinstance(d.payload, Interaction)]
-        keys = sorted({i.key for _, interaction in batch for i in interaction.customer.identifiers()})
+        keys = sorted(
+            {i.key for _, interaction in batch for i in interaction.customer.identifiers()}
+        )
         commands = decide(batch, self.log.lookup(keys), self.log.attributed([i for i, _ in batch]))
         aggregates, index_rows = self._materialise(commands)
         self.log.record(aggregates, trackings, index_rows)
@@ -39,14 +41,27 @@ class IdentityResolver:
             if isinstance(command, Register):
                 customers[command.customer_id] = Customer(command.interaction_id, command.at)
             elif isinstance(command, Link):
-                customer = customers.get(command.customer_id) or self._load(command.customer_id, customers)
+                customer = customers.get(command.customer_id) or self._load(
+                    command.customer_id, customers
+                )
                 ident = command.identifier
-                customer.link_identifier(ident.kind, ident.value, ident.valid, command.interaction_id,
-                                         command.channel, command.at)
+                customer.link_identifier(
+                    ident.kind,
+                    ident.value,
+                    ident.valid,
+                    command.interaction_id,
+                    command.channel,
+                    command.at,
+                )
                 index_rows.append((ident.key, command.customer_id))
             elif isinstance(command, Attribute):
-                attributions.append(Attribution(command.interaction_id, command.customer_id,
-                                                command.interaction.model_dump(mode="json")))
+                attributions.append(
+                    Attribution(
+                        command.interaction_id,
+                        command.customer_id,
+                        command.interaction.model_dump(mode="json"),
+                    )
+                )
         return [*customers.values(), *attributions], index_rows
 
     def _load(self, customer_id: str, customers: dict[str, Customer]) -> Customer:

@@ -33,6 +33,41 @@ def _span_start(local: datetime, end_hour: int) -> datetime:
     return datetime.combine(span_date, time(end_hour))
 
 
+def _spans(
+    accesses: Sequence[Access], ctx: EmployeeContext, cfg: DetectorConfig
+) -> dict[datetime, Bucket]:
+    """Off-hours accesses grouped by the naive local start of their span."""
+    spans: dict[datetime, Bucket] = {}
+    for access in in_order(accesses, cfg.activity_actions):
+        local = access.at.astimezone(ctx.zone)
+        if not in_work_hours(local, ctx.work_hours):
+            start = _span_start(local, ctx.work_hours[1])
+            spans.setdefault(start, Bucket()).add(access, access.customer_ids)
+    return spans
+
+
+def _off_hours_alert(
+    ctx: EmployeeContext, cfg: DetectorConfig, naive_start: datetime, bucket: Bucket
+) -> Alert:
+    zone, (start_hour, end_hour) = ctx.zone, ctx.work_hours
+    naive_end = naive_start + timedelta(hours=(start_hour - end_hour) % 24)
+    window = (
+        naive_start.replace(tzinfo=zone).astimezone(UTC),
+        naive_end.replace(tzinfo=zone).astimezone(UTC),
+    )
+    local_times = [a.at.astimezone(zone).strftime("%H:%M") for a in bucket.accesses]
+    ev = evidence(
+        window,
+        bucket.accesses,
+        bucket.customers,
+        timezone=ctx.timezone,
+        work_hours=list(ctx.work_hours),
+        first_local=local_times[0],
+        last_local=local_times[-1],
+    )
+    return make_alert(ctx, "off_hours", len(bucket.accesses), cfg.off_hours_threshold, window, ev)
+
+
 def detect_off_hours(
     accesses: Sequence[Access],
     ctx: EmployeeContext,
@@ -42,34 +77,8 @@ def detect_off_hours(
 ) -> list[Alert]:
     """More than ``off_hours_threshold`` customer-data accesses in one off-hours span (for
     8-20 hours: 20:00 to 08:00 the next morning) of the employee's own time zone."""
-    zone, (start_hour, end_hour) = ctx.zone, ctx.work_hours
-    span = timedelta(hours=(start_hour - end_hour) % 24)
-    spans: dict[datetime, Bucket] = {}
-    for access in in_order(accesses, cfg.activity_actions):
-        local = access.at.astimezone(zone)
-        if not in_work_hours(local, ctx.work_hours):
-            spans.setdefault(_span_start(local, end_hour), Bucket()).add(
-                access, access.customer_ids
-            )
-    alerts = []
-    for naive_start, bucket in spans.items():
-        if len(bucket.accesses) <= cfg.off_hours_threshold:
-            continue
-        window = (
-            naive_start.replace(tzinfo=zone).astimezone(UTC),
-            (naive_start + span).replace(tzinfo=zone).astimezone(UTC),
-        )
-        local_times = [a.at.astimezone(zone).strftime("%H:%M") for a in bucket.accesses]
-        ev = evidence(
-            window,
-            bucket.accesses,
-            bucket.customers,
-            timezone=ctx.timezone,
-            work_hours=list(ctx.work_hours),
-            first_local=local_times[0],
-            last_local=local_times[-1],
-        )
-        alerts.append(
-            make_alert(ctx, "off_hours", len(bucket.accesses), cfg.off_hours_threshold, window, ev)
-        )
-    return alerts
+    return [
+        _off_hours_alert(ctx, cfg, start, bucket)
+        for start, bucket in _spans(accesses, ctx, cfg).items()
+        if len(bucket.accesses) > cfg.off_hours_threshold
+    ]

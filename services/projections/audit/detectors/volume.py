@@ -124,6 +124,19 @@ def _pre_notice_median(
     return None
 
 
+def _notice_alert(
+    ctx: EmployeeContext, day: date, bucket: Bucket, baseline: dict[str, Any], threshold: float
+) -> Alert:
+    window = day_window(day, ctx.zone)
+    notice = iso(ctx.notice_given_at) if ctx.notice_given_at else None
+    ev = evidence(
+        window, bucket.accesses, bucket.customers, baseline=baseline, notice_given_at=notice
+    )
+    # The policy itself: never below high, and not escalated again for being after notice.
+    count = len(bucket.customers)
+    return make_alert(ctx, "notice_activity", count, threshold, window, ev, "high", False)
+
+
 def detect_notice_activity(
     accesses: Sequence[Access],
     ctx: EmployeeContext,
@@ -133,7 +146,8 @@ def detect_notice_activity(
 ) -> list[Alert]:
     """After notice was given, days whose distinct customers viewed exceed the pre-notice
     median by ``notice_factor`` (and ``notice_min_count``). At least high severity: this is
-    the manager about to leave with the customer base."""
+    the manager about to leave with the customer base. Without an own pre-notice baseline
+    the peers' days stand in for it."""
     notice = ctx.notice_given_at
     if ctx.status == "active" or notice is None:
         return []
@@ -143,29 +157,9 @@ def detect_notice_activity(
     if baseline is None:
         return []
     threshold = max(baseline["median"] * cfg.notice_factor, float(cfg.notice_min_count))
-    alerts = []
-    for day, bucket in by_local_day((a for a in views if a.at >= notice), ctx.zone).items():
-        if len(bucket.customers) <= threshold:
-            continue
-        window = day_window(day, ctx.zone)
-        ev = evidence(
-            window,
-            bucket.accesses,
-            bucket.customers,
-            baseline=baseline,
-            notice_given_at=iso(notice),
-            factor=cfg.notice_factor,
-        )
-        alerts.append(
-            make_alert(
-                ctx,
-                "notice_activity",
-                len(bucket.customers),
-                threshold,
-                window,
-                ev,
-                floor="high",
-                escalate=False,
-            )
-        )
-    return alerts
+    after = by_local_day((a for a in views if a.at >= notice), ctx.zone)
+    return [
+        _notice_alert(ctx, day, bucket, baseline, threshold)
+        for day, bucket in after.items()
+        if len(bucket.customers) > threshold
+    ]

@@ -1,0 +1,1 @@
+"""Test support: the real embedded infrastructure and helpers to run workers."""
