@@ -16,7 +16,7 @@ _LOCK_ID = 0x4B415254  # "KART"
 
 def _migration_files() -> list[tuple[str, str]]:
     folder = resources.files("kartoteka") / "migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name, p.read_text(encoding="utf-8")) for p in files]
 
 

@@ -85,8 +85,8 @@ class Runner:
         self.stopping = threading.Event()
         self.lag = 0
         self.processed = 0
-        self._consumer: KafkaConsumer | None = None
-        self._dlq: KafkaProducer | None = None
+        self._consumer: KafkaConsumer  # connected in run(), never at construction
+        self._dlq: KafkaProducer
         self._names: dict[int, str] = {}
         self._done: dict[int, int] = {}
 
@@ -101,7 +101,7 @@ class Runner:
             while not self.stopping.is_set():
                 polled = self._consumer.poll(
                     timeout_ms=200, max_records=self.settings.batch_max_records
-                )  # type: ignore[union-attr]
+                )
                 records = [r for tp_records in polled.values() for r in tp_records]
                 if records:
                     self._process(records)
@@ -221,7 +221,7 @@ class Runner:
             ]
             self._dlq.send(
                 self.settings.topic(topics.INTERACTIONS_DLQ),
-                key=record.key,  # type: ignore[union-attr]
+                key=record.key,
                 value=record.value if record.value is not None else b"",
                 headers=headers,
             )
@@ -232,10 +232,10 @@ class Runner:
                     "reason": item.reason[:500],
                 },
             )
-        self._dlq.flush(30)  # type: ignore[union-attr]
+        self._dlq.flush(30)
 
     def _write_status(self) -> None:
-        if self._consumer is None or self.status_file is None:
+        if getattr(self, "_consumer", None) is None or self.status_file is None:
             return
         try:
             assigned = list(self._consumer.assignment())
@@ -256,7 +256,7 @@ class Runner:
         )
 
     def _close(self) -> None:
-        for client in (self._consumer, self._dlq):
+        for client in (getattr(self, "_consumer", None), getattr(self, "_dlq", None)):
             if client is not None:
                 with contextlib.suppress(Exception):  # closing on the way out
                     client.close()

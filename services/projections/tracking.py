@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from typing import Any
+
 from psycopg import Cursor
 
 from kartoteka import db
@@ -39,7 +41,7 @@ class Positions:
         found = {r["application_name"]: r["notification_id"] for r in rows}
         return {name: found.get(name) for name in wanted}
 
-    def record(self, curs: Cursor, trackings: Iterable[Tracking]) -> None:
+    def record(self, curs: Cursor[Any], trackings: Iterable[Tracking]) -> None:
         for tracking in trackings:
             self.recorder._insert_tracking(curs, tracking)  # noqa: SLF001 - same txn by design
 

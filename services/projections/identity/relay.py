@@ -8,6 +8,8 @@ which the projections absorb because their writes are idempotent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from collections.abc import Sequence
 import threading
 import time
 from pathlib import Path
@@ -103,19 +105,19 @@ class Relay:
             producer.flush(30)
             producer.close(10)
 
-    def _publish(self, producer: KafkaProducer, notifications: list[Notification]) -> None:
+    def _publish(self, producer: KafkaProducer, notifications: Sequence[Notification]) -> None:
         futures = []
         for notification in notifications:
             event = self.identity.mapper.to_domain_event(notification)
             contract = translate(event)
-            customer_id = contract.customer_id
+            customer_id: str = contract.customer_id  # type: ignore[attr-defined]
             envelope = wrap(
                 contract,
                 id=derived_event_id(
                     str(notification.originator_id), notification.originator_version
                 ),
                 source=SOURCE,
-                time=event.timestamp,
+                time=event.timestamp,  # type: ignore[attr-defined]
                 subject=customer_id,
                 sequence=notification.id,
             )
@@ -131,7 +133,7 @@ class Relay:
         for future in futures:
             future.get(timeout=30)  # raises if any record was not acknowledged
 
-    def _status(self, position: int, notifications: list[Notification]) -> None:
+    def _status(self, position: int, notifications: Sequence[Notification]) -> None:
         if self.status_file is None or time.monotonic() - self._status_at < 0.3:
             return
         self._status_at = time.monotonic()

@@ -18,8 +18,8 @@ class IdentityRecorder(PostgresProcessRecorder):
     """Adds a whole batch's positions (one per partition) and index rows to the events' transaction."""
 
     def _insert_events(
-        self, curs: Cursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:  # type: ignore[override]
+        self, curs: Cursor[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
         for tracking in kwargs.get("trackings", ()):
             self._insert_tracking(curs, tracking)
         index_rows = kwargs.get("index_rows")

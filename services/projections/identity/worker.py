@@ -65,6 +65,6 @@ class IdentityResolver:
         return [*customers.values(), *attributions], index_rows
 
     def _load(self, customer_id: str, customers: dict[str, Customer]) -> Customer:
-        customer = self.log.repository.get(UUID(customer_id))
+        customer: Customer = self.log.repository.get(UUID(customer_id))
         customers[customer_id] = customer
         return customer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 
@@ -58,10 +60,10 @@ class TimelineStore:
             self.positions.record(curs, trackings)
 
 
-def _first_per_key(rows: list[tuple[str, object]]) -> list[tuple[str, object]]:
+def _first_per_key(rows: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
     """One row per customer, earliest time, sorted so concurrent writers lock in one order."""
-    earliest: dict[str, object] = {}
+    earliest: dict[str, datetime] = {}
     for key, at in rows:
-        if key not in earliest or at < earliest[key]:  # type: ignore[operator]
+        if key not in earliest or at < earliest[key]:
             earliest[key] = at
     return sorted(earliest.items())
