@@ -86,13 +86,19 @@ def _wait_for_metadata(client: KafkaAdminClient, names: list[str], timeout_s: fl
         time.sleep(0.2)
 
 
-def topic_ids(settings: Settings, names: list[str]) -> dict[str, str]:
+def topic_ids(settings: Settings, names: list[str], client: KafkaAdminClient | None = None) -> dict[str, str]:
     """The broker's id of each topic; it changes when a topic is recreated (e.g. Tansu restart)."""
-    client = admin(settings)
+    own = client is None
+    client = client or admin(settings)
     try:
-        return {d["name"]: str(d["topic_id"]) for d in client.describe_topics(names)}
+        # A missing topic answers with an error code and no id: report it as "".
+        return {
+            d["name"]: str(d["topic_id"]) if d["error_code"] == 0 and d["topic_id"] else ""
+            for d in client.describe_topics(names)
+        }
     finally:
-        client.close()
+        if own:
+            client.close()
 
 
 def partitions_of(

@@ -159,7 +159,17 @@ class Supervisor:
             time.sleep(0.2)
         return False
 
+    def _restart_broker_if_dead(self) -> None:
+        """The embedded broker is supervised too; its log restarts empty (memory storage)."""
+        if self.broker is None or self.broker.process is None or self.broker.process.poll() is None:
+            return
+        log.error("embedded broker exited; restarting it with an empty log",
+                  extra={"code": self.broker.process.returncode})
+        self.broker.start()
+        kafka.ensure_topics(self.settings)
+
     def _restart_crashed(self) -> None:
+        self._restart_broker_if_dead()
         now = time.monotonic()
         for child in self.children:
             if child.alive() or self.stopping.is_set():

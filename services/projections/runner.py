@@ -26,8 +26,9 @@ from eventsourcing.persistence import (
     OperationalError as EsOperationalError,
 )
 from eventsourcing.persistence import Tracking
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import OffsetOutOfRangeError
 from pydantic import BaseModel
 
 from events import topics
@@ -37,6 +38,7 @@ from kartoteka.settings import Settings
 from services.projections.tracking import Positions, position_name
 
 log = logging.getLogger(__name__)
+RESET_CHECK_S = 2.0
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
 
 
@@ -88,6 +90,7 @@ class Runner:
         self._consumer: KafkaConsumer  # connected in run(), never at construction
         self._dlq: KafkaProducer
         self._names: dict[int, str] = {}
+        self._admin: KafkaAdminClient | None = None
         self._done: dict[int, int] = {}
 
     def install_signal_handlers(self) -> None:
@@ -96,27 +99,61 @@ class Runner:
 
     def run(self) -> None:
         self._start()
-        last_status = 0.0
+        last_status = last_check = time.monotonic()
         try:
             while not self.stopping.is_set():
-                polled = self._consumer.poll(
-                    timeout_ms=200, max_records=self.settings.batch_max_records
-                )
+                try:
+                    polled = self._consumer.poll(
+                        timeout_ms=200, max_records=self.settings.batch_max_records
+                    )
+                except OffsetOutOfRangeError:
+                    self._resync("offset out of range")
+                    continue
                 records = [r for tp_records in polled.values() for r in tp_records]
                 if records:
                     self._process(records)
+                if time.monotonic() - last_check > RESET_CHECK_S:
+                    last_check = time.monotonic()
+                    if self._topic_recreated():
+                        self._resync("topic recreated")
                 if time.monotonic() - last_status > 0.5:
                     self._write_status()
                     last_status = time.monotonic()
         finally:
             self._write_status()
             self._close()
+            if self._admin is not None:
+                self._admin.close()
+
+    def _topic_recreated(self) -> bool:
+        """The broker lost its log (in-memory Tansu restarted): the topic has a new id."""
+        try:
+            if self._admin is None:
+                self._admin = kafka.admin(self.settings)
+            current = kafka.topic_ids(self.settings, [self.topic], self._admin)[self.topic]
+        except Exception:  # broker unreachable right now; the next check decides
+            return False
+        return current != self._topic_id
+
+    def _resync(self, why: str) -> None:
+        """Start over on the current log, under position names of its topic id.
+
+        Never reuse a position against a reset log: its offsets would mark new records as done.
+        """
+        log.warning("log reset detected; reassigning", extra={"topic": self.topic, "why": why})
+        self._close()
+        self._done.clear()
+        self._start()
 
     def _start(self) -> None:
-        self._consumer = kafka.consumer(self.settings)
+        # Every worker may be first after a broker restart: the topics must exist.
+        kafka.ensure_topics(self.settings)
+        # "none": a reset log must raise, not silently rewind under the old positions.
+        self._consumer = kafka.consumer(self.settings, auto_offset_reset="none")
         self._dlq = kafka.producer(self.settings, linger_ms=0)
         partitions = kafka.partitions_of(self._consumer, self.topic)
         topic_id = kafka.topic_ids(self.settings, [self.topic])[self.topic]
+        self._topic_id = topic_id
         self._names = {
             tp.partition: position_name(self.projection.name, self.topic, topic_id, tp.partition)
             for tp in partitions

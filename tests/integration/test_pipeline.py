@@ -119,10 +119,8 @@ def test_the_same_record_produced_three_times_to_kafka_yields_one_timeline_row(
 def _lag_zero(settings) -> bool:
     import json
 
-    statuses = [
-        json.loads(
-            (settings.data_dir / "run" / f"{settings.topic_prefix}{n}.status.json").read_text()
-        )
-        for n in ("resolver", "relay", "timeline")
-    ]
-    return all(s["lag"] == 0 for s in statuses)
+    paths = [settings.data_dir / "run" / f"{settings.topic_prefix}{n}.status.json"
+             for n in ("resolver", "relay", "timeline")]
+    if not all(p.exists() for p in paths):
+        return False
+    return all(json.loads(p.read_text())["lag"] == 0 for p in paths)

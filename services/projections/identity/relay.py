@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from eventsourcing.persistence import Notification, Tracking
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from pydantic import BaseModel
 
 from events import topics
@@ -27,7 +27,7 @@ from kartoteka import kafka
 from kartoteka.settings import Settings
 from services.projections.identity.domain import Attribution, Customer
 from services.projections.identity.store import IdentityLog
-from services.projections.runner import _write_json
+from services.projections.runner import RESET_CHECK_S, _write_json
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
@@ -83,20 +83,28 @@ class Relay:
         self._status_at = 0.0
 
     def run(self) -> None:
+        kafka.ensure_topics(self.settings)
         producer = kafka.producer(self.settings)
-        topic_id = kafka.topic_ids(self.settings, [self.topic])[self.topic]
-        # A recreated topic (in-memory broker restart) gets a new id and so a republish from the start.
-        name = f"{self.name}:{self.topic}:{topic_id}"
-        log.info("relay started", extra={"topic": self.topic, "topic_id": topic_id})
+        admin = kafka.admin(self.settings)
+        name = self._position_name(admin)
+        position = self.positions.get([name])[name] or 0
+        checked = time.monotonic()
         try:
             while not self.stopping.is_set():
-                position = self.positions.get([name])[name] or 0
+                if time.monotonic() - checked > RESET_CHECK_S:
+                    checked = time.monotonic()
+                    current = self._position_name(admin, fallback=name)
+                    if current != name:
+                        log.warning("customers topic recreated; republishing from the start",
+                                    extra={"old": name, "new": current})
+                        name, position = current, self.positions.get([current])[current] or 0
                 notifications = self.identity.recorder.select_notifications(
                     start=position, limit=self.batch, inclusive_of_start=False
                 )
                 if notifications:
                     self._publish(producer, notifications)
-                    self.positions.record_now(Tracking(name, notifications[-1].id))
+                    position = notifications[-1].id
+                    self.positions.record_now(Tracking(name, position))
                     self.published += len(notifications)
                 self._status(position, notifications)
                 if len(notifications) < self.batch:
@@ -104,6 +112,20 @@ class Relay:
         finally:
             producer.flush(30)
             producer.close(10)
+            admin.close()
+
+    def _position_name(self, admin: KafkaAdminClient, fallback: str | None = None) -> str:
+        """Named by the topic's id: a recreated topic (in-memory broker restart) starts from zero."""
+        try:
+            topic_id = kafka.topic_ids(self.settings, [self.topic], admin)[self.topic]
+            if not topic_id:  # the topic is gone: recreate it first
+                kafka.ensure_topics(self.settings)
+                topic_id = kafka.topic_ids(self.settings, [self.topic], admin)[self.topic]
+        except Exception:
+            if fallback is None:
+                raise
+            return fallback
+        return f"{self.name}:{self.topic}:{topic_id}"
 
     def _publish(self, producer: KafkaProducer, notifications: Sequence[Notification]) -> None:
         futures = []
