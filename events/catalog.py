@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,3 +75,62 @@ class AccessRecorded(BaseModel):
     client: str | None = None
     route: str
     query: str | None = None
+
+
+EmployeeStatus = Literal["active", "notice_given", "left"]
+
+
+@register("kartoteka.employee.status_changed.v1")
+class EmployeeStatusChanged(BaseModel):
+    """An administrator changed an employee's status, team or role (keyed by employee id).
+
+    ``team``, ``role``, ``timezone`` and ``work_hours`` are None when unchanged; ``effective_at``
+    is when the change takes effect, ``at`` when it was recorded.
+    """
+
+    model_config = _FROZEN
+    employee_id: str = Field(min_length=1, max_length=200)
+    status: EmployeeStatus
+    team: str | None = Field(default=None, max_length=200)
+    role: str | None = Field(default=None, max_length=200)
+    timezone: str | None = Field(default=None, max_length=64)
+    work_hours: tuple[int, int] | None = None
+    effective_at: datetime
+    changed_by: str
+    at: datetime
+
+
+AlertKind = Literal[
+    "volume_spike",
+    "breadth",
+    "no_business_reason",
+    "off_hours",
+    "enumeration",
+    "bulk_export",
+    "notice_activity",
+    "low_and_slow",
+    "chain_integrity",
+]
+AlertSeverity = Literal["low", "medium", "high", "critical"]
+
+
+@register("kartoteka.alert.raised.v1")
+class AlertRaised(BaseModel):
+    """A suspicion about an employee (or the audit trail itself) with its evidence.
+
+    ``id`` is deterministic per employee, kind and window, so a re-run of a detector raises
+    the same alert again rather than a new one; a later event with the same id and a higher
+    severity supersedes the earlier one.
+    """
+
+    model_config = _FROZEN
+    id: str
+    employee_id: str
+    kind: AlertKind
+    severity: AlertSeverity
+    score: float = Field(ge=0, le=1)
+    window_start: datetime
+    window_end: datetime
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    raised_at: datetime
+    detector: str = "detect"

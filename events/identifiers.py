@@ -74,7 +74,9 @@ def normalise_handle(raw: str) -> str | None:
     return f"{network}:{handle}"
 
 
-def identifiers_of(phone: str | None, email: str | None, handle: str | None) -> list[Identifier]:
+def identifiers_of(
+    phone: str | None = None, email: str | None = None, handle: str | None = None
+) -> list[Identifier]:
     """Every usable identifier of a customer reference, strongest first."""
     found: list[Identifier] = []
     if phone and (ident := phone_identifier(phone)) is not None:

@@ -25,3 +25,8 @@ def customer_id_for(first_interaction_id: str) -> str:
 def derived_event_id(origin: str, version: int) -> str:
     """Id of a published domain event: one per (aggregate, version)."""
     return str(uuid.uuid5(KARTOTEKA_NS, f"event:{origin}:{version}"))
+
+
+def split_target_id(command_id: str) -> str:
+    """The new customer a split creates, stable when the command is replayed."""
+    return str(uuid.uuid5(KARTOTEKA_NS, f"split:{command_id}"))

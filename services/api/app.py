@@ -13,7 +13,7 @@ from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
 from services.api.auditing import AccessAuditor
-from services.api.routes import audit, customers
+from services.api.routes import audit, customers, identity
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,5 +55,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_operations(app, "api", readiness)
     app.include_router(customers.router)
+    app.include_router(identity.router)
     app.include_router(audit.router)
     return app

@@ -10,18 +10,25 @@ from eventsourcing.postgres import PostgresDatastore
 
 from kartoteka import db
 from kartoteka.settings import Settings
+from services.projections.alerts.store import AlertStore
+from services.projections.alerts.worker import AlertProjection
+from services.projections.audit.publish import AlertPublisher
 from services.projections.audit.store import AccessStore
+from services.projections.audit.trail import checkpoint_key
 from services.projections.audit.worker import AuditProjection
+from services.projections.detect.worker import DetectProjection
 from services.projections.identity.relay import Relay
 from services.projections.identity.store import IdentityLog
 from services.projections.identity.worker import IdentityResolver
 from services.projections.runner import Projection, Runner
+from services.projections.staff.store import EmployeeStore
+from services.projections.staff.worker import EmployeeProjection
 from services.projections.timeline.store import TimelineStore
 from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
-WORKERS = ("resolver", "relay", "timeline", "audit")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts")
 
 
 def status_file(settings: Settings, name: str) -> Path:
@@ -30,13 +37,22 @@ def status_file(settings: Settings, name: str) -> Path:
     return folder / f"{settings.topic_prefix}{name}.status.json"
 
 
-def _projection(name: str, datastore: PostgresDatastore, positions: Positions) -> Projection:
+def _projection(
+    name: str, datastore: PostgresDatastore, positions: Positions, settings: Settings
+) -> Projection:
     if name == "resolver":
-        return IdentityResolver(IdentityLog(datastore))
+        return IdentityResolver(IdentityLog(datastore), positions)
     if name == "timeline":
         return TimelineProjection(TimelineStore(datastore, positions))
     if name == "audit":
-        return AuditProjection(AccessStore(datastore, positions))
+        store = AccessStore(datastore, positions, checkpoint_key(settings.secret))
+        return AuditProjection(store, AlertPublisher(settings).publish)
+    if name == "employees":
+        return EmployeeProjection(EmployeeStore(datastore, positions))
+    if name == "detect":
+        return DetectProjection(datastore, positions, AlertPublisher(settings).publish)
+    if name == "alerts":
+        return AlertProjection(AlertStore(datastore, positions))
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
 
 
@@ -53,7 +69,7 @@ def run_worker(name: str, settings: Settings) -> None:
             return
         runner = Runner(
             settings,
-            _projection(name, datastore, positions),
+            _projection(name, datastore, positions, settings),
             positions,
             status_file(settings, name),
         )

@@ -1,6 +1,6 @@
 """The one consumer runner every projection shares.
 
-It assigns every partition of its topic, seeks to the positions tracked in Postgres,
+It assigns every partition of its topics, seeks to the positions tracked in Postgres,
 decodes each polled batch, hands the good records to the projection (which writes rows
 and positions in one transaction) and dead-letters the bad ones with the reason.
 """
@@ -26,11 +26,13 @@ from eventsourcing.persistence import (
     OperationalError as EsOperationalError,
 )
 from eventsourcing.persistence import Tracking
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import OffsetOutOfRangeError
 from pydantic import BaseModel
 
+from events import catalog as _catalog  # noqa: F401  (registers the event types)
+from events import identity as _identity  # noqa: F401
 from events import topics
 from events.envelope import Envelope, EventDecodeError, decode
 from kartoteka import kafka
@@ -51,6 +53,7 @@ class Decoded:
     key: bytes | None
     envelope: Envelope
     payload: BaseModel
+    topic: str = ""
 
 
 class Projection(Protocol):
@@ -82,16 +85,17 @@ class Runner:
         self.settings = settings
         self.projection = projection
         self.positions = positions
-        self.topic = settings.topic(projection.topic)
+        self.topics = [settings.topic(t) for t in getattr(projection, "topics", (projection.topic,))]
         self.status_file = status_file
         self.stopping = threading.Event()
         self.lag = 0
         self.processed = 0
         self._consumer: KafkaConsumer  # connected in run(), never at construction
         self._dlq: KafkaProducer
-        self._names: dict[int, str] = {}
+        self._names: dict[TopicPartition, str] = {}
         self._admin: KafkaAdminClient | None = None
-        self._done: dict[int, int] = {}
+        self._done: dict[TopicPartition, int] = {}
+        self._topic_ids: dict[str, str] = {}
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -130,17 +134,17 @@ class Runner:
         try:
             if self._admin is None:
                 self._admin = kafka.admin(self.settings)
-            current = kafka.topic_ids(self.settings, [self.topic], self._admin)[self.topic]
+            current = kafka.topic_ids(self.settings, self.topics, self._admin)
         except Exception:  # broker unreachable right now; the next check decides
             return False
-        return current != self._topic_id
+        return current != self._topic_ids
 
     def _resync(self, why: str) -> None:
         """Start over on the current log, under position names of its topic id.
 
         Never reuse a position against a reset log: its offsets would mark new records as done.
         """
-        log.warning("log reset detected; reassigning", extra={"topic": self.topic, "why": why})
+        log.warning("log reset detected; reassigning", extra={"topics": self.topics, "why": why})
         self._close()
         self._done.clear()
         self._start()
@@ -151,46 +155,46 @@ class Runner:
         # "none": a reset log must raise, not silently rewind under the old positions.
         self._consumer = kafka.consumer(self.settings, auto_offset_reset="none")
         self._dlq = kafka.producer(self.settings, linger_ms=0)
-        partitions = kafka.partitions_of(self._consumer, self.topic)
-        topic_id = kafka.topic_ids(self.settings, [self.topic])[self.topic]
-        self._topic_id = topic_id
+        partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)]
+        self._topic_ids = kafka.topic_ids(self.settings, self.topics)
         self._names = {
-            tp.partition: position_name(self.projection.name, self.topic, topic_id, tp.partition)
+            tp: position_name(self.projection.name, tp.topic, self._topic_ids[tp.topic], tp.partition)
             for tp in partitions
         }
         tracked = self.positions.get(self._names.values())
         self._consumer.assign(partitions)
         ends = self._consumer.end_offsets(partitions)
         for tp in partitions:
-            done = tracked[self._names[tp.partition]]
+            done = tracked[self._names[tp]]
             if done is not None and done + 1 > ends[tp]:
                 raise RuntimeError(
                     f"{tp} tracked at {done} but the log ends at {ends[tp]}: the log was reset"
                 )
             if done is None:
                 self._consumer.seek_to_beginning(tp)
-                self._done[tp.partition] = -1
+                self._done[tp] = -1
             else:
                 self._consumer.seek(tp, done + 1)
-                self._done[tp.partition] = done
+                self._done[tp] = done
         log.info(
             "projection assigned",
             extra={
                 "projection": self.projection.name,
-                "topic": self.topic,
-                "topic_id": topic_id,
-                "positions": self._done,
+                "topics": self._topic_ids,
+                "positions": {f"{tp.topic}/{tp.partition}": d for tp, d in self._done.items()},
             },
         )
 
     def _process(self, records: list[ConsumerRecord]) -> None:
-        fresh = [r for r in records if r.offset > self._done.get(r.partition, -1)]
+        fresh = [r for r in records if r.offset > self._done.get(_tp(r), -1)]
         good: list[Decoded] = []
         poison: list[Poison] = []
         for record in fresh:
             try:
                 envelope, payload = decode(record.value)
-                good.append(Decoded(record.partition, record.offset, record.key, envelope, payload))
+                good.append(
+                    Decoded(record.partition, record.offset, record.key, envelope, payload, record.topic)
+                )
             except EventDecodeError as exc:
                 poison.append(Poison(record, str(exc)))
         self._commit(fresh, good, poison)
@@ -211,7 +215,7 @@ class Runner:
             self._dead_letter([Poison(fresh[0], f"{type(exc).__name__}: {exc}")])
             self._apply_with_retry([], self._trackings(fresh))
         for record in fresh:
-            self._done[record.partition] = max(self._done.get(record.partition, -1), record.offset)
+            self._done[_tp(record)] = max(self._done.get(_tp(record), -1), record.offset)
         self.processed += len(good)
 
     def _apply_with_retry(self, good: list[Decoded], trackings: list[Tracking]) -> None:
@@ -234,16 +238,16 @@ class Runner:
 
         Undecodable records were already dead-lettered; here they only advance the position.
         """
-        by_position = {(d.partition, d.offset): d for d in good}
+        by_position = {(d.topic, d.partition, d.offset): d for d in good}
         for record in fresh:
-            item = by_position.get((record.partition, record.offset))
+            item = by_position.get((record.topic, record.partition, record.offset))
             self._commit([record], [item] if item else [], [])
 
     def _trackings(self, records: list[ConsumerRecord]) -> list[Tracking]:
         last: dict[int, int] = {}
         for record in records:
-            last[record.partition] = max(last.get(record.partition, -1), record.offset)
-        return [Tracking(self._names[p], offset) for p, offset in sorted(last.items())]
+            last[_tp(record)] = max(last.get(_tp(record), -1), record.offset)
+        return [Tracking(self._names[tp], offset) for tp, offset in sorted(last.items())]
 
     def _dead_letter(self, poison: list[Poison]) -> None:
         if not poison:
@@ -278,7 +282,7 @@ class Runner:
             assigned = list(self._consumer.assignment())
             ends = self._consumer.end_offsets(assigned)
             self.lag = sum(
-                max(0, ends[tp] - 1 - self._done.get(tp.partition, -1)) for tp in assigned
+                max(0, ends[tp] - 1 - self._done.get(tp, -1)) for tp in assigned
             )
         except Exception:  # status is advisory; the broker may be going away
             return
@@ -297,6 +301,10 @@ class Runner:
             if client is not None:
                 with contextlib.suppress(Exception):  # closing on the way out
                     client.close()
+
+
+def _tp(record: ConsumerRecord) -> TopicPartition:
+    return TopicPartition(record.topic, record.partition)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from tests.support.data import interaction, unique_phone
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
+PIPELINE = ("resolver", "relay", "timeline")
 
 
 def _timeline_rows(dsn: str) -> int:
@@ -38,7 +39,7 @@ def test_ingested_interactions_appear_in_the_timeline_newest_first(settings, ing
             "id": interaction_id(item["channel"], item["external_id"]),
             "status": "accepted",
         }
-    with running(settings):
+    with running(settings, PIPELINE):
         found = wait_until(lambda: _find(api, auth, phone), message="customer searchable")
         customer_id = found[0]["id"]
         wait_until(lambda: _timeline_rows(settings.dsn) == 4, message="four timeline rows")
@@ -72,7 +73,7 @@ def test_a_delivery_retried_three_times_leaves_one_event_and_one_row(settings, i
         "duplicate",
     ]
     assert len({a.json()["id"] for a in answers}) == 1
-    with running(settings):
+    with running(settings, PIPELINE):
         wait_until(lambda: _timeline_rows(settings.dsn) == 1, message="one timeline row")
     # After the resolver recorded it, a retry through a fresh ingest process is still a duplicate.
     from fastapi.testclient import TestClient
@@ -110,7 +111,7 @@ def test_the_same_record_produced_three_times_to_kafka_yields_one_timeline_row(
             value=accepted.record(datetime.now(UTC)),
         ).get(10)
     producer.close()
-    with running(settings):
+    with running(settings, PIPELINE):
         wait_until(lambda: _timeline_rows(settings.dsn) == 1, message="one timeline row")
         wait_until(lambda: _lag_zero(settings), message="workers caught up")
     assert _timeline_rows(settings.dsn) == 1

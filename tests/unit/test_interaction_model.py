@@ -103,6 +103,7 @@ def test_rfc3339_times_with_an_offset_are_accepted(text: str, expected: datetime
         pytest.param("2024-13-01T10:00:00Z", id="month-13"),
         pytest.param("2024-05-01T25:00:00Z", id="hour-25"),
         pytest.param("", id="empty"),
+        pytest.param("2024-05-01T10:00:00+03:00\n", id="trailing-newline"),
         pytest.param(None, id="null"),
         pytest.param(datetime(2024, 5, 1, 10, 0), id="naive-datetime-object"),
     ],

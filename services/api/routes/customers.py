@@ -19,7 +19,7 @@ Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-def _customer_id(raw: str) -> str:
+def customer_id_or_404(raw: str) -> str:
     try:
         return str(uuid.UUID(raw))
     except ValueError as exc:
@@ -44,9 +44,10 @@ async def search(
 @router.get("/{customer_id}", responses={401: {}, 403: {}, 404: {}, 503: {}})
 async def card(request: Request, who: Agent, customer_id: str) -> dict[str, Any]:
     """The unified customer card."""
-    cid = _customer_id(customer_id)
+    cid = customer_id_or_404(customer_id)
     found = await views.card(request.app.state.pool, cid)
-    await request.app.state.auditor.record(request, who, "customer.card", [cid])
+    seen = [cid] + ([found["id"]] if found and found["id"] != cid else [])
+    await request.app.state.auditor.record(request, who, "customer.card", seen)
     if found is None:
         raise ApiError(404, "not_found", "no such customer")
     return found
@@ -62,12 +63,15 @@ async def timeline(
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """One customer's contact history across channels, newest first, cursor paginated."""
-    cid = _customer_id(customer_id)
+    cid = customer_id_or_404(customer_id)
     cursor = tuple(decode_cursor(before, (datetime, int))) if before else None
-    rows = await views.timeline(
-        request.app.state.pool, cid, channel.value if channel else None, cursor, limit
-    )  # type: ignore[arg-type]
-    await request.app.state.auditor.record(request, who, "customer.timeline", [cid])
+    pool = request.app.state.pool
+    found = await views.members(pool, cid)
+    root = found[0] if found else cid
+    await request.app.state.auditor.record(request, who, "customer.timeline", list(dict.fromkeys([cid, root])))
+    if found is None:
+        raise ApiError(404, "not_found", "no such customer")
+    rows = await views.timeline(pool, found[1], channel.value if channel else None, cursor, limit)  # type: ignore[arg-type]
     page, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(page[-1]["occurred_at"], page[-1]["seq"]) if more else None
     return {

@@ -1,15 +1,21 @@
-"""Pure identity decisions: from interactions and the current index to commands."""
+"""Pure identity decisions: from interactions, split commands and a snapshot of the graph to commands.
+
+Merges: an interaction carrying identifiers of several customers joins them; the oldest
+customer survives. Guards hold back merges through junk values, across customers an
+officer has split apart, and through identifiers that already joined too many people.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from events.identifiers import Identifier
-from events.ids import customer_id_for
+from events.identity import SplitRequested
+from events.ids import customer_id_for, split_target_id
 from events.interaction import Interaction
+from services.projections.identity.guards import GuardConfig, is_junk, merges_exhausted
 
 
 @dataclass(frozen=True)
@@ -19,17 +25,19 @@ class Register:
     customer_id: str
     interaction_id: str
     at: datetime
+    split_from: str | None = None
 
 
 @dataclass(frozen=True)
 class Link:
-    """An identifier now proven to belong to a customer."""
+    """An identifier now proven to belong to a customer; ``matchable`` ones are indexed."""
 
     customer_id: str
     identifier: Identifier
     interaction_id: str
     channel: str
     at: datetime
+    matchable: bool = True
 
 
 @dataclass(frozen=True)
@@ -39,56 +47,193 @@ class Attribute:
     customer_id: str
     interaction_id: str
     interaction: Interaction
+    keys: tuple[str, ...]
 
 
-Command = Register | Link | Attribute
+@dataclass(frozen=True)
+class Merge:
+    """``merged_id`` joins ``survivor_id``; the interaction and keys are the evidence."""
+
+    survivor_id: str
+    merged_id: str
+    interaction_id: str
+    keys: tuple[str, ...]
+    at: datetime
 
 
-def decide(
-    items: Sequence[tuple[str, Interaction]],
-    index: Mapping[str, str],
-    attributed: AbstractSet[str],
-) -> list[Command]:
-    """Commands for a batch, in order; later items see the links earlier ones made.
+@dataclass(frozen=True)
+class Flag:
+    """A link held back by a guard, recorded on the customer it would have touched."""
 
-    ``index`` maps identifier keys (``kind:value``) to customer ids; ``attributed`` holds
-    interaction ids already recorded, which are duplicates and produce nothing.
-    """
-    known = dict(index)
-    done = set(attributed)
-    commands: list[Command] = []
-    for interaction_id, interaction in items:
-        if interaction_id in done:
-            continue
-        done.add(interaction_id)
-        commands.extend(_decide_one(interaction_id, interaction, known))
-    return commands
+    customer_id: str
+    others: tuple[str, ...]
+    key: str
+    interaction_id: str
+    reason: str
+    at: datetime
 
 
-def _decide_one(
-    interaction_id: str, interaction: Interaction, known: dict[str, str]
-) -> list[Command]:
-    identifiers = interaction.customer.identifiers()
-    owners = [known[i.key] for i in identifiers if i.key in known]
-    commands: list[Command] = []
-    if owners:
-        # Strongest identifier wins (phone, then email, then handle); merging the
-        # other owners is a separate decision with its own guards.
-        customer_id = owners[0]
-    else:
-        customer_id = customer_id_for(interaction_id)
-        commands.append(Register(customer_id, interaction_id, interaction.occurred_at))
-    for identifier in identifiers:
-        if identifier.key not in known:
-            known[identifier.key] = customer_id
-            commands.append(
-                Link(
-                    customer_id,
-                    identifier,
-                    interaction_id,
-                    interaction.channel.value,
-                    interaction.occurred_at,
-                )
-            )
-    commands.append(Attribute(customer_id, interaction_id, interaction))
-    return commands
+@dataclass(frozen=True)
+class Unlink:
+    customer_id: str
+    key: str
+    command_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Split:
+    source_id: str
+    target_id: str
+    keys: tuple[str, ...]
+    interaction_ids: tuple[str, ...]
+    command: SplitRequested
+
+
+@dataclass(frozen=True)
+class Reattribute:
+    interaction_id: str
+    from_customer_id: str
+    customer_id: str
+    command_id: str
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """A command that cannot be carried out; dead-lettered with the reason."""
+
+    command_id: str
+    reason: str
+
+
+Command = Register | Link | Attribute | Merge | Flag | Unlink | Split | Reattribute | Refuse
+
+
+@dataclass
+class Snapshot:
+    """What the resolver knows of the graph around one batch (loaded by the store)."""
+
+    owners: dict[str, str] = field(default_factory=dict)  # identifier key -> customer
+    merged_into: dict[str, str] = field(default_factory=dict)  # customer -> direct survivor
+    registered: dict[str, datetime] = field(default_factory=dict)  # customer -> registered at
+    separated: set[frozenset[str]] = field(default_factory=set)
+    merge_times: dict[str, list[datetime]] = field(default_factory=dict)
+    attributed: set[str] = field(default_factory=set)
+    unmatched: set[tuple[str, str]] = field(default_factory=set)  # (customer, key) kept, never matched
+    # interaction -> (customer, keys), for the customers a split in this batch touches
+    attributions: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+
+Item = tuple[str, Interaction | SplitRequested]
+
+
+def decide(items: Sequence[Item], snapshot: Snapshot, config: GuardConfig | None = None) -> list[Command]:
+    """Commands for a batch, in order; later items see what earlier ones decided."""
+    state = _State(snapshot, config or GuardConfig())
+    for item_id, item in items:
+        if isinstance(item, SplitRequested):
+            state.split(item)
+        elif item_id not in state.snap.attributed:
+            state.snap.attributed.add(item_id)
+            state.interaction(item_id, item)
+    return state.commands
+
+
+class _State:
+    def __init__(self, snapshot: Snapshot, config: GuardConfig) -> None:
+        self.snap = snapshot
+        self.config = config
+        self.commands: list[Command] = []
+
+    def resolve(self, customer_id: str) -> str:
+        seen = set()
+        while customer_id in self.snap.merged_into and customer_id not in seen:
+            seen.add(customer_id)
+            customer_id = self.snap.merged_into[customer_id]
+        return customer_id
+
+    def owner(self, key: str) -> str | None:
+        found = self.snap.owners.get(key)
+        return self.resolve(found) if found else None
+
+    def interaction(self, interaction_id: str, interaction: Interaction) -> None:
+        identifiers = interaction.customer.identifiers()
+        matchable = [i for i in identifiers if is_junk(i, self.config) is None]
+        owners = list(dict.fromkeys(o for i in matchable if (o := self.owner(i.key))))
+        at = interaction.occurred_at
+        if owners:
+            customer_id = min(owners, key=lambda c: (self.snap.registered.get(c, at), c))
+            self._join(customer_id, owners, matchable, interaction_id, at)
+        else:
+            customer_id = customer_id_for(interaction_id)
+            self.snap.registered[customer_id] = at
+            self.commands.append(Register(customer_id, interaction_id, at))
+        for identifier in identifiers:
+            self._link(customer_id, identifier, identifier in matchable, interaction_id, interaction)
+        keys = tuple(i.key for i in matchable)
+        self.snap.attributions[interaction_id] = (customer_id, keys)
+        self.commands.append(Attribute(customer_id, interaction_id, interaction, keys))
+
+    def _join(self, survivor: str, owners: list[str], matchable: list[Identifier],
+              interaction_id: str, at: datetime) -> None:
+        for other in owners:
+            if other == survivor:
+                continue
+            keys = tuple(i.key for i in matchable if self.owner(i.key) == other)
+            reason = self._merge_refusal(survivor, other, keys, at)
+            if reason:
+                self.commands.append(Flag(survivor, (other,), keys[0], interaction_id, reason, at))
+                self.commands.append(Flag(other, (survivor,), keys[0], interaction_id, reason, at))
+                continue
+            for key in keys:
+                self.snap.merge_times.setdefault(key, []).append(at)
+            self.snap.merged_into[other] = survivor
+            self.commands.append(Merge(survivor, other, interaction_id, keys, at))
+
+    def _merge_refusal(self, survivor: str, other: str, keys: tuple[str, ...], at: datetime) -> str | None:
+        if frozenset((survivor, other)) in self.snap.separated:
+            return "these customers were split apart; merge them by hand if they are one person"
+        if any(merges_exhausted(self.snap.merge_times.get(k, []), at, self.config) for k in keys):
+            return (f"identifier already joined {self.config.max_merges_per_identifier} customers "
+                    f"within {self.config.merge_window.days} days (shared number or address?)")
+        return None
+
+    def _link(self, customer_id: str, identifier: Identifier, matchable: bool, interaction_id: str,
+              interaction: Interaction) -> None:
+        if matchable:
+            if self.owner(identifier.key) is not None:
+                return
+            self.snap.owners[identifier.key] = customer_id
+        else:
+            if (customer_id, identifier.key) in self.snap.unmatched:
+                return
+            self.snap.unmatched.add((customer_id, identifier.key))
+        self.commands.append(Link(customer_id, identifier, interaction_id, interaction.channel.value,
+                                  interaction.occurred_at, matchable))
+
+    def split(self, command: SplitRequested) -> None:
+        source = self.resolve(command.customer_id)
+        keys = tuple(dict.fromkeys(command.keys))
+        foreign = [k for k in keys if self.owner(k) != source]
+        if foreign:
+            self.commands.append(Refuse(command.command_id,
+                                        f"identifiers not on customer {source}: {', '.join(foreign)}"))
+            return
+        target = self.resolve(command.target_customer_id) if command.target_customer_id else None
+        if target == source:
+            self.commands.append(Refuse(command.command_id, "target is the same customer"))
+            return
+        if target is None:
+            target = split_target_id(command.command_id)
+            self.snap.registered[target] = command.at
+            self.commands.append(Register(target, command.command_id, command.at, split_from=source))
+        moved = tuple(i for i, (owner, k) in self.snap.attributions.items()
+                      if self.resolve(owner) == source and k and set(k) <= set(keys))
+        for key in keys:
+            self.snap.owners[key] = target
+            self.commands.append(Unlink(source, key, command.command_id, command.at))
+        self.snap.separated.add(frozenset((source, target)))
+        self.commands.append(Split(source, target, keys, moved, command))
+        for interaction_id in moved:
+            self.snap.attributions[interaction_id] = (target, self.snap.attributions[interaction_id][1])
+            self.commands.append(Reattribute(interaction_id, source, target, command.command_id))

@@ -8,10 +8,9 @@ which the projections absorb because their writes are idempotent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from collections.abc import Sequence
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from eventsourcing.persistence import Notification, Tracking
@@ -21,6 +20,13 @@ from pydantic import BaseModel
 from events import topics
 from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
 from events.envelope import encode, type_of, wrap
+from events.identity import (
+    CustomerMerged,
+    CustomerSplit,
+    IdentifierUnlinked,
+    InteractionReattributed,
+    SuspiciousLinkRecorded,
+)
 from events.ids import derived_event_id
 from events.interaction import Interaction
 from kartoteka import kafka
@@ -34,31 +40,49 @@ log = logging.getLogger(__name__)
 SOURCE = "kartoteka/identity"
 
 
-def translate(event: object) -> BaseModel:
-    """An identity domain event as the contract event published on customers.v1."""
+def translate(event: object) -> BaseModel | None:
+    """An identity domain event as the contract event published on customers.v1 (None: not published)."""
+    cid = str(getattr(event, "originator_id", ""))
     if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
-        return CustomerRegistered(
-            customer_id=str(event.originator_id),
-            first_interaction_id=event.first_interaction_id,
-            at=event.at,
-        )
+        return CustomerRegistered(customer_id=cid, first_interaction_id=event.first_interaction_id,
+                                  at=event.at)
     if isinstance(event, Customer.IdentifierLinked):  # type: ignore[attr-defined]
-        return IdentifierLinked(
-            customer_id=str(event.originator_id),
-            kind=event.kind,
-            value=event.value,
-            valid=event.valid,
-            interaction_id=event.interaction_id,
-            channel=event.channel,
-            at=event.at,
-        )
+        return IdentifierLinked(customer_id=cid, kind=event.kind, value=event.value, valid=event.valid,
+                                interaction_id=event.interaction_id, channel=event.channel, at=event.at)
+    if isinstance(event, Customer.IdentifierUnlinked):  # type: ignore[attr-defined]
+        return IdentifierUnlinked(customer_id=cid, key=event.key, command_id=event.command_id, at=event.at)
+    if isinstance(event, Customer.MergedInto):  # type: ignore[attr-defined]
+        return CustomerMerged(survivor_id=event.survivor_id, merged_id=cid,
+                              interaction_id=event.interaction_id, keys=event.keys, at=event.at)
+    if isinstance(event, Customer.SplitOff):  # type: ignore[attr-defined]
+        return CustomerSplit(source_id=cid, target_id=event.target_id, keys=event.keys,
+                             interaction_ids=event.interaction_ids, command_id=event.command_id,
+                             requested_by=event.requested_by, reason=event.reason, at=event.at)
+    if isinstance(event, Customer.SuspiciousLinkFlagged):  # type: ignore[attr-defined]
+        return SuspiciousLinkRecorded(customer_id=cid, other_customer_ids=event.others, key=event.key,
+                                      interaction_id=event.interaction_id, reason=event.reason,
+                                      at=event.at)
     if isinstance(event, Attribution.Attributed):  # type: ignore[attr-defined]
-        return InteractionAttributed(
-            customer_id=event.customer_id,
-            interaction_id=event.interaction_id,
-            interaction=Interaction.model_validate(event.interaction),
-        )
+        return InteractionAttributed(customer_id=event.customer_id, interaction_id=event.interaction_id,
+                                     interaction=Interaction.model_validate(event.interaction))
+    if isinstance(event, Attribution.Reattributed):  # type: ignore[attr-defined]
+        return InteractionReattributed(interaction_id=cid, from_customer_id=event.from_customer_id,
+                                       customer_id=event.customer_id, command_id=event.command_id,
+                                       original_customer_id=event.original_customer_id)
+    if isinstance(event, Customer.Absorbed):  # type: ignore[attr-defined]
+        return None  # the merged side's event carries the merge
     raise TypeError(f"no contract event for {type(event).__name__}")
+
+
+def _key_of(contract: BaseModel) -> str:
+    """Events about one customer share its key, so they stay in order on customers.v1."""
+    if isinstance(contract, CustomerMerged):
+        return contract.merged_id  # after every earlier event of the merged customer
+    if isinstance(contract, CustomerSplit):
+        return contract.source_id
+    if isinstance(contract, InteractionReattributed):
+        return contract.original_customer_id  # after the interaction's attribution
+    return str(contract.customer_id)  # type: ignore[attr-defined]
 
 
 class Relay:
@@ -132,24 +156,20 @@ class Relay:
         for notification in notifications:
             event = self.identity.mapper.to_domain_event(notification)
             contract = translate(event)
-            customer_id: str = contract.customer_id  # type: ignore[attr-defined]
+            if contract is None:
+                continue
+            key = _key_of(contract)
             envelope = wrap(
                 contract,
-                id=derived_event_id(
-                    str(notification.originator_id), notification.originator_version
-                ),
+                id=derived_event_id(str(notification.originator_id), notification.originator_version),
                 source=SOURCE,
                 time=event.timestamp,  # type: ignore[attr-defined]
-                subject=customer_id,
+                subject=key,
                 sequence=notification.id,
             )
             futures.append(
-                producer.send(
-                    self.topic,
-                    key=customer_id.encode(),
-                    value=encode(envelope),
-                    headers=[("event-type", type_of(contract).encode())],
-                )
+                producer.send(self.topic, key=key.encode(), value=encode(envelope),
+                              headers=[("event-type", type_of(contract).encode())])
             )
         producer.flush(30)
         for future in futures:

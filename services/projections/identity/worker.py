@@ -1,70 +1,155 @@
-"""Identity resolver: interactions.v1 -> customer events recorded with their Kafka positions."""
+"""Identity resolver: interactions.v1 + identity.commands.v1 -> customer events, with positions."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import RecordConflictError, Tracking
 
-from events import topics
+from events import topics as topic_names
+from events.identity import SplitRequested
 from events.interaction import Interaction
-from services.projections.identity.decide import Attribute, Command, Link, Register, decide
+from services.projections.identity import writes as sql
+from services.projections.identity.decide import (
+    Attribute,
+    Command,
+    Flag,
+    Item,
+    Link,
+    Merge,
+    Reattribute,
+    Refuse,
+    Register,
+    Split,
+    Unlink,
+    decide,
+)
 from services.projections.identity.domain import Attribution, Customer
-from services.projections.identity.store import IdentityLog
+from services.projections.identity.guards import GuardConfig
+from services.projections.identity.store import IdentityLog, Statement
 from services.projections.runner import Decoded
+from services.projections.tracking import Positions
+
+log = logging.getLogger(__name__)
+CONFLICT_RETRIES = 5
 
 
 class IdentityResolver:
     """Decides (pure) and records (eventsourcing), nothing else."""
 
     name = "resolver"
-    topic = topics.INTERACTIONS
+    topic = topic_names.INTERACTIONS
+    topics = (topic_names.INTERACTIONS, topic_names.IDENTITY_COMMANDS)
 
-    def __init__(self, log: IdentityLog) -> None:
-        self.log = log
+    def __init__(self, log_: IdentityLog, positions: Positions, guards: GuardConfig | None = None) -> None:
+        self.log = log_
+        self.positions = positions
+        self.guards = guards or GuardConfig()
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        batch = [(d.envelope.id, d.payload) for d in items if isinstance(d.payload, Interaction)]
-        keys = sorted(
-            {i.key for _, interaction in batch for i in interaction.customer.identifiers()}
-        )
-        commands = decide(batch, self.log.lookup(keys), self.log.attributed([i for i, _ in batch]))
-        aggregates, index_rows = self._materialise(commands)
-        self.log.record(aggregates, trackings, index_rows)
+        batch: list[Item] = [(d.envelope.id, d.payload) for d in items
+                             if isinstance(d.payload, Interaction | SplitRequested)]
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                self._apply_once(batch, trackings)
+                return
+            except RecordConflictError:
+                # Another resolver recorded part of this batch first: decide again on fresh state.
+                log.warning("identity conflict; deciding again", extra={"attempt": attempt + 1})
+                trackings = self._unrecorded(trackings)
+        self._apply_once(batch, trackings)
 
-    def _materialise(self, commands: list[Command]) -> tuple[list[Any], list[tuple[str, str]]]:
-        customers: dict[str, Customer] = {}
-        attributions: list[Attribution] = []
-        index_rows: list[tuple[str, str]] = []
+    def _apply_once(self, batch: list[Item], trackings: list[Tracking]) -> None:
+        interactions = [(i, x) for i, x in batch if isinstance(x, Interaction)]
+        splits = [x for _, x in batch if isinstance(x, SplitRequested)]
+        keys = sorted({i.key for _, x in interactions for i in x.customer.identifiers()}
+                      | {k for s in splits for k in s.keys})
+        mentioned = [c for s in splits for c in (s.customer_id, s.target_customer_id) if c]
+        snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
+                                     [s.customer_id for s in splits])
+        commands = decide(batch, snapshot, self.guards)
+        aggregates, writes = _Materialiser(self.log).run(commands)
+        self.log.record(aggregates, trackings, writes)
+
+    def _unrecorded(self, trackings: list[Tracking]) -> list[Tracking]:
+        recorded = self.positions.get(t.application_name for t in trackings)
+        return [t for t in trackings if (recorded[t.application_name] or -1) < t.notification_id]
+
+
+class _Materialiser:
+    """Turns commands into aggregate events and the resolver's index writes, in order."""
+
+    def __init__(self, log_: IdentityLog) -> None:
+        self.log = log_
+        self.customers: dict[str, Customer] = {}
+        self.attributions: dict[str, Attribution] = {}
+        self.writes: list[Statement] = []
+
+    def run(self, commands: list[Command]) -> tuple[list[Any], list[Statement]]:
         for command in commands:
-            if isinstance(command, Register):
-                customers[command.customer_id] = Customer(command.interaction_id, command.at)
-            elif isinstance(command, Link):
-                customer = customers.get(command.customer_id) or self._load(
-                    command.customer_id, customers
-                )
-                ident = command.identifier
-                customer.link_identifier(
-                    ident.kind,
-                    ident.value,
-                    ident.valid,
-                    command.interaction_id,
-                    command.channel,
-                    command.at,
-                )
-                index_rows.append((ident.key, command.customer_id))
-            elif isinstance(command, Attribute):
-                attributions.append(
-                    Attribution(
-                        command.interaction_id,
-                        command.customer_id,
-                        command.interaction.model_dump(mode="json"),
-                    )
-                )
-        return [*customers.values(), *attributions], index_rows
+            self._apply(command)
+        return [*self.customers.values(), *self.attributions.values()], _grouped(self.writes)
 
-    def _load(self, customer_id: str, customers: dict[str, Customer]) -> Customer:
-        customer: Customer = self.log.repository.get(UUID(customer_id))
-        customers[customer_id] = customer
-        return customer
+    def customer(self, customer_id: str) -> Customer:
+        if customer_id not in self.customers:
+            self.customers[customer_id] = self.log.repository.get(UUID(customer_id))
+        return self.customers[customer_id]
+
+    def _write(self, statement: str, *params: Any) -> None:
+        self.writes.append((statement, [params]))
+
+    def _apply(self, c: Command) -> None:  # noqa: C901 - one branch per command kind
+        if isinstance(c, Register):
+            self.customers[c.customer_id] = Customer(c.interaction_id, c.at, split_from=c.split_from)
+            self._write(sql.REGISTER, c.customer_id, c.at)
+        elif isinstance(c, Link):
+            i = c.identifier
+            self.customer(c.customer_id).link_identifier(i.kind, i.value, i.valid, c.interaction_id,
+                                                         c.channel, c.at)
+            self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, i.key)
+        elif isinstance(c, Attribute):
+            self.attributions[c.interaction_id] = Attribution(
+                c.interaction_id, c.customer_id, c.interaction.model_dump(mode="json"))
+            self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, list(c.keys))
+        elif isinstance(c, Merge):
+            self.customer(c.survivor_id).absorb(c.merged_id, c.interaction_id, list(c.keys), c.at)
+            self.customer(c.merged_id).merge_into(c.survivor_id, c.interaction_id, list(c.keys), c.at)
+            for statement in sql.MERGE:
+                self._write(statement, c.survivor_id, c.merged_id)
+            self._write(sql.MERGE_TIMES, c.at, list(c.keys))
+        elif isinstance(c, Flag):
+            self.customer(c.customer_id).flag_suspicious(list(c.others), c.key, c.interaction_id,
+                                                         c.reason, c.at)
+        elif isinstance(c, Unlink):
+            self.customer(c.customer_id).unlink_identifier(c.key, c.command_id, c.at)
+        elif isinstance(c, Split):
+            cmd = c.command
+            self.customer(c.source_id).split_off(c.target_id, list(c.keys), list(c.interaction_ids),
+                                                 cmd.command_id, cmd.requested_by, cmd.reason, cmd.at)
+            for key in c.keys:
+                kind, value = key.split(":", 1)
+                self.customer(c.target_id).link_identifier(kind, value, True, cmd.command_id, "split", cmd.at)
+            self._write(sql.MOVE_KEYS, c.target_id, list(c.keys))
+            self._write(sql.SEPARATE, *sorted((c.source_id, c.target_id)))
+        elif isinstance(c, Reattribute):
+            attribution = self.attributions.get(c.interaction_id) or self.log.repository.get(
+                UUID(c.interaction_id))
+            self.attributions[c.interaction_id] = attribution
+            attribution.reattribute(c.from_customer_id, c.customer_id, c.command_id,
+                                    attribution.original_customer_id)
+            self._write(sql.REATTRIBUTE, c.customer_id, c.interaction_id)
+        elif isinstance(c, Refuse):
+            log.warning("identity command refused", extra={"command_id": c.command_id, "reason": c.reason})
+
+
+def _grouped(writes: list[Statement]) -> list[Statement]:
+    """Consecutive writes of one statement become one executemany, keeping the order."""
+    grouped: list[Statement] = []
+    for statement, rows in writes:
+        if grouped and grouped[-1][0] == statement:
+            grouped[-1][1].extend(rows)
+        else:
+            grouped.append((statement, list(rows)))
+    return grouped

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
@@ -11,8 +12,8 @@ from services.projections.timeline.apply import Rows
 from services.projections.tracking import Positions
 
 INSERT_CUSTOMER = (
-    "INSERT INTO customers (id, registered_at) VALUES (%s, %s)"
-    " ON CONFLICT (id) DO UPDATE SET registered_at = LEAST(customers.registered_at, EXCLUDED.registered_at)"
+    "INSERT INTO customers (id, registered_at) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE"
+    " SET registered_at = LEAST(customers.registered_at, EXCLUDED.registered_at)"
 )
 UPSERT_IDENTIFIER = (
     "INSERT INTO customer_identifiers (customer_id, kind, value, valid, channel, first_seen, last_seen)"
@@ -32,9 +33,27 @@ SET_NAME = (
 )
 INSERT_TIMELINE = (
     "INSERT INTO timeline (interaction_id, customer_id, seq, external_id, channel, direction,"
-    " occurred_at, agent_id, subject, body, details)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+    " occurred_at, agent_id, subject, body, details, keys)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
     " ON CONFLICT (interaction_id) DO NOTHING"
+)
+# A merge re-roots the merged customer and everything already rooted at it; applying it
+# twice, or after a later merge of the survivor, ends in the same roots.
+MERGE = (
+    "WITH survivor AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(survivor)s)"
+    " UPDATE customers SET root_id = (SELECT root FROM survivor),"
+    " merged_into = CASE WHEN id = %(merged)s THEN %(survivor)s ELSE merged_into END, updated_at = now()"
+    " WHERE coalesce(root_id, id) = %(merged)s OR id = %(merged)s"
+)
+UNLINK = (
+    "DELETE FROM customer_identifiers ci USING customers c, customers s"
+    " WHERE s.id = %s AND ci.customer_id = c.id"
+    " AND coalesce(c.root_id, c.id) = coalesce(s.root_id, s.id) AND ci.kind = %s AND ci.value = %s"
+)
+REATTRIBUTE = "UPDATE timeline SET customer_id = %s WHERE interaction_id = %s"
+INSERT_HISTORY = (
+    "INSERT INTO customer_history (event_id, customer_id, kind, other_ids, at, evidence)"
+    " VALUES (%s, %s, %s, %s::uuid[], %s, %s::jsonb) ON CONFLICT (event_id) DO NOTHING"
 )
 
 
@@ -47,17 +66,24 @@ class TimelineStore:
 
     def write(self, rows: Rows, trackings: list[Tracking]) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            if rows.customers:
-                curs.executemany(INSERT_CUSTOMER, _first_per_key(rows.customers))
-            if rows.identifiers:
-                curs.executemany(UPSERT_IDENTIFIER, rows.identifiers)
-            if rows.timeline:
-                curs.executemany(INSERT_TIMELINE, rows.timeline)
-            if rows.seen:
-                curs.executemany(TOUCH_IDENTIFIER, rows.seen)
-            if rows.names:
-                curs.executemany(SET_NAME, [(n, at, cid, at) for n, at, cid in rows.names])
+            for statement, params in _statements(rows):
+                curs.executemany(statement, params)
             self.positions.record(curs, trackings)
+
+
+def _statements(rows: Rows) -> list[tuple[str, list[Any]]]:
+    planned: list[tuple[str, list[Any]]] = [
+        (INSERT_CUSTOMER, _first_per_key(rows.customers)),
+        (UPSERT_IDENTIFIER, rows.identifiers),
+        (INSERT_TIMELINE, rows.timeline),
+        (TOUCH_IDENTIFIER, rows.seen),
+        (SET_NAME, [(n, at, cid, at) for n, at, cid in rows.names]),
+        (MERGE, [{"merged": m, "survivor": s} for m, s in rows.merges]),
+        (UNLINK, rows.unlinks),
+        (REATTRIBUTE, rows.reattributions),
+        (INSERT_HISTORY, rows.history),
+    ]
+    return [(statement, params) for statement, params in planned if params]
 
 
 def _first_per_key(rows: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:

@@ -1,0 +1,115 @@
+"""One real person, one card: merges across partitions, concurrent creation, split, replay."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.support.data import interaction, unique_phone
+from tests.support.workers import running, wait_until
+
+pytestmark = pytest.mark.integration
+PIPELINE = ("resolver", "relay", "timeline")
+
+
+def _post(ingest, auth, *items) -> list[str]:
+    ids = []
+    for item in items:
+        response = ingest.post("/v1/interactions", json=item, headers=auth("channel", "web"))
+        assert response.status_code == 202, response.text
+        ids.append(response.json()["id"])
+    return ids
+
+
+def _card(api, auth, customer_id: str) -> dict:
+    response = api.get(f"/v1/customers/{customer_id}", headers=auth("agent"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _customer_of(dsn: str, interaction_id: str) -> str | None:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT coalesce(c.root_id, c.id)::text FROM timeline t JOIN customers c"
+                           " ON c.id = t.customer_id WHERE t.interaction_id = %s", (interaction_id,)).fetchone()
+    return row[0] if row else None
+
+
+def _timeline_ids(api, auth, customer_id: str) -> set[str]:
+    page = api.get(f"/v1/customers/{customer_id}/timeline", params={"limit": 500}, headers=auth("agent"))
+    assert page.status_code == 200, page.text
+    return {i["id"] for i in page.json()["items"]}
+
+
+def test_a_web_form_with_one_customers_phone_and_anothers_email_merges_them(settings, ingest, api, auth):
+    phone, email = unique_phone(), f"irina.{unique_phone()[-4:]}@example.ru"
+    call, mail, form = (
+        interaction(channel="call", customer={"phone": phone, "name": "Ирина Петрова"},
+                    occurred_at="2026-10-01T10:00:00+03:00"),
+        interaction(channel="email", customer={"email": email}, occurred_at="2026-10-02T10:00:00+03:00"),
+        interaction(channel="web_form", customer={"phone": phone.replace(" ", ""), "email": email.upper()},
+                    occurred_at="2026-10-03T10:00:00+03:00"),
+    )
+    # Different primary identifiers: the three land on different partitions of interactions.v1.
+    call_id, mail_id = _post(ingest, auth, call, mail)
+    with running(settings, PIPELINE):
+        wait_until(lambda: _customer_of(settings.dsn, call_id) and _customer_of(settings.dsn, mail_id),
+                   message="two customers first")
+        assert _customer_of(settings.dsn, call_id) != _customer_of(settings.dsn, mail_id)
+        [form_id] = _post(ingest, auth, form)
+        wait_until(lambda: len({_customer_of(settings.dsn, i) for i in (call_id, mail_id, form_id)}) == 1
+                   and _customer_of(settings.dsn, form_id) is not None, message="one customer for all three")
+    survivor = _customer_of(settings.dsn, call_id)
+    card = _card(api, auth, survivor)
+    assert card["merged_into"] is None and card["name"] == "Ирина Петрова"
+    assert {i["kind"] for i in card["identifiers"]} == {"phone", "email"}
+    assert card["stats"]["total"] == 3
+    assert _timeline_ids(api, auth, survivor) == {call_id, mail_id, form_id}
+    merged_away = [m for m in card["members"] if m != survivor]
+    assert len(merged_away) == 1, "the emailer was merged into the older caller"
+    old = _card(api, auth, merged_away[0])
+    assert old["id"] == survivor and old["merged_into"] == survivor
+    assert [h["kind"] for h in card["history"]].count("merged_in") == 1
+    assert next(h for h in card["history"] if h["kind"] == "merged_in")["evidence"]["interaction_id"] == form_id
+
+
+def test_a_placeholder_number_never_joins_two_people(settings, ingest, api, auth):
+    a = interaction(customer={"phone": "8 (000) 000-00-00", "email": f"a{unique_phone()[-6:]}@mail.ru"})
+    b = interaction(customer={"phone": "8 (000) 000-00-00", "email": f"b{unique_phone()[-6:]}@mail.ru"})
+    a_id, b_id = _post(ingest, auth, a, b)
+    with running(settings, PIPELINE):
+        wait_until(lambda: _customer_of(settings.dsn, a_id) and _customer_of(settings.dsn, b_id),
+                   message="both attributed")
+    assert _customer_of(settings.dsn, a_id) != _customer_of(settings.dsn, b_id)
+
+
+def test_split_moves_identifiers_and_their_interactions_to_a_new_customer(settings, ingest, api, auth):
+    phone, email = unique_phone(), f"shared.{unique_phone()[-6:]}@mail.ru"
+    call = interaction(channel="call", customer={"phone": phone}, occurred_at="2026-10-01T10:00:00+03:00")
+    form = interaction(channel="web_form", customer={"phone": phone, "email": email},
+                       occurred_at="2026-10-02T10:00:00+03:00")
+    mail = interaction(channel="email", customer={"email": email}, occurred_at="2026-10-03T10:00:00+03:00")
+    call_id, form_id, mail_id = _post(ingest, auth, call, form, mail)
+    with running(settings, PIPELINE):
+        wait_until(lambda: _customer_of(settings.dsn, mail_id), message="attributed")
+        customer = _customer_of(settings.dsn, call_id)
+        refused = api.post(f"/v1/customers/{customer}/split", headers=auth("agent"),
+                           json={"identifiers": [{"kind": "email", "value": email}]})
+        assert refused.status_code == 403
+        answer = api.post(f"/v1/customers/{customer}/split", headers=auth("supervisor", "sup-1"),
+                          json={"identifiers": [{"kind": "email", "value": email.upper()}],
+                                "reason": "two people share the form"})
+        assert answer.status_code == 202, answer.text
+        target = answer.json()["target_customer_id"]
+        wait_until(lambda: _customer_of(settings.dsn, mail_id) == target, message="mail moved")
+        later = interaction(channel="email", customer={"email": email}, occurred_at="2026-10-04T10:00:00+03:00")
+        [later_id] = _post(ingest, auth, later)
+        wait_until(lambda: _customer_of(settings.dsn, later_id) == target, message="new mail goes to target")
+    source_card, target_card = _card(api, auth, customer), _card(api, auth, target)
+    assert {i["kind"] for i in source_card["identifiers"]} == {"phone"}
+    assert [(i["kind"], i["value"]) for i in target_card["identifiers"]] == [("email", email.lower())]
+    # The form carried both identifiers: it is the evidence of the old link and stays put.
+    assert _timeline_ids(api, auth, customer) == {call_id, form_id}
+    assert _timeline_ids(api, auth, target) == {mail_id, later_id}
+    split = next(h for h in source_card["history"] if h["kind"] == "split_off")
+    assert split["evidence"]["requested_by"] == "sup-1" and split["evidence"]["interaction_ids"] == [mail_id]
+    assert any(h["kind"] == "split_from" for h in target_card["history"])
