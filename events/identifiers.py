@@ -57,7 +57,8 @@ def normalise_email(raw: str) -> str | None:
     _, address = parseaddr(raw.strip())
     address = address.strip().casefold()
     local, sep, domain = address.rpartition("@")
-    if not sep or not local or "." not in domain or " " in address:
+    labels = domain.split(".")
+    if not sep or not local or len(labels) < 2 or not all(labels) or " " in address:
         return None
     return address
 

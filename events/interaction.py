@@ -19,7 +19,7 @@ _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
 
-ShortText = Annotated[str, Field(min_length=1, max_length=256)]
+ShortText = Annotated[str, Field(min_length=1, max_length=256, pattern=r"\S")]
 
 
 class Channel(StrEnum):
@@ -102,7 +102,11 @@ class Interaction(BaseModel):
     def _bounded_details(cls, value: dict[str, Any]) -> dict[str, Any]:
         if _depth(value) > MAX_DETAILS_DEPTH:
             raise ValueError(f"details nest deeper than {MAX_DETAILS_DEPTH} levels")
-        if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_DETAILS_BYTES:
+        try:
+            size = len(json.dumps(value, ensure_ascii=False).encode())
+        except (TypeError, ValueError) as exc:  # not JSON-serialisable (an adapter built it in Python)
+            raise ValueError(f"details must be plain JSON: {exc}") from exc
+        if size > MAX_DETAILS_BYTES:
             raise ValueError(f"details exceed {MAX_DETAILS_BYTES} bytes")
         return value
 

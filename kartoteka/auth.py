@@ -51,6 +51,9 @@ def verify(secret: str, token: str) -> Principal:
         claims = jwt.decode(
             token, secret, algorithms=["HS256"], issuer=_ISSUER, options={"require": ["exp", "sub"]}
         )
-        return Principal(subject=str(claims["sub"]), role=Role(claims["role"]))
+        subject = str(claims["sub"]).strip()
+        if not subject:
+            raise ValueError("token has an empty subject")
+        return Principal(subject=subject, role=Role(claims["role"]))
     except (jwt.PyJWTError, KeyError, ValueError) as exc:
         raise InvalidToken(str(exc)) from exc

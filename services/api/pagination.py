@@ -17,6 +17,19 @@ def encode_cursor(*parts: Any) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _typed(part: Any, kind: type) -> Any:
+    if kind is datetime:
+        if not isinstance(part, str):
+            raise TypeError("expected a timestamp")
+        return datetime.fromisoformat(part)
+    if kind is int:
+        # bool is an int in Python, and floats would silently truncate: both are foreign here.
+        if isinstance(part, bool) or not isinstance(part, int) or abs(part) > 2**63 - 1:
+            raise TypeError("expected an integer")
+        return part
+    return kind(part)
+
+
 def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
     """Parts of a cursor, typed by ``shape``; anything else is a 400, never a 500."""
     try:
@@ -24,9 +37,6 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
         parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(parts, list) or len(parts) != len(shape):
             raise ValueError("wrong shape")
-        return [
-            datetime.fromisoformat(p) if t is datetime else t(p)
-            for p, t in zip(parts, shape, strict=True)
-        ]
-    except (ValueError, TypeError, UnicodeError) as exc:
+        return [_typed(p, t) for p, t in zip(parts, shape, strict=True)]
+    except (ValueError, TypeError, UnicodeError, OverflowError, RecursionError) as exc:
         raise ApiError(400, "invalid_cursor", "before is not a cursor this API issued") from exc

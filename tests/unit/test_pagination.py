@@ -102,32 +102,15 @@ def test_a_cursor_with_parts_of_the_wrong_type_is_invalid(text: str) -> None:
     assert_invalid_cursor(cursor_of(text), TIMELINE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="bug: services/api/pagination.py decode_cursor does not catch OverflowError, "
-    "so int(float('inf')) from a forged cursor escapes as a 500",
-)
 @pytest.mark.parametrize("number", ["Infinity", "-Infinity", "1e400"])
 def test_a_cursor_with_an_infinite_number_is_invalid(number: str) -> None:
     assert_invalid_cursor(cursor_of(f'["2024-05-01T10:00:00+03:00", {number}]'), TIMELINE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="bug: services/api/pagination.py decode_cursor does not catch RecursionError from "
-    "json.loads, so a cursor of ~1100 nested arrays (about 1.5 kB) escapes as a 500",
-)
 def test_a_cursor_of_deeply_nested_arrays_is_invalid() -> None:
     assert_invalid_cursor(cursor_of("[" * 1100 + "]" * 1100), TIMELINE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: services/api/pagination.py decode_cursor coerces with int(), so a float or a bool "
-    "where the API issued an int is silently truncated instead of refused",
-)
 @pytest.mark.parametrize("seq", ["1.7", "true"])
 def test_a_cursor_with_a_non_integer_sequence_is_invalid(seq: str) -> None:
     assert_invalid_cursor(cursor_of(f'["2024-05-01T10:00:00+03:00", {seq}]'), TIMELINE)
