@@ -8,6 +8,7 @@ import sys
 from kartoteka import logs
 from kartoteka.auth import Role, mint
 from kartoteka.settings import Settings
+from kartoteka.supervisor import WORKERS
 
 
 def _up(settings: Settings, _: argparse.Namespace) -> int:
@@ -68,6 +69,14 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
+    from services.projections.rebuild import progress_line, rebuild
+
+    rate = rebuild(settings, progress_line)
+    print(f"\nread models rebuilt from the identity log at {rate:,.0f} events/s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="kartoteka", description="Event-sourced customer interaction hub"
@@ -82,14 +91,17 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("topics", help="create the Kafka topics")
+    sub.add_parser("rebuild", help="rebuild the card and timeline read models from the identity log "
+                                   "(stop the workers first)")
     serve = sub.add_parser("serve", help="run one HTTP service")
     serve.add_argument("service", choices=["ingest", "api"])
     worker = sub.add_parser("worker", help="run one projection worker")
-    worker.add_argument("name", choices=["resolver", "relay", "timeline", "audit"])
+    worker.add_argument("name", choices=list(WORKERS))
     return root
 
 
 COMMANDS = {
+    "rebuild": _rebuild,
     "up": _up,
     "token": _token,
     "migrate": _migrate,

@@ -9,11 +9,10 @@ would skip its new records.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from typing import Any
-
 from psycopg import Cursor
 
 from kartoteka import db

@@ -113,3 +113,77 @@ def test_split_moves_identifiers_and_their_interactions_to_a_new_customer(settin
     split = next(h for h in source_card["history"] if h["kind"] == "split_off")
     assert split["evidence"]["requested_by"] == "sup-1" and split["evidence"]["interaction_ids"] == [mail_id]
     assert any(h["kind"] == "split_from" for h in target_card["history"])
+
+
+def _read_models(dsn: str) -> dict[str, list[tuple]]:
+    queries = {
+        "customers": "SELECT id::text, name, merged_into::text, coalesce(root_id, id)::text FROM customers ORDER BY 1",
+        "identifiers": "SELECT customer_id::text, kind, value, first_seen, last_seen FROM customer_identifiers"
+                       " ORDER BY 1, 2, 3",
+        "timeline": "SELECT interaction_id::text, customer_id::text, seq FROM timeline ORDER BY 1",
+        "history": "SELECT customer_id::text, kind, other_ids::text[] FROM customer_history ORDER BY 1, 2",
+    }
+    with psycopg.connect(dsn) as conn:
+        return {name: conn.execute(q).fetchall() for name, q in queries.items()}
+
+
+def test_replaying_the_identity_log_from_zero_rebuilds_the_same_cards_splits_included(
+    settings, ingest, api, auth
+):
+    from services.projections.rebuild import rebuild
+
+    phone, email = unique_phone(), f"replay.{unique_phone()[-6:]}@mail.ru"
+    first = [interaction(customer={"phone": phone, "name": "Пётр Иванов"}),
+             interaction(channel="email", customer={"email": email})]
+    first_ids = _post(ingest, auth, *first)
+    with running(settings, PIPELINE):
+        wait_until(lambda: all(_customer_of(settings.dsn, i) for i in first_ids), message="attributed")
+        [form_id] = _post(ingest, auth, interaction(channel="web_form", customer={"phone": phone, "email": email}))
+        wait_until(lambda: _customer_of(settings.dsn, form_id), message="merged")
+        root = _customer_of(settings.dsn, form_id)
+        answer = api.post(f"/v1/customers/{root}/split", headers=auth("admin", "adm"),
+                          json={"identifiers": [{"kind": "email", "value": email}]})
+        assert answer.status_code == 202, answer.text
+        target = answer.json()["target_customer_id"]
+        wait_until(lambda: _customer_of(settings.dsn, first_ids[1]) == target, message="split applied")
+        wait_until(lambda: any(r[1] == "split_from" for r in _read_models(settings.dsn)["history"]),
+                   message="history projected")
+    before = _read_models(settings.dsn)
+    assert before["timeline"] and before["history"]
+    rate = rebuild(settings)
+    assert rate > 0
+    assert _read_models(settings.dsn) == before
+
+
+def test_two_resolvers_creating_a_customer_for_one_identifier_at_once_end_with_one(settings, infra):
+    from datetime import UTC, datetime
+
+    from kartoteka import kafka
+    from services.ingest.accept import Accepted, accept
+
+    pairs = []
+    for n in range(40):
+        phone = unique_phone()
+        # Keyed by different identifiers, so the two halves of a pair sit on different partitions.
+        pairs.append((interaction(customer={"phone": phone}),
+                      interaction(channel="email", customer={"email": f"c{n}.{phone[-5:]}@mail.ru", "phone": phone})))
+    producer = kafka.producer(settings)
+    ids = []
+    for pair in pairs:
+        for item in pair:
+            accepted = accept(item)
+            assert isinstance(accepted, Accepted)
+            ids.append(accepted.id)
+            producer.send(settings.topic("interactions.v1"), key=accepted.key, value=accepted.record(datetime.now(UTC)))
+    producer.flush()
+    producer.close()
+    with running(settings, ("resolver", "resolver", "relay", "timeline")):
+        wait_until(lambda: all(_customer_of(settings.dsn, i) for i in ids), timeout_s=60, message="all attributed")
+    for index in range(0, len(ids), 2):
+        assert _customer_of(settings.dsn, ids[index]) == _customer_of(settings.dsn, ids[index + 1])
+    with psycopg.connect(settings.dsn) as conn:
+        versions = conn.execute("SELECT count(*) FROM identity_events WHERE originator_id = ANY(%s::uuid[])"
+                                " AND originator_version = 1", (ids,)).fetchone()[0]
+        roots = conn.execute("SELECT count(DISTINCT coalesce(root_id, id)) FROM customers").fetchone()[0]
+    assert versions == len(ids)
+    assert roots == len(pairs)

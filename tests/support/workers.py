@@ -29,16 +29,18 @@ def running(settings: Settings, names: tuple[str, ...] = ALL) -> Iterator[dict[s
     positions = Positions(datastore)
     workers: dict[str, Any] = {}
     for name in names:
+        # A second worker of one kind (concurrency tests) gets its own key and status file.
+        key = name if name not in workers else f"{name}#{sum(k.startswith(name) for k in workers) + 1}"
         if name == "relay":
-            workers[name] = Relay(
+            workers[key] = Relay(
                 settings, IdentityLog(datastore), positions, status_file(settings, name)
             )
         else:
-            workers[name] = Runner(
+            workers[key] = Runner(
                 settings,
-                _projection(name, datastore, positions),
+                _projection(name, datastore, positions, settings),
                 positions,
-                status_file(settings, name),
+                status_file(settings, key),
             )
     errors: list[BaseException] = []
     threads = [

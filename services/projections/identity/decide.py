@@ -212,13 +212,16 @@ class _State:
                                   interaction.occurred_at, matchable))
 
     def split(self, command: SplitRequested) -> None:
-        source = self.resolve(command.customer_id)
+        # The source is whoever holds the identifiers now; the requester's customer id is
+        # evidence, not a precondition, so the command means the same when re-decided.
         keys = tuple(dict.fromkeys(command.keys))
-        foreign = [k for k in keys if self.owner(k) != source]
-        if foreign:
+        holders = {self.owner(k) for k in keys}
+        if len(holders) != 1 or None in holders:
             self.commands.append(Refuse(command.command_id,
-                                        f"identifiers not on customer {source}: {', '.join(foreign)}"))
+                                        f"identifiers are not all held by one customer: {', '.join(keys)}"))
             return
+        source = holders.pop()
+        assert source is not None
         target = self.resolve(command.target_customer_id) if command.target_customer_id else None
         if target == source:
             self.commands.append(Refuse(command.command_id, "target is the same customer"))

@@ -54,7 +54,7 @@ class IdentityLog(Application[UUID]):
             return conn.execute(query, params).fetchall()  # type: ignore[arg-type,return-value]
 
     def snapshot(self, keys: list[str], interaction_ids: list[str], customer_ids: list[str],
-                 split_sources: list[str]) -> Snapshot:
+                 split_keys: list[str]) -> Snapshot:
         """The part of the graph a batch can touch."""
         snap = Snapshot()
         for r in self._rows("SELECT key, customer_id::text AS c, merge_times FROM identity_index"
@@ -70,8 +70,8 @@ class IdentityLog(Application[UUID]):
                             " WHERE customer_id = ANY(%s::uuid[])", (known,)):
             snap.unmatched.add((r["c"], r["key"]))
         snap.attributed = self.attributed(interaction_ids)
-        if split_sources:
-            sources = [_resolve(snap, s) for s in split_sources]
+        if split_keys:
+            sources = sorted({_resolve(snap, snap.owners[k]) for k in split_keys if k in snap.owners})
             for r in self._rows("SELECT interaction_id::text AS i, customer_id::text AS c, keys"
                                 " FROM identity_attributions WHERE customer_id = ANY(%s::uuid[])", (sources,)):
                 snap.attributions[r["i"]] = (r["c"], tuple(r["keys"]))

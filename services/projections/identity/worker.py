@@ -68,7 +68,7 @@ class IdentityResolver:
                       | {k for s in splits for k in s.keys})
         mentioned = [c for s in splits for c in (s.customer_id, s.target_customer_id) if c]
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
-                                     [s.customer_id for s in splits])
+                                     [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
         aggregates, writes = _Materialiser(self.log).run(commands)
         self.log.record(aggregates, trackings, writes)

@@ -1,0 +1,24 @@
+"""Alerts projection worker: alerts.v1 -> the alerts read model."""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import Tracking
+
+from events import topics
+from events.catalog import AlertRaised
+from services.projections.alerts.store import AlertStore, alert_row
+from services.projections.runner import Decoded
+
+
+class AlertProjection:
+    """Every alert event becomes (or escalates) one row of the alerts table."""
+
+    name = "alerts"
+    topic = topics.ALERTS
+
+    def __init__(self, store: AlertStore) -> None:
+        self.store = store
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        rows = [alert_row(d.payload) for d in items if isinstance(d.payload, AlertRaised)]
+        self.store.apply(rows, trackings)

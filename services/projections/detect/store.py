@@ -1,0 +1,170 @@
+"""SQL of the detectors: the access stream they keep, the employee context, peers, raised alerts.
+
+``History`` reads either the worker's own recent stream (``detect_accesses``) or, for a
+replay, the whole trail (``access_log``); both have the columns the detectors need.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+from psycopg import Cursor
+
+from services.projections.audit.detectors import (
+    DEFAULT_CONFIG,
+    Access,
+    Alert,
+    DetectorConfig,
+    EmployeeContext,
+    PeerCounts,
+)
+from services.projections.detect.evaluate import SEVERITY_RANK
+
+log = logging.getLogger(__name__)
+Source = Literal["detect_accesses", "access_log"]
+
+INSERT_ACCESS = (
+    "INSERT INTO detect_accesses (id, employee_id, action, customer_ids, at, query, kafka_offset)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+)
+EMPLOYEE = (
+    "SELECT team, status, notice_given_at, timezone, work_start, work_end"
+    " FROM employees WHERE employee_id = %s"
+)
+KNOWN = (
+    "SELECT DISTINCT customer_id::text AS id FROM timeline"
+    " WHERE agent_id = %s AND occurred_at >= %s AND occurred_at < %s"
+)
+RAISED = "SELECT alert_id::text AS id, severity_rank FROM detect_raised WHERE alert_id = ANY(%s::uuid[])"
+MARK_RAISED = (
+    "INSERT INTO detect_raised (alert_id, severity_rank) VALUES (%s, %s)"
+    " ON CONFLICT (alert_id) DO UPDATE SET severity_rank = excluded.severity_rank, raised_at = now()"
+)
+PRUNE = "DELETE FROM detect_accesses WHERE at < %s"
+
+
+def insert_accesses(curs: Cursor[Any], rows: Sequence[tuple[str, Access]]) -> None:
+    """Keep the new accesses (by event id, so a redelivery is stored once)."""
+    if rows:
+        curs.executemany(
+            INSERT_ACCESS,
+            [
+                (i, a.employee_id, a.action, list(a.customer_ids), a.at, a.query, a.offset)
+                for i, a in rows
+            ],
+        )
+
+
+class History:
+    """Reads an employee's accesses, context and peers from one source table."""
+
+    def __init__(self, source: Source = "detect_accesses", default_zone: str = "Europe/Moscow"):
+        self.source = source
+        self.default_zone = default_zone
+
+    def accesses(
+        self, curs: Cursor[Any], employee_id: str, since: datetime, until: datetime
+    ) -> list[Access]:
+        rows = curs.execute(
+            f"SELECT employee_id, action, customer_ids, at, query, kafka_offset"  # noqa: S608
+            f" FROM {self.source} WHERE employee_id = %s AND at >= %s AND at < %s ORDER BY at",
+            (employee_id, since, until),
+        ).fetchall()
+        return [
+            Access(r["employee_id"], r["action"], r["customer_ids"], r["at"], r["query"],
+                   r["kafka_offset"])
+            for r in rows
+        ]
+
+    def context(
+        self, curs: Cursor[Any], employee_id: str, since: datetime, until: datetime
+    ) -> EmployeeContext:
+        """Status, team and hours from ``employees``; the customers of the agent's own
+        interactions in the period from the timeline (their business reason)."""
+        row = curs.execute(EMPLOYEE, (employee_id,)).fetchone() or {}
+        known = {r["id"] for r in curs.execute(KNOWN, (employee_id, since, until)).fetchall()}
+        return build_context(employee_id, row, known, self.default_zone)
+
+    def peers(
+        self,
+        curs: Cursor[Any],
+        ctx: EmployeeContext,
+        since: datetime,
+        until: datetime,
+        cfg: DetectorConfig = DEFAULT_CONFIG,
+    ) -> PeerCounts:
+        """Distinct customers viewed per local day by every other member of the team."""
+        if not ctx.team:
+            return {}
+        rows = curs.execute(
+            f"SELECT d.employee_id, (d.at AT TIME ZONE %s)::date AS day,"  # noqa: S608
+            f" count(DISTINCT c) AS n FROM {self.source} d"
+            " JOIN employees e ON e.employee_id = d.employee_id"
+            " CROSS JOIN LATERAL unnest(d.customer_ids) AS c"
+            " WHERE e.team = %s AND d.employee_id <> %s AND d.action = ANY(%s)"
+            " AND d.at >= %s AND d.at < %s GROUP BY 1, 2",
+            (ctx.timezone, ctx.team, ctx.employee_id, sorted(cfg.view_actions), since, until),
+        ).fetchall()
+        counts: dict[str, dict[date, int]] = defaultdict(dict)
+        for r in rows:
+            counts[r["employee_id"]][r["day"]] = r["n"]
+        return counts
+
+    def employees(self, curs: Cursor[Any], only: Collection[str] | None = None) -> list[str]:
+        """Employees with any access in the source (for a replay), optionally some only."""
+        rows = curs.execute(
+            f"SELECT DISTINCT employee_id FROM {self.source} ORDER BY employee_id"  # noqa: S608
+        ).fetchall()
+        return [r["employee_id"] for r in rows if only is None or r["employee_id"] in only]
+
+    def bounds(self, curs: Cursor[Any], employee_id: str) -> tuple[datetime, datetime] | None:
+        row = curs.execute(
+            f"SELECT min(at) AS first, max(at) AS last FROM {self.source}"  # noqa: S608
+            " WHERE employee_id = %s",
+            (employee_id,),
+        ).fetchone()
+        return (row["first"], row["last"]) if row and row["first"] else None
+
+
+def build_context(
+    employee_id: str, row: dict[str, Any], known: Iterable[str], default_zone: str
+) -> EmployeeContext:
+    """An EmployeeContext from an ``employees`` row, falling back to defaults for bad values
+    (a detector batch must never fail on one employee's odd settings)."""
+    values: dict[str, Any] = {
+        "employee_id": employee_id,
+        "team": row.get("team"),
+        "status": row.get("status") or "active",
+        "notice_given_at": row.get("notice_given_at"),
+        "known_customer_ids": frozenset(known),
+        "timezone": row.get("timezone") or default_zone,
+    }
+    if row.get("work_start") is not None and row.get("work_end") is not None:
+        values["work_hours"] = (row["work_start"], row["work_end"])
+    try:
+        return EmployeeContext(**values)
+    except ValueError as exc:
+        log.warning("bad employee context; defaults used", extra={"employee": employee_id,
+                                                                   "error": str(exc)})
+        values.pop("work_hours", None)
+        return EmployeeContext(**{**values, "timezone": default_zone})
+
+
+def raised_ranks(curs: Cursor[Any], alerts: Sequence[Alert]) -> dict[str, int]:
+    if not alerts:
+        return {}
+    rows = curs.execute(RAISED, ([a.id for a in alerts],)).fetchall()
+    return {r["id"]: r["severity_rank"] for r in rows}
+
+
+def mark_raised(curs: Cursor[Any], alerts: Sequence[Alert]) -> None:
+    if alerts:
+        curs.executemany(MARK_RAISED, [(a.id, SEVERITY_RANK[a.severity]) for a in alerts])
+
+
+def prune(curs: Cursor[Any], before: datetime) -> None:
+    curs.execute(PRUNE, (before,))

@@ -1,0 +1,1 @@
+"""Employee context: employees.v1 -> the employees read model (status, team, hours)."""

@@ -1,0 +1,26 @@
+"""Employees projection worker: employees.v1 -> the employees read model."""
+
+from __future__ import annotations
+
+from eventsourcing.persistence import Tracking
+
+from events import topics
+from events.catalog import EmployeeStatusChanged
+from services.projections.runner import Decoded
+from services.projections.staff.store import EmployeeStore, employee_row
+
+
+class EmployeeProjection:
+    """Each status change updates one employee row, in log (per-employee) order."""
+
+    name = "employees"
+    topic = topics.EMPLOYEES
+
+    def __init__(self, store: EmployeeStore) -> None:
+        self.store = store
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        rows = [
+            employee_row(d.payload) for d in items if isinstance(d.payload, EmployeeStatusChanged)
+        ]
+        self.store.apply(rows, trackings)
