@@ -179,7 +179,9 @@ class _State:
         for other in owners:
             if other == survivor:
                 continue
-            keys = tuple(i.key for i in matchable if self.owner(i.key) == other)
+            # Every identifier on either side joins them: a shared number shows up as the
+            # survivor's key, joining one stranger after another.
+            keys = tuple(i.key for i in matchable if self.owner(i.key) in (survivor, other))
             reason = self._merge_refusal(survivor, other, keys, at)
             if reason:
                 self.commands.append(Flag(survivor, (other,), keys[0], interaction_id, reason, at))
