@@ -14,6 +14,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from events.identifiers import normalise_email, normalise_handle, normalise_phone
+from events.names import folded, latin
 
 PREFERRED_WINDOW = timedelta(days=90)
 MIN_NAME_SIMILARITY = 0.3
@@ -63,20 +64,20 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
 
 
 async def _by_name(pool: AsyncConnectionPool, q: str, limit: int) -> list[tuple[Any, float]]:
-    """Trigram similarity (typos, word order) plus full text (russian stems, simple words); ё = е."""
-    text = q.lower().replace("ё", "е")
+    """Trigram similarity (typos, word order) in both scripts, plus full text (russian stems); ё = е."""
     rows = await _all(pool, """
         WITH hits AS (
             SELECT coalesce(root_id, id) AS id,
-                   greatest(word_similarity(%(q)s, search_name), similarity(search_name, %(q)s))
+                   greatest(word_similarity(%(q)s, search_name), similarity(search_name, %(q)s),
+                            word_similarity(%(lat)s, search_latin), similarity(search_latin, %(lat)s))
                    + 0.5 * ts_rank(search_tsv, plainto_tsquery('russian', %(q)s)) AS score
             FROM customers
             WHERE search_name %% %(q)s OR %(q)s <%% search_name
+               OR search_latin %% %(lat)s OR %(lat)s <%% search_latin
                OR search_tsv @@ plainto_tsquery('russian', %(q)s)
-               OR search_tsv @@ plainto_tsquery('simple', %(q)s)
         )
         SELECT id, max(score) AS score FROM hits GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
-        """, {"q": text, "limit": limit})  # type: ignore[arg-type]
+        """, {"q": folded(q), "lat": latin(q), "limit": limit})  # type: ignore[arg-type]
     return [(r["id"], round(float(r["score"]), 4)) for r in rows]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 
+from events.names import latin
 from services.projections.timeline.apply import Rows
 from services.projections.tracking import Positions
 
@@ -28,7 +29,7 @@ TOUCH_IDENTIFIER = (
 )
 # The latest explicit name wins, whatever order the events arrive in.
 SET_NAME = (
-    "UPDATE customers SET name = %s, name_at = %s, updated_at = now()"
+    "UPDATE customers SET name = %s, search_latin = %s, name_at = %s, updated_at = now()"
     " WHERE id = %s AND (name_at IS NULL OR name_at <= %s)"
 )
 INSERT_TIMELINE = (
@@ -77,7 +78,7 @@ def _statements(rows: Rows) -> list[tuple[str, list[Any]]]:
         (UPSERT_IDENTIFIER, rows.identifiers),
         (INSERT_TIMELINE, rows.timeline),
         (TOUCH_IDENTIFIER, rows.seen),
-        (SET_NAME, [(n, at, cid, at) for n, at, cid in rows.names]),
+        (SET_NAME, [(n, latin(n), at, cid, at) for n, at, cid in rows.names]),
         (MERGE, [{"merged": m, "survivor": s} for m, s in rows.merges]),
         (UNLINK, rows.unlinks),
         (REATTRIBUTE, rows.reattributions),

@@ -1,0 +1,89 @@
+"""Search on the real PostgreSQL read models: phones in any spelling, emails, names in both scripts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
+from events.envelope import wrap
+from events.interaction import Interaction
+from kartoteka import db
+from services.projections.timeline.apply import rows_for
+from services.projections.timeline.store import TimelineStore
+from services.projections.tracking import Positions
+
+pytestmark = pytest.mark.integration
+AT = datetime(2026, 5, 1, 10, tzinfo=UTC)
+PEOPLE = {
+    "Ирина Петрова": ("+79123456789", "irina@mail.ru"),
+    "Ольга Кузнецова": ("+79161112233", "olga@yandex.ru"),
+    "Фёдор Смирнов": ("+79035554433", None),
+    "Анна Римская-Корсакова": ("+79267778899", None),
+    "Pyotr Ivanov": ("+79998887766", "pyotr@gmail.com"),
+}
+
+
+def _event(payload, sequence: int):
+    return wrap(payload, id=str(uuid.uuid4()), source="test", time=AT, sequence=sequence), payload
+
+
+@pytest.fixture
+def customers(settings) -> dict[str, str]:
+    store = db.datastore(settings.dsn)
+    events, ids = [], {}
+    for n, (name, (phone, email)) in enumerate(PEOPLE.items()):
+        cid, iid = str(uuid.uuid4()), str(uuid.uuid4())
+        ids[name] = cid
+        events.append(_event(CustomerRegistered(customer_id=cid, first_interaction_id=iid, at=AT), n * 10))
+        for kind, value in (("phone", phone), ("email", email)):
+            if value:
+                events.append(_event(IdentifierLinked(customer_id=cid, kind=kind, value=value,
+                                                      interaction_id=iid, channel="call", at=AT), n * 10 + 1))
+        interaction = Interaction.model_validate({
+            "channel": "call", "external_id": iid, "occurred_at": AT.isoformat(), "direction": "inbound",
+            "customer": {"phone": phone, "name": name}})
+        events.append(_event(InteractionAttributed(customer_id=cid, interaction_id=iid, interaction=interaction),
+                             n * 10 + 2))
+    TimelineStore(store, Positions(store)).write(rows_for(events), [])
+    store.close()
+    return ids
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("8 912 345-67-89", "Ирина Петрова"),
+    ("+7 (912) 345 67 89", "Ирина Петрова"),
+    ("9123456789", "Ирина Петрова"),
+    ("IRINA@MAIL.RU", "Ирина Петрова"),
+    ("Ирина Петрова", "Ирина Петрова"),
+    ("петрова ирина", "Ирина Петрова"),
+    ("Ирна Петрва", "Ирина Петрова"),
+    ("Irina Petrova", "Ирина Петрова"),
+    ("Федор Смирнов", "Фёдор Смирнов"),
+    ("фёдор", "Фёдор Смирнов"),
+    ("Корсакова", "Анна Римская-Корсакова"),
+    ("Римская Корсакова Анна", "Анна Римская-Корсакова"),
+    ("Пётр Иванов", "Pyotr Ivanov"),
+    ("Kuznetsova Olga", "Ольга Кузнецова"),
+])
+def test_search_finds_the_customer_first(api, auth, customers, query: str, expected: str) -> None:
+    response = api.get("/v1/customers", params={"q": query}, headers=auth("agent"))
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    assert items, f"nothing found for {query!r}"
+    assert items[0]["id"] == customers[expected], [i["name"] for i in items]
+
+
+@pytest.mark.parametrize("query", ["8 800 000-00-01", "nobody@mail.ru", "Зинаида Шапокляк"])
+def test_search_for_someone_unknown_finds_nobody(api, auth, customers, query: str) -> None:
+    response = api.get("/v1/customers", params={"q": query}, headers=auth("agent"))
+    assert response.status_code == 200
+    assert response.json()["items"] == []
+
+
+def test_search_results_carry_phones_in_e164_and_emails(api, auth, customers) -> None:
+    [item] = api.get("/v1/customers", params={"q": "89123456789"}, headers=auth("agent")).json()["items"]
+    assert item["phones"] == ["+79123456789"] and item["emails"] == ["irina@mail.ru"]
+    assert item["name"] == "Ирина Петрова" and item["score"] == 1.0
