@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from email.utils import parseaddr
 from typing import Literal, NamedTuple
 
@@ -25,6 +26,7 @@ class Identifier(NamedTuple):
         return f"{self.kind}:{self.value}"
 
 
+@lru_cache(maxsize=65536)  # pure and hot: every interaction is parsed in ingest, resolver and relay
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     """E.164 for a valid number in any common spelling, else None."""
     text = raw.strip()
@@ -52,6 +54,7 @@ def phone_identifier(raw: str, region: str = DEFAULT_REGION) -> Identifier | Non
     return Identifier("phone", digits, valid=False) if digits else None
 
 
+@lru_cache(maxsize=65536)
 def normalise_email(raw: str) -> str | None:
     """Trimmed, display name removed, case-folded; None when it is not an address."""
     _, address = parseaddr(raw.strip())
@@ -63,6 +66,7 @@ def normalise_email(raw: str) -> str | None:
     return address
 
 
+@lru_cache(maxsize=65536)
 def normalise_handle(raw: str) -> str | None:
     """``network:handle`` with the network lower-cased and a leading ``@`` dropped."""
     network, sep, handle = raw.strip().partition(":")
