@@ -110,7 +110,10 @@ class Runner:
                     polled = self._consumer.poll(
                         timeout_ms=200, max_records=self.settings.batch_max_records
                     )
-                except OffsetOutOfRangeError:
+                except OffsetOutOfRangeError as exc:
+                    if not self._topic_recreated():
+                        # Same topic, shorter log: resuming would skip or repeat; stop loudly.
+                        raise RuntimeError(f"log truncated under the same topic id: {exc}") from exc
                     self._resync("offset out of range")
                     continue
                 records = [r for tp_records in polled.values() for r in tp_records]
@@ -163,13 +166,10 @@ class Runner:
         }
         tracked = self.positions.get(self._names.values())
         self._consumer.assign(partitions)
-        ends = self._consumer.end_offsets(partitions)
+        # A reset log is recognised by its new topic id (the position names change), not by
+        # end offsets: Tansu reports ListOffsets(latest) as the last batch's base offset + 1.
         for tp in partitions:
             done = tracked[self._names[tp]]
-            if done is not None and done + 1 > ends[tp]:
-                raise RuntimeError(
-                    f"{tp} tracked at {done} but the log ends at {ends[tp]}: the log was reset"
-                )
             if done is None:
                 self._consumer.seek_to_beginning(tp)
                 self._done[tp] = -1
@@ -279,22 +279,26 @@ class Runner:
         if getattr(self, "_consumer", None) is None or self.status_file is None:
             return
         try:
-            assigned = list(self._consumer.assignment())
-            ends = self._consumer.end_offsets(assigned)
-            self.lag = sum(
-                max(0, ends[tp] - 1 - self._done.get(tp, -1)) for tp in assigned
-            )
+            self.lag = self._lag()
         except Exception:  # status is advisory; the broker may be going away
             return
         _write_json(
             self.status_file,
-            {
-                "projection": self.projection.name,
-                "lag": self.lag,
-                "processed": self.processed,
-                "at": time.time(),
-            },
+            {"projection": self.projection.name, "lag": self.lag, "processed": self.processed,
+             "at": time.time()},
         )
+
+    def _lag(self) -> int:
+        """Records on the broker not yet applied, from the fetch highwater (exact on Tansu)."""
+        assigned = list(self._consumer.assignment())
+        unknown = [tp for tp in assigned if self._consumer.highwater(tp) is None]
+        ends = self._consumer.end_offsets(unknown) if unknown else {}
+        total = 0
+        for tp in assigned:
+            end = self._consumer.highwater(tp)
+            end = ends.get(tp, 0) if end is None else end
+            total += max(0, end - 1 - self._done.get(tp, -1))
+        return total
 
     def _close(self) -> None:
         for client in (getattr(self, "_consumer", None), getattr(self, "_dlq", None)):

@@ -7,8 +7,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import ApplicationRecorder, StoredEvent, Tracking
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+    Tracking,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresProcessRecorder
+from eventsourcing.utils import retry
 from psycopg import Cursor
 
 from kartoteka import db
@@ -19,6 +26,21 @@ Statement = tuple[str, list[tuple[Any, ...]]]
 
 class IdentityRecorder(PostgresProcessRecorder):
     """Adds a batch's positions (one per partition) and index writes to the events' transaction."""
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """The library's insert, in a plain transaction instead of pipeline mode.
+
+        With psycopg 3.3 and libpq 18, pipeline mode never returns once one parameter (the
+        batch's events array) passes about 0.5 MB, which a 1,000-interaction batch does.
+        """
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return []
+            # get_connection() turns psycopg's errors into eventsourcing's (IntegrityError...).
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_events(
         self, curs: Cursor[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
