@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 import phonenumbers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -15,6 +15,8 @@ from events.identifiers import Identifier, identifiers_of
 MAX_BODY_CHARS = 100_000
 MAX_DETAILS_BYTES = 64 * 1024
 MAX_DETAILS_DEPTH = 8
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 _RFC3339 = re.compile(
     r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
 )
@@ -39,6 +41,14 @@ class Direction(StrEnum):
     outbound = "outbound"
 
 
+def _no_nul(value: str | None) -> str | None:
+    # PostgreSQL text and jsonb cannot hold U+0000: accepting it would acknowledge an
+    # interaction that the timeline projection can only dead-letter.
+    if value is not None and "\x00" in value:
+        raise ValueError("text must not contain NUL (U+0000) characters")
+    return value
+
+
 class CustomerRef(BaseModel):
     """What the channel knows about the person; at least one identifier is required."""
 
@@ -57,16 +67,43 @@ class CustomerRef(BaseModel):
             raise ValueError("customer has no usable phone, email or handle")
         return self
 
+    _text_without_nul = field_validator("phone", "email", "name", "handle")(_no_nul)
+
     def identifiers(self) -> list[Identifier]:
         return identifiers_of(self.phone, self.email, self.handle)
 
 
-def _depth(value: Any, level: int = 0) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
+def _depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:
+    """How deep ``value`` nests, counted without recursion and given up past ``limit``.
+
+    A recursive walk raised RecursionError (a 500) on details nested ~1000 levels deep.
+    """
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level + 1)
+            if deepest > limit:
+                return deepest
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a key or string anywhere in ``value`` holds U+0000 (jsonb refuses it)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 class Interaction(BaseModel):
@@ -97,15 +134,36 @@ class Interaction(BaseModel):
             )
         return value
 
+    @field_validator("occurred_at")
+    @classmethod
+    def _representable(cls, value: datetime) -> datetime:
+        # 9999-12-31T23:59:59-14:00 parses, but is year 10000 in UTC: Python cannot convert
+        # it and PostgreSQL would hand back a timestamp no reader can load. Keep a day of slack
+        # on both ends so every session time zone can read it back.
+        try:
+            utc = value.astimezone(UTC)
+        except OverflowError:
+            utc = None
+        if utc is None or not EARLIEST <= utc <= LATEST:
+            raise ValueError(
+                f"occurred_at must lie between {EARLIEST.date()} and {LATEST.date()} (UTC)"
+            )
+        return value
+
+    _text_without_nul = field_validator("external_id", "agent_id", "subject", "body")(_no_nul)
+
     @field_validator("details")
     @classmethod
     def _bounded_details(cls, value: dict[str, Any]) -> dict[str, Any]:
         if _depth(value) > MAX_DETAILS_DEPTH:
             raise ValueError(f"details nest deeper than {MAX_DETAILS_DEPTH} levels")
         try:
-            size = len(json.dumps(value, ensure_ascii=False).encode())
+            text = json.dumps(value, ensure_ascii=False)
+            size = len(text.encode())
         except (TypeError, ValueError) as exc:  # not JSON-serialisable (an adapter built it in Python)
             raise ValueError(f"details must be plain JSON: {exc}") from exc
+        if "\\u0000" in text and _has_nul(value):
+            raise ValueError("details must not contain NUL (U+0000) characters")
         if size > MAX_DETAILS_BYTES:
             raise ValueError(f"details exceed {MAX_DETAILS_BYTES} bytes")
         return value

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from events import ids
 from events.catalog import INTERACTION_RECEIVED  # noqa: F401  (registers the type)
-from events.envelope import Envelope, encode, wrap
+from events.envelope import serialise
 from events.interaction import Interaction
 
 SOURCE = "kartoteka/ingest"
@@ -28,14 +28,8 @@ class Accepted:
         return self.interaction.primary_identifier().key.encode()
 
     def record(self, received_at: datetime) -> bytes:
-        envelope: Envelope = wrap(
-            self.interaction,
-            id=self.id,
-            source=SOURCE,
-            time=received_at,
-            subject=self.interaction.primary_identifier().key,
-        )
-        return encode(envelope)
+        return serialise(self.interaction, id=self.id, source=SOURCE, time=received_at,
+                         subject=self.interaction.primary_identifier().key)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from events import topics
 from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
-from events.envelope import encode, type_of, wrap
+from events.envelope import serialise, type_of
 from events.identity import (
     CustomerMerged,
     CustomerSplit,
@@ -159,7 +159,7 @@ class Relay:
             if contract is None:
                 continue
             key = _key_of(contract)
-            envelope = wrap(
+            value = serialise(
                 contract,
                 id=derived_event_id(str(notification.originator_id), notification.originator_version),
                 source=SOURCE,
@@ -168,7 +168,7 @@ class Relay:
                 sequence=notification.id,
             )
             futures.append(
-                producer.send(self.topic, key=key.encode(), value=encode(envelope),
+                producer.send(self.topic, key=key.encode(), value=value,
                               headers=[("event-type", type_of(contract).encode())])
             )
         producer.flush(30)
