@@ -77,14 +77,32 @@ def _statements(rows: Rows) -> list[tuple[str, list[Any]]]:
         (INSERT_CUSTOMER, _first_per_key(rows.customers)),
         (UPSERT_IDENTIFIER, rows.identifiers),
         (INSERT_TIMELINE, rows.timeline),
-        (TOUCH_IDENTIFIER, rows.seen),
-        (SET_NAME, [(n, latin(n), at, cid, at) for n, at, cid in rows.names]),
+        (TOUCH_IDENTIFIER, _latest_seen(rows.seen)),
+        (SET_NAME, [(n, latin(n), at, cid, at) for n, at, cid in _latest_names(rows.names)]),
         (MERGE, [{"merged": m, "survivor": s} for m, s in rows.merges]),
         (UNLINK, rows.unlinks),
         (REATTRIBUTE, rows.reattributions),
         (INSERT_HISTORY, rows.history),
     ]
     return [(statement, params) for statement, params in planned if params]
+
+
+def _latest_seen(seen: list[tuple[datetime, str, str, str]]) -> list[tuple[datetime, str, str, str]]:
+    """One update per identifier per batch (a busy customer appears many times in one batch)."""
+    latest: dict[tuple[str, str, str], datetime] = {}
+    for at, *key in seen:
+        k = (key[0], key[1], key[2])
+        if k not in latest or at > latest[k]:
+            latest[k] = at
+    return sorted((at, *k) for k, at in latest.items())  # type: ignore[misc]
+
+
+def _latest_names(names: list[tuple[str, datetime, str]]) -> list[tuple[str, datetime, str]]:
+    latest: dict[str, tuple[str, datetime, str]] = {}
+    for name, at, cid in names:
+        if cid not in latest or at >= latest[cid][1]:
+            latest[cid] = (name, at, cid)
+    return sorted(latest.values(), key=lambda row: row[2])
 
 
 def _first_per_key(rows: list[tuple[str, datetime]]) -> list[tuple[str, datetime]]:
