@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -20,6 +25,7 @@ from prometheus_client import (
     generate_latest,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from kartoteka.auth import InvalidToken, Principal, Role, verify
 
@@ -60,7 +66,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+                413: "payload_too_large"}.get(
             exc.status_code, "http_error"
         )
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code)
@@ -69,6 +76,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return JSONResponse(error_body("internal", "internal error"), 500)
+
+
+def _has_nul(request: Request) -> bool:
+    return "\x00" in request.url.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()
+    )
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -86,6 +99,93 @@ def _principal(request: Request, credentials: HTTPAuthorizationCredentials | Non
 
 
 StatusCheck = Callable[[Principal], Awaitable[None]]
+Known = tuple[str, datetime, datetime]
+"""An employee's status, when it takes effect, and when it was changed."""
+
+
+class EmployeeStatuses:
+    """Refuses employees who have left, on every route, from a short-TTL cache.
+
+    One query every ``ttl_s`` reloads every employee who is not active (plus any this
+    process changed), so a request costs a dict look-up. ``note`` applies a change this
+    process accepted at once, ahead of the projection; other processes see it within
+    ``ttl_s`` of the employees worker projecting it. Until the first load succeeds every
+    request is refused (503): an unknown status must not let a departed employee in.
+    """
+
+    QUERY = (
+        "SELECT employee_id, status, effective_at, changed_at FROM employees"
+        " WHERE status <> 'active' OR employee_id = ANY(%s)"
+    )
+
+    def __init__(self, dsn: Callable[[], str], ttl_s: float = 2.0, note_ttl_s: float = 600) -> None:
+        self.dsn, self.ttl_s, self.note_ttl_s = dsn, ttl_s, note_ttl_s
+        self._table: dict[str, Known] | None = None
+        self._notes: dict[str, tuple[Known, float]] = {}
+        self._loaded_at = 0.0
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    async def __call__(self, principal: Principal) -> None:
+        if time.monotonic() - self._loaded_at > self.ttl_s:
+            await self._refresh()
+        if self._table is None:
+            raise ApiError(503, "status_unavailable", "employee status cannot be checked now")
+        if self.has_left(principal.subject, datetime.now(UTC)):
+            raise ApiError(403, "employee_left", f"employee {principal.subject} has left")
+
+    def has_left(self, employee_id: str, now: datetime) -> bool:
+        note = self._notes.get(employee_id)
+        if note is not None and time.monotonic() - note[1] > self.note_ttl_s:
+            del self._notes[employee_id]
+            note = None
+        candidates = [k for k in ((self._table or {}).get(employee_id), note and note[0]) if k]
+        if not candidates:
+            return False
+        status, effective_at, _ = max(candidates, key=lambda k: k[2])
+        return status == "left" and effective_at <= now
+
+    def note(self, employee_id: str, status: str, effective_at: datetime, at: datetime) -> None:
+        self._notes[employee_id] = ((status, effective_at, at), time.monotonic())
+
+    async def _refresh(self) -> None:
+        async with self._lock:
+            if time.monotonic() - self._loaded_at <= self.ttl_s:
+                return  # another request refreshed while this one waited
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(self.dsn(), autocommit=True)
+                rows = await (await self._conn.execute(self.QUERY, (list(self._notes),))).fetchall()
+                self._table = {r[0]: (r[1], r[2], r[3]) for r in rows}
+                self._loaded_at = time.monotonic()
+            except psycopg.Error as exc:
+                # Keep the last known table; without one every request is refused.
+                log.warning("employee statuses not refreshed", extra={"error": str(exc)})
+                await self.close()
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self._conn.close()
+            self._conn = None
+
+
+def install_status_check(app: FastAPI) -> EmployeeStatuses:
+    """Refuse departed employees in every ``require_roles`` route; closed with the app."""
+    statuses = EmployeeStatuses(lambda: app.state.settings.dsn)
+    app.state.status_check = app.state.employee_statuses = statuses
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with inner(app_) as state:
+            try:
+                yield state
+            finally:
+                await statuses.close()
+
+    app.router.lifespan_context = lifespan
+    return statuses
 
 
 def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
@@ -140,12 +240,22 @@ def install_operations(
 ) -> Metrics:
     """/healthz, /readyz, /metrics, a body-size guard, request ids and access logging."""
     metrics = Metrics(service)
+    # The content-length check below answers declared sizes at once; this one also stops a
+    # chunked body (no content-length) once it streams past the limit, without buffering it.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
+    if getattr(app.state, "status_check", None) is None:
+        install_status_check(app)
 
     @app.middleware("http")
     async def _observe(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request.state.request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        if _has_nul(request):
+            # No text column can hold U+0000: refuse it here, not as a database error (500).
+            return JSONResponse(
+                error_body("invalid_request", "NUL (%00) is not allowed in the path or query"), 400
+            )
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return JSONResponse(
@@ -179,6 +289,7 @@ def install_operations(
 
 __all__ = [
     "ApiError",
+    "EmployeeStatuses",
     "PlainTextResponse",
     "install_error_handlers",
     "install_operations",

@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 # (linger + 256 KB batches) and the crc32c extension make the difference.
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
+    # Tansu has no idempotent producer: after a broker restart an idempotent producer fails
+    # every send (UnknownProducerId). Exactly-once comes from deterministic ids instead.
+    "enable_idempotence": False,
     "linger_ms": 5,
     "batch_size": 256 * 1024,
     "max_request_size": 4 * 1024 * 1024,

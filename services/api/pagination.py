@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,11 @@ def _typed(part: Any, kind: type) -> Any:
         if isinstance(part, bool) or not isinstance(part, int) or abs(part) > 2**63 - 1:
             raise TypeError("expected an integer")
         return part
+    if kind is str or kind is uuid.UUID:
+        # A cursor's text goes into SQL: NUL or a non-id there is a database error, not a 400.
+        if not isinstance(part, str) or "\x00" in part:
+            raise TypeError("expected text")
+        return part if kind is str else uuid.UUID(part)
     return kind(part)
 
 
