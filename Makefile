@@ -28,6 +28,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -c 'import locust, matplotlib, tqdm' 2>/dev/null && test -x $(BIN)/py-spy \
+		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

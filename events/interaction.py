@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from events.identifiers import Identifier, identifiers_of
 
@@ -69,8 +69,13 @@ class CustomerRef(BaseModel):
 
     _text_without_nul = field_validator("phone", "email", "name", "handle")(_no_nul)
 
+    _identifiers: tuple[Identifier, ...] | None = PrivateAttr(default=None)
+
     def identifiers(self) -> list[Identifier]:
-        return identifiers_of(self.phone, self.email, self.handle)
+        # Computed once per instance: validation, keying and resolution all ask for them.
+        if self._identifiers is None:
+            self._identifiers = tuple(identifiers_of(self.phone, self.email, self.handle))
+        return list(self._identifiers)
 
 
 def _depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:

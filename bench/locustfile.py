@@ -1,0 +1,158 @@
+"""Locust users for the benchmark; run headless by :mod:`bench.loadgen`, configured by env vars.
+
+``BENCH_SAMPLES``   CSV written at exit: t_start, t_end, name, ok, items (one line per request)
+``BENCH_TOKEN``     bearer token (channel role for ingest users, agent role for readers)
+``BENCH_RUN``       tag that makes external ids unique per run; ``BENCH_CUSTOMERS`` people
+``BENCH_BATCH``     items per batch request; ``BENCH_TOTAL`` stop once that many were accepted
+``BENCH_RATE``      requests/s per user (0: as fast as answers come back)
+``BENCH_ACKS``      file that gets ``id,t_202`` per accepted single item, as it happens
+``BENCH_READ_SAMPLE`` JSON list of loaded customers (id, phone, email, name) for the readers
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import FastHttpUser, constant, constant_throughput, events, task
+
+from bench.payloads import batch_body, single_body
+
+ENV = os.environ
+TOKEN = ENV.get("BENCH_TOKEN", "")
+RUN = ENV.get("BENCH_RUN", "run")
+CUSTOMERS = int(ENV.get("BENCH_CUSTOMERS", "10000"))
+BATCH = int(ENV.get("BENCH_BATCH", "500"))
+TOTAL = int(ENV.get("BENCH_TOTAL", "0"))
+RATE = float(ENV.get("BENCH_RATE", "0"))
+SAMPLES: list[tuple[float, float, str, int, int]] = []
+_slots = itertools.count()
+_accepted = 0
+_acks = open(ENV["BENCH_ACKS"], "a", buffering=1) if ENV.get("BENCH_ACKS") else None  # noqa: SIM115
+_readers: list[dict[str, str]] = (
+    json.loads(Path(ENV["BENCH_READ_SAMPLE"]).read_text()) if ENV.get("BENCH_READ_SAMPLE") else []
+)
+
+
+@events.quitting.add_listener
+def _dump(**_: Any) -> None:
+    with open(ENV.get("BENCH_SAMPLES", "samples.csv"), "w") as out:
+        out.writelines(f"{a:.6f},{b:.6f},{n},{ok},{k}\n" for a, b, n, ok, k in SAMPLES)
+
+
+def _reserve(size: int) -> tuple[int, int] | None:
+    """The next slice of item numbers, or None once ``BENCH_TOTAL`` are handed out."""
+    start = next(_slots) * size
+    if TOTAL and start >= TOTAL:
+        return None
+    return start, min(size, TOTAL - start) if TOTAL else size
+
+
+def _accepted_items(count: int, user: FastHttpUser) -> None:
+    global _accepted
+    _accepted += count
+    if TOTAL and _accepted >= TOTAL:
+        gevent.spawn(user.environment.runner.quit)  # not from this greenlet: it would be killed
+
+
+class _Base(FastHttpUser):
+    abstract = True
+    wait_time = constant_throughput(RATE) if RATE else constant(0)
+
+    def _call(self, method: str, path: str, name: str, expect: int, body: bytes | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
+        started = time.time()
+        with self.client.request(
+            method, path, data=body, headers=headers, name=name, catch_response=True
+        ) as response:
+            ended = time.time()
+            ok = response.status_code == expect
+            if not ok:
+                response.failure(f"{response.status_code}: {(response.text or '')[:200]}")
+            return started, ended, ok, response
+
+
+class BatchIngest(_Base):
+    """``POST /v1/interactions/batch`` with ``BENCH_BATCH`` new interactions each."""
+
+    @task
+    def post_batch(self) -> None:
+        slot = _reserve(BATCH)
+        if slot is None:
+            gevent.sleep(0.05)
+            return
+        body = batch_body(RUN, slot[0], slot[1], CUSTOMERS)
+        started, ended, ok, response = self._call("POST", "/v1/interactions/batch", "batch", 202, body)
+        accepted = response.text.count('"accepted"') if ok else 0
+        SAMPLES.append((started, ended, "batch", int(ok), accepted))
+        if accepted:
+            _accepted_items(accepted, self)
+
+
+class SingleIngest(_Base):
+    """``POST /v1/interactions`` with one new interaction; logs each 202 to ``BENCH_ACKS``."""
+
+    @task
+    def post_one(self) -> None:
+        slot = _reserve(1)
+        if slot is None:
+            gevent.sleep(0.05)
+            return
+        body = single_body(RUN, slot[0], CUSTOMERS)
+        started, ended, ok, response = self._call("POST", "/v1/interactions", "single", 202, body)
+        SAMPLES.append((started, ended, "single", int(ok), int(ok)))
+        if ok:
+            if _acks is not None:
+                _acks.write(f"{response.json()['id']},{ended:.6f}\n")
+            _accepted_items(1, self)
+
+
+class _Reader(_Base):
+    abstract = True
+
+    def _customer(self) -> dict[str, str]:
+        return random.choice(_readers)
+
+    def _get(self, path: str, name: str) -> None:
+        started, ended, ok, _ = self._call("GET", path, name, 200)
+        SAMPLES.append((started, ended, name, int(ok), 1))
+
+
+class CardRead(_Reader):
+    """The unified card of a random loaded customer."""
+
+    @task
+    def card(self) -> None:
+        self._get(f"/v1/customers/{self._customer()['id']}", "card")
+
+
+class TimelineRead(_Reader):
+    """The first timeline page (50 newest) of a random loaded customer."""
+
+    @task
+    def timeline(self) -> None:
+        self._get(f"/v1/customers/{self._customer()['id']}/timeline", "timeline")
+
+
+class SearchRead(_Reader):
+    """Search by phone in a local spelling, by email, and by full name, in equal parts."""
+
+    kinds = itertools.cycle(("phone", "email", "name"))
+
+    @task
+    def search(self) -> None:
+        kind = next(self.kinds)
+        query = self._customer()[kind]
+        self._get(f"/v1/customers?q={_quote(query)}", f"search:{kind}")
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")

@@ -1,0 +1,136 @@
+"""Renders the results as the markdown report (bench/results/latest.md)."""
+
+from __future__ import annotations
+
+from itertools import zip_longest
+from typing import Any
+
+
+def _v(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_v(c) if not isinstance(c, str) else c for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _cpu(cpu: dict[str, float] | None) -> str:
+    if not cpu:
+        return "—"
+    return ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]) if v >= 0.01)
+
+
+def render(r: dict[str, Any]) -> str:
+    m = r["machine"]
+    out = [
+        "# Kartoteka benchmark", "",
+        f"Run {r['started_at']} ({r['seconds']:.0f} s), plan `{r['plan']['name']}`, commit `{m['commit']}`.",
+        f"Machine: {m['cpus']} CPUs, {m['memory_gb']} GB, load average before {m['loadavg_before']},"
+        f" after {m['loadavg_after']}; Python {m['python']}; kernel {m['kernel']}.",
+        "Everything (PostgreSQL, Tansu, services, workers and the load generator) shares these cores;"
+        " CPU columns are average cores used per process tree while the figure was taken.", "",
+        "![charts](latest.png)", "", "## Targets", "",
+    ]
+    out += _table(["figure", "value", "target", "met"], [
+        [t["target"], f"{_v(t['value'], 2)} {t['unit']}", f"{t['op']} {_v(t['goal'])} {t['unit']}",
+         {True: "yes", False: "**no**", None: "not measured"}[t["met"]]] for t in r["targets"]
+    ])
+    for section in (_ingest, _drain, _freshness, _reads, _replay, _profiles, _errors):
+        try:
+            out += section(r)
+        except (KeyError, TypeError) as exc:
+            out += [f"_{section.__name__.strip('_')}: not measured ({exc!r})_", ""]
+    return "\n".join(out)
+
+
+def _ingest(r: dict[str, Any]) -> list[str]:
+    i = r["ingest"]
+    raw = i["baseline_produce"]
+    rows = [[f"`POST /v1/interactions/{'batch' if k == 'batch' else ''}`".replace("/`", "`"),
+             i[k]["per_s"], raw["per_s"], i[k]["ratio_to_raw"], i[k]["users"], i[k]["items_per_request"],
+             i[k]["latency_ms"]["p50"], i[k]["latency_ms"]["p99"], i[k]["failures"], _cpu(i[k]["cpu_cores"])]
+            for k in ("batch", "single")]
+    return ["## Ingest", "",
+            f"Raw baseline: kafka-python, acks=all, `PRODUCER_DEFAULTS`, {raw['records']:,} records of the same"
+            f" payloads; median of {raw['median_of']} runs {raw['repetitions']} records/s.", ""] + _table(
+        ["path", "interactions/s", "raw produce/s", "ratio", "users", "items/request", "p50 ms", "p99 ms",
+         "failures", "cores used"], rows)
+
+
+def _drain(r: dict[str, Any]) -> list[str]:
+    d = r["drain"]
+    b = d["baseline_consume_copy"]
+    return ["## Projection drain", "",
+            f"{d['interactions']:,} interactions posted in batches ({d['ingest_seconds']} s of ingest);"
+            f" first 202 to last visible in `timeline`: {d['seconds']} s.", ""] + _table(
+        ["pipeline interactions/s", "raw consume+COPY rows/s", "ratio", "cores used"],
+        [[d["per_s"], b["per_s"], d["ratio_to_raw"], _cpu(d["cpu_cores"])]])
+
+
+def _freshness(r: dict[str, Any]) -> list[str]:
+    f = r["freshness"]
+    lat, raw = f["latency_ms"], f["baseline_one_hop"]["latency_ms"]
+    return ["## Freshness", "",
+            f"Single POSTs offered at {f['offered_per_s']:.0f}/s (achieved {f['achieved_per_s']}/s,"
+            f" {f['accepted']:,} accepted, {f['unseen']} never seen); visibility polled every"
+            f" {f['poll_interval_ms']:.0f} ms. Raw baseline: one kafka-python hop + COPY commit at the same"
+            " rate.", ""] + _table(
+        ["", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+        [["202 -> visible in timeline", lat["p50"], lat["p95"], lat["p99"], lat["max"]],
+         ["raw: ack -> committed", raw["p50"], raw["p95"], raw["p99"], raw["max"]],
+         ["ingest answer (202)", *(f["ingest_latency_ms"][k] for k in ("p50", "p95", "p99", "max"))]]
+    ) + [f"p99 ratio to raw: {_v(f['p99_ratio_to_raw'], 2)}; cores used: {_cpu(f['cpu_cores'])}", ""]
+
+
+def _reads(r: dict[str, Any]) -> list[str]:
+    rd = r["reads"]
+    rows = []
+    for endpoint, figs in rd["endpoints"].items():
+        for name, fig in figs.items():
+            if isinstance(fig, dict) and "api_ms" in fig:
+                a, b = fig["api_ms"], fig["raw_sql_ms"]
+                rows.append([name if name != "all" else f"{endpoint} (all)", fig.get("achieved_per_s"),
+                             a["p50"], a["p95"], a["p99"], b["p50"], b["p99"], fig.get("p99_ratio_to_raw")])
+        rows.append([f"{endpoint}: cores", _cpu(figs["cpu_cores"]), "", "", "", "", "", ""])
+    return ["## Reads", "",
+            f"{rd['customers']:,} customers / {rd['interactions']:,} interactions bulk-loaded by `bench.load`"
+            f" in {rd['load_seconds']} s; each endpoint offered {rd['offered_per_s']:.0f} requests/s for the run"
+            " with an agent token (each read also produces its access event). Raw: the api's own SQL"
+            " (`services.api.views`) called in-process, one at a time.", ""] + _table(
+        ["read", "req/s", "p50 ms", "p95 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "p99 ratio"], rows)
+
+
+def _replay(r: dict[str, Any]) -> list[str]:
+    p = r["replay"]
+    b = p["baseline_consume_copy"]
+    return ["## Replay", "",
+            f"Card + timeline rebuilt from offset zero of `customers.v1`: {p['events']:,} events,"
+            f" {p['interactions']:,} interactions, {p['customers_rebuilt']:,}/{p['customers']:,} customers;"
+            f" {p['seconds']} s after the first row (process start to first row {p['startup_s']} s).", ""] + _table(
+        ["interactions/s", "events/s", "incl. start-up", "raw consume+COPY rows/s", "ratio", "cores used"],
+        [[p["per_s"], p["events_per_s"], p["per_s_with_startup"], b["per_s"], p["ratio_to_raw"],
+          _cpu(p["cpu_cores"])]])
+
+
+def _profiles(r: dict[str, Any]) -> list[str]:
+    out = []
+    for phase in ("ingest", "drain", "replay"):
+        for proc, prof in (r.get(phase, {}).get("profile") or {}).items():
+            out += [f"### py-spy: {phase} / {proc} ({prof['samples']} samples)", ""]
+            rows = zip_longest(prof["self"], prof["inclusive"], prof.get("by_package", []), fillvalue=("", ""))
+            out += _table(["self (function)", "%", "inclusive (our code)", "%", "self by package", "%"],
+                          [[a[0], a[1], b[0], b[1], c[0], c[1]] for a, b, c in rows])
+    return (["## Profiles", ""] + out) if out else []
+
+
+def _errors(r: dict[str, Any]) -> list[str]:
+    errors = {k: v["error"] for k, v in r.items() if isinstance(v, dict) and "error" in v}
+    return (["## Errors", ""] + [f"- {k}: `{v}`" for k, v in errors.items()] + [""]) if errors else []

@@ -1,0 +1,55 @@
+"""Projection drain: interactions/s from the first 202 to the last interaction visible in the timeline,
+vs plain kafka-python consume + COPY of the same records into a timeline-shaped table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.baselines import raw_consume_copy
+from bench.cpu import Meter
+from bench.loadgen import run_locust
+from bench.plan import Context
+from bench.stack import Stack
+from bench.stats import ratio, summary
+from bench.watch import STAGES, Watcher
+from events import topics
+from kartoteka.auth import Role
+
+TARGET_PER_S = 2_000
+
+
+def run(ctx: Context, stack: Stack) -> dict[str, Any]:
+    n = ctx.plan.drain_records
+    already = stack.count()
+    watcher = Watcher(stack).start()
+    meter = Meter(stack.pids()).start()
+    profiled = ctx.profiler.start(
+        "drain", {s: stack.procs[s].pid for s in STAGES}, min(30, max(5, n / TARGET_PER_S))
+    )
+    env = {"BENCH_TOKEN": stack.token(Role.channel, "bench-channel"), "BENCH_RUN": "drain",
+           "BENCH_CUSTOMERS": str(max(1, n // 4)), "BENCH_BATCH": str(ctx.plan.batch_size),
+           "BENCH_TOTAL": str(n)}
+    load = run_locust("BatchIngest", stack.url("ingest"), 2, 60 + n / 500, env,
+                      ctx.run_dir / "drain-BatchIngest", stack.pids())
+    accepted = sum(s.items for s in load.ok())
+    visible_at = watcher.wait_for(already + accepted, 120 + n / 100, "drain: timeline rows")
+    watcher.stop()
+    cpu = meter.stop()
+    profile = ctx.profiler.finish(profiled)
+    first_202 = min(s.ended for s in load.ok())
+    last_202 = max(s.ended for s in load.ok())
+    per_s = accepted / (visible_at - first_202) if visible_at else None
+    baseline = raw_consume_copy(stack.settings, topics.INTERACTIONS, accepted)
+    return {
+        "interactions": accepted,
+        "per_s": round(per_s, 1) if per_s else None,
+        "seconds": round(visible_at - first_202, 2) if visible_at else None,
+        "ingest_seconds": round(last_202 - first_202, 2),
+        "complete": visible_at is not None,
+        "baseline_consume_copy": baseline,
+        "ratio_to_raw": ratio(per_s, baseline["per_s"]),
+        "batch_latency_ms": summary([s.ms for s in load.ok()]),
+        "cpu_cores": cpu,
+        "series": watcher.series(first_202),
+        "profile": profile,
+    }

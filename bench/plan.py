@@ -1,0 +1,50 @@
+"""How big and how long each phase is: ``--quick`` (about 4 minutes), the default, ``--scale full``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench.profile import Profiler
+from tests.support.infra import Infra
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and durations; rates are interactions (or requests) per second."""
+
+    name: str
+    ingest_s: int = 20           # each HTTP ingest load (batch, then single)
+    baseline_records: int = 30_000  # raw produce baseline, per repetition
+    batch_size: int = 500
+    batch_users: int = 4
+    single_users: int = 32
+    drain_records: int = 30_000
+    fresh_rate: float = 200.0
+    fresh_s: int = 40
+    read_s: int = 20             # each read endpoint
+    read_rate: float = 100.0     # offered requests/s per read endpoint
+    read_users: int = 10
+    customers: int = 100_000     # read dataset (bench.load)
+    interactions: int = 1_000_000
+
+
+QUICK = Plan("quick", ingest_s=10, baseline_records=20_000, drain_records=20_000, fresh_s=20, read_s=10)
+DEFAULT = Plan("default")
+
+
+def plan_for(quick: bool, scale: str) -> Plan:
+    base = QUICK if quick else DEFAULT
+    if scale == "full":
+        return replace(base, name=f"{base.name}+full", customers=1_000_000, interactions=10_000_000)
+    return base
+
+
+@dataclass
+class Context:
+    """What every phase gets: the shared infrastructure, where to write, the plan, the profiler."""
+
+    infra: Infra
+    run_dir: Path
+    plan: Plan
+    profiler: Profiler
