@@ -13,7 +13,7 @@ ALTER TABLE identity_index ADD COLUMN IF NOT EXISTS merge_times timestamptz[] NO
 CREATE TABLE IF NOT EXISTS identity_attributions (
     interaction_id uuid PRIMARY KEY,
     customer_id    uuid NOT NULL,
-    keys           text[] NOT NULL
+    keys           text NOT NULL            -- newline-separated: cheaper to write than text[]
 );
 CREATE INDEX IF NOT EXISTS identity_attributions_customer ON identity_attributions (customer_id);
 CREATE TABLE IF NOT EXISTS identity_separations (
@@ -40,7 +40,6 @@ CREATE INDEX IF NOT EXISTS customers_search_trgm ON customers USING gin (search_
 CREATE INDEX IF NOT EXISTS customers_search_tsv ON customers USING gin (search_tsv);
 CREATE INDEX IF NOT EXISTS customers_merged_into ON customers (merged_into) WHERE merged_into IS NOT NULL;
 
-ALTER TABLE timeline ADD COLUMN IF NOT EXISTS keys text[] NOT NULL DEFAULT '{}';
 
 -- Merge and split history with its evidence ("why are these linked?"), and held-back links.
 CREATE TABLE IF NOT EXISTS customer_history (

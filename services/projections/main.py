@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
@@ -17,6 +18,7 @@ from services.projections.audit.store import AccessStore
 from services.projections.audit.trail import checkpoint_key
 from services.projections.audit.worker import AuditProjection
 from services.projections.detect.worker import DetectProjection
+from services.projections.identity.guards import GuardConfig
 from services.projections.identity.relay import Relay
 from services.projections.identity.store import IdentityLog
 from services.projections.identity.worker import IdentityResolver
@@ -37,11 +39,17 @@ def status_file(settings: Settings, name: str) -> Path:
     return folder / f"{settings.topic_prefix}{name}.status.json"
 
 
+def guard_config(settings: Settings) -> GuardConfig:
+    blocked = frozenset(k.strip() for k in settings.identity_blocked.split(",") if k.strip())
+    return GuardConfig(blocked_values=blocked, max_merges_per_identifier=settings.identity_max_merges,
+                       merge_window=timedelta(days=settings.identity_merge_window_days))
+
+
 def _projection(
     name: str, datastore: PostgresDatastore, positions: Positions, settings: Settings
 ) -> Projection:
     if name == "resolver":
-        return IdentityResolver(IdentityLog(datastore), positions)
+        return IdentityResolver(IdentityLog(datastore), positions, guard_config(settings))
     if name == "timeline":
         return TimelineProjection(TimelineStore(datastore, positions))
     if name == "audit":

@@ -96,7 +96,7 @@ class IdentityLog(Application[UUID]):
             sources = sorted({_resolve(snap, snap.owners[k]) for k in split_keys if k in snap.owners})
             for r in self._rows("SELECT interaction_id::text AS i, customer_id::text AS c, keys"
                                 " FROM identity_attributions WHERE customer_id = ANY(%s::uuid[])", (sources,)):
-                snap.attributions[r["i"]] = (r["c"], tuple(r["keys"]))
+                snap.attributions[r["i"]] = (r["c"], tuple(k for k in r["keys"].split("\n") if k))
         return snap
 
     def _load_customers(self, snap: Snapshot, ids: Iterable[str]) -> None:

@@ -112,7 +112,7 @@ class _Materialiser:
         elif isinstance(c, Attribute):
             self.attributions[c.interaction_id] = Attribution(
                 c.interaction_id, c.customer_id, c.interaction.model_dump(mode="json"))
-            self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, list(c.keys))
+            self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
         elif isinstance(c, Merge):
             self.customer(c.survivor_id).absorb(c.merged_id, c.interaction_id, list(c.keys), c.at)
             self.customer(c.merged_id).merge_into(c.survivor_id, c.interaction_id, list(c.keys), c.at)
@@ -145,11 +145,19 @@ class _Materialiser:
 
 
 def _grouped(writes: list[Statement]) -> list[Statement]:
-    """Consecutive writes of one statement become one executemany, keeping the order."""
-    grouped: list[Statement] = []
+    """One executemany per statement: all inserts first, then the updates in decision order.
+
+    Nothing a batch inserts depends on an update of the same batch, while merges and splits
+    must update rows the batch just inserted; one statement per row was 30,000 round trips
+    per 10,000 interactions.
+    """
+    inserts: dict[str, list[tuple[Any, ...]]] = {}
+    updates: list[Statement] = []
     for statement, rows in writes:
-        if grouped and grouped[-1][0] == statement:
-            grouped[-1][1].extend(rows)
+        if statement.startswith("INSERT") and statement != sql.SEPARATE:
+            inserts.setdefault(statement, []).extend(rows)
+        elif updates and updates[-1][0] == statement:
+            updates[-1][1].extend(rows)
         else:
-            grouped.append((statement, list(rows)))
-    return grouped
+            updates.append((statement, list(rows)))
+    return [*inserts.items(), *updates]

@@ -90,7 +90,7 @@ def _attribution(rows: Rows, envelope: Envelope, payload: InteractionAttributed)
     rows.timeline.append((
         payload.interaction_id, payload.customer_id, envelope.sequence or 0, i.external_id,
         i.channel.value, i.direction.value, i.occurred_at, i.agent_id, i.subject, i.body,
-        json.dumps(i.details, ensure_ascii=False), [ident.key for ident in identifiers],
+        json.dumps(i.details, ensure_ascii=False),
     ))
     for ident in identifiers:
         rows.seen.append((i.occurred_at, payload.customer_id, ident.kind, ident.value))

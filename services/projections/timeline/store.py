@@ -34,8 +34,8 @@ SET_NAME = (
 )
 INSERT_TIMELINE = (
     "INSERT INTO timeline (interaction_id, customer_id, seq, external_id, channel, direction,"
-    " occurred_at, agent_id, subject, body, details, keys)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
+    " occurred_at, agent_id, subject, body, details)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
     " ON CONFLICT (interaction_id) DO NOTHING"
 )
 # A merge re-roots the merged customer and everything already rooted at it; applying it
