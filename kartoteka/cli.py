@@ -77,6 +77,45 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
+    from kartoteka import db
+    from services.projections.audit.publish import AlertPublisher
+    from services.projections.detect.replay import replay
+
+    datastore, publisher = db.datastore(settings.dsn, pool_size=1), AlertPublisher(settings)
+    try:
+        report = replay(datastore, None if args.dry_run else publisher.publish,
+                        employees=args.employee or None, kinds=args.kind or None,
+                        progress=lambda text: print(text, end="", flush=True))
+    finally:
+        publisher.close()
+        datastore.close()
+    verb = "found" if args.dry_run else "produced to alerts.v1"
+    print(f"{report.alerts:,} alerts {verb} for {report.employees} employees"
+          f" from {report.accesses:,} accesses")
+    return 0
+
+
+def _simulate_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from kartoteka.simulate.command import run
+
+    return run(settings, args)
+
+
+def _audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from kartoteka.simulate.command import add_arguments
+    from kartoteka.simulate.scenarios import SCENARIOS
+
+    replay = sub.add_parser("replay-detectors", help="re-run the detectors over the whole access "
+                            "trail and produce their alerts (after a detector change)")
+    replay.add_argument("--employee", action="append", help="only this employee (repeatable)")
+    replay.add_argument("--kind", action="append", choices=list(SCENARIOS), help="only this kind")
+    replay.add_argument("--dry-run", action="store_true", help="count, do not produce")
+    add_arguments(sub.add_parser(
+        "simulate-staff", help="simulated agents (with injected insiders): detector figures, "
+        "optionally written to Kafka"))
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="kartoteka", description="Event-sourced customer interaction hub"
@@ -97,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=["ingest", "api"])
     worker = sub.add_parser("worker", help="run one projection worker")
     worker.add_argument("name", choices=list(WORKERS))
+    _audit_commands(sub)
     return root
 
 
@@ -108,6 +148,8 @@ COMMANDS = {
     "topics": _topics,
     "serve": _serve,
     "worker": _worker,
+    "replay-detectors": _replay_detectors,
+    "simulate-staff": _simulate_staff,
 }
 
 

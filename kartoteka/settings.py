@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     batch_max_records: int = 2000
     log_level: str = "INFO"
     db_pool_size: int = 4
+    # Identity guards (issue 3): values never used to match, and how many customers one
+    # identifier may join within a window before links are only flagged.
+    identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
+    identity_max_merges: int = Field(2, ge=0)
+    identity_merge_window_days: int = Field(30, ge=1)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

@@ -20,7 +20,7 @@ from kartoteka.migrate import migrate
 from kartoteka.settings import Settings
 
 log = logging.getLogger("kartoteka.supervisor")
-WORKERS = ("resolver", "relay", "timeline", "audit")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts")
 MAX_BACKOFF_S = 30.0
 
 

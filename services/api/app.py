@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+import psycopg
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
@@ -13,7 +16,34 @@ from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
 from services.api.auditing import AccessAuditor
-from services.api.routes import audit, customers, identity
+from services.api.coverage import install_audit_guard
+from services.api.routes import audit, customers, employees, exports, identity
+from services.api.verification import ChainAlerts
+from services.projections.audit.trail import checkpoint_key
+
+log = logging.getLogger(__name__)
+API_ROLE = "kartoteka_api"
+
+
+async def restricted_role(dsn: str, role: str = API_ROLE) -> str | None:
+    """``role`` when this login may SET ROLE to it, else None (the role could not be created
+    where the migrating user lacked CREATEROLE; the api then runs as the login itself)."""
+    try:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            await conn.execute(f'SET ROLE "{role}"')
+        return role
+    except psycopg.Error as exc:
+        log.warning("api runs with the login's privileges", extra={"role": role, "error": str(exc)})
+        return None
+
+
+def _set_role(role: str) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
+    async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
+        # Session-wide: every query of this pooled connection runs without write privileges.
+        await conn.execute(f'SET ROLE "{role}"')
+        await conn.commit()
+
+    return configure
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -22,14 +52,20 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         producer = kafka.producer(settings, linger_ms=1)
+        role = await restricted_role(settings.dsn)
         pool = AsyncConnectionPool(
-            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False
+            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False,
+            configure=_set_role(role) if role else None,
         )
         await pool.open()
-        app.state.pool, app.state.producer = pool, producer
+        app.state.pool, app.state.producer, app.state.db_role = pool, producer, role
         app.state.auditor = AccessAuditor(
             producer, settings.topic(topics.ACCESS), settings.audit_fail_closed
         )
+        app.state.alerts = ChainAlerts(producer, settings.topic(topics.ALERTS))
+        app.state.checkpoint_key = checkpoint_key(settings.secret)
+        # Fetch the topic's metadata now: the first audited read must not wait for it.
+        await kafka.producer_ready(producer, settings.topic(topics.ACCESS), timeout_s=5)
         try:
             yield
         finally:
@@ -53,8 +89,8 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     install_error_handlers(app)
+    install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
-    app.include_router(customers.router)
-    app.include_router(identity.router)
-    app.include_router(audit.router)
+    for router in (customers.router, identity.router, exports.router, audit.router, employees.router):
+        app.include_router(router)
     return app

@@ -1,33 +1,67 @@
-"""The one place the api produces access events (to access.v1)."""
+"""The one place the api produces access events (to access.v1).
+
+Produce is asynchronous with a bounded buffer: a read hands its access event to the
+producer and goes on while Kafka acknowledges in the background. The auditor watches the
+acknowledgements, and while the broker looks unreachable it fails closed (503) rather than
+serve reads it may not be able to audit:
+
+- a record unacknowledged for longer than ``stall_s``, or ``max_pending`` records in
+  flight: refuse at once;
+- no acknowledgement within ``fresh_s`` (an idle api, or a broker that just went quiet),
+  or the last delivery failed: wait for this record's acknowledgement (at most
+  ``ack_timeout_s``) before answering.
+
+So a busy api never waits for Kafka, and an idle one confirms the broker with its first
+read. A record that is finally lost is logged in full, to be replayed from the log.
+``KARTOTEKA_AUDIT_FAIL_CLOSED=false`` serves reads anyway and only logs.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
 
 from events.catalog import AccessAction, AccessRecorded
-from events.envelope import encode, wrap
+from events.envelope import Envelope, encode, wrap
 from kartoteka.auth import Principal
 from kartoteka.http import ApiError
-from kartoteka.kafka import send_all
 
 log = logging.getLogger(__name__)
 SOURCE = "kartoteka/api"
 
 
 class AccessAuditor:
-    """Records who read what. Fails closed: an unaudited read is refused (configurable)."""
+    """Records who read what; refuses the read when the access cannot be recorded."""
 
-    def __init__(self, producer: KafkaProducer, topic: str, fail_closed: bool = True) -> None:
-        self.producer = producer
-        self.topic = topic
-        self.fail_closed = fail_closed
+    def __init__(
+        self,
+        producer: KafkaProducer,
+        topic: str,
+        fail_closed: bool = True,
+        *,
+        max_pending: int = 10_000,
+        stall_s: float = 3.0,
+        fresh_s: float = 0.5,
+        ack_timeout_s: float = 3.0,
+    ) -> None:
+        self.producer, self.topic, self.fail_closed = producer, topic, fail_closed
+        self.max_pending, self.stall_s = max_pending, stall_s
+        self.fresh_s, self.ack_timeout_s = fresh_s, ack_timeout_s
+        self._lock = threading.Lock()  # callbacks run on the producer's I/O thread
+        self._pending: dict[int, float] = {}  # insertion order: the first is the oldest
+        self._keys = itertools.count()
+        self._last_ack = self._last_failure = 0.0
+        self._ready = False
 
     async def record(
         self,
@@ -37,37 +71,107 @@ class AccessAuditor:
         customer_ids: Iterable[str],
         query: str | None = None,
     ) -> None:
-        route = getattr(request.scope.get("route"), "path", request.url.path)
-        event = AccessRecorded(
-            employee_id=principal.subject,
-            role=principal.role.value,
-            action=action,
-            customer_ids=list(dict.fromkeys(customer_ids))[:500],
-            at=datetime.now(UTC),
-            request_id=request.state.request_id,
-            client=request.client.host if request.client else None,
-            route=route,
-            query=query[:500] if query else None,
-        )
-        envelope = wrap(
-            event, id=str(uuid.uuid4()), source=SOURCE, time=event.at, subject=principal.subject
-        )
+        """Produce one access event for this request; 503 when it cannot be audited."""
+        envelope = _envelope(request, principal, action, customer_ids, query)
+        trouble = self._trouble()
+        if trouble is not None:
+            self._refuse(action, trouble)
+        await self._ensure_metadata(action)
+        waiter = self._send(envelope, principal.subject, self._must_confirm())
+        if waiter is not None:
+            try:
+                await asyncio.wait_for(waiter, self.ack_timeout_s)
+            except Exception as exc:  # noqa: BLE001 - any failure to confirm means unaudited
+                self._refuse(action, f"not acknowledged: {type(exc).__name__} {exc}")
+        request.state.audited = action
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _trouble(self) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            oldest = next(iter(self._pending.values()), None)
+            if len(self._pending) >= self.max_pending:
+                return f"{len(self._pending)} access events unacknowledged"
+            if oldest is not None and now - oldest > self.stall_s:
+                return f"an access event unacknowledged for {now - oldest:.1f}s"
+        return None
+
+    def _must_confirm(self) -> bool:
+        """Wait for this record's acknowledgement: nothing confirmed lately, or the last
+        delivery failed (this read is then the probe that finds the broker back)."""
+        with self._lock:
+            stale = time.monotonic() - self._last_ack > self.fresh_s
+            return self.fail_closed and (stale or self._last_failure > self._last_ack)
+
+    def _refuse(self, action: str, why: str) -> None:
+        log.error("access may go unaudited", extra={"action": action, "why": why})
+        if self.fail_closed:
+            raise ApiError(503, "audit_unavailable", f"the access cannot be audited ({why})")
+
+    async def _ensure_metadata(self, action: str) -> None:
+        """The first send needs the topic's partitions; fetching them blocks, so not here."""
+        if self._ready:
+            return
         try:
-            await send_all(
-                self.producer,
-                [
-                    (
-                        self.topic,
-                        principal.subject.encode(),
-                        encode(envelope),
-                        [("event-type", envelope.type.encode())],
-                    )
-                ],
-                timeout_s=5,
+            found = await asyncio.wait_for(
+                asyncio.to_thread(self.producer.partitions_for, self.topic), self.ack_timeout_s
             )
-        except (KafkaError, TimeoutError) as exc:
-            log.error("access event not recorded", extra={"action": action, "error": str(exc)})
-            if self.fail_closed:
-                raise ApiError(
-                    503, "audit_unavailable", "the access could not be audited, so it is refused"
-                ) from exc
+            self._ready = bool(found)
+        except Exception as exc:  # noqa: BLE001 - broker unreachable
+            self._refuse(action, f"no metadata for {self.topic}: {exc}")
+
+    def _send(self, envelope: Envelope, key: str, confirm: bool) -> asyncio.Future[None] | None:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] | None = loop.create_future() if confirm else None
+        ticket = next(self._keys)
+        with self._lock:
+            self._pending[ticket] = time.monotonic()
+        future = self.producer.send(
+            self.topic, key=key.encode(), value=encode(envelope),
+            headers=[("event-type", envelope.type.encode())],
+        )
+        future.add_callback(self._acked, ticket, loop, waiter)
+        future.add_errback(self._failed, ticket, loop, waiter, envelope)
+        return waiter
+
+    def _acked(self, ticket: int, loop: Any, waiter: Any, _metadata: Any) -> None:
+        with self._lock:
+            self._pending.pop(ticket, None)
+            self._last_ack = time.monotonic()
+        if waiter is not None:
+            loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
+
+    def _failed(
+        self, ticket: int, loop: Any, waiter: Any, envelope: Envelope, exc: BaseException
+    ) -> None:
+        with self._lock:
+            self._pending.pop(ticket, None)
+            self._last_failure = time.monotonic()
+        # The whole event, so an operator can produce it again from the log.
+        log.error("access event lost", extra={"error": str(exc), "event": envelope.model_dump_json()})
+        if waiter is not None:
+            loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_exception(exc))
+
+
+def _envelope(
+    request: Request,
+    principal: Principal,
+    action: AccessAction,
+    customer_ids: Iterable[str],
+    query: str | None,
+) -> Envelope:
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    event = AccessRecorded(
+        employee_id=principal.subject,
+        role=principal.role.value,
+        action=action,
+        customer_ids=list(dict.fromkeys(customer_ids))[:500],
+        at=datetime.now(UTC),
+        request_id=request.state.request_id,
+        client=request.client.host if request.client else None,
+        route=route,
+        query=query[:500] if query else None,
+    )
+    return wrap(event, id=str(uuid.uuid4()), source=SOURCE, time=event.at, subject=principal.subject)

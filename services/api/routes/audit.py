@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+import csv
+import io
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 
+from events.catalog import AlertKind, AlertSeverity
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
-from services.api import views
+from services.api import audit_views
+from services.api.audit_views import AccessFilter
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.verification import verify_trail
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Officer = Annotated[Principal, Depends(require_roles(Role.security_officer))]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 ShortQuery = Annotated[str | None, Query(max_length=200)]
+CSV_FIELDS = ("id", "employee_id", "role", "action", "customer_ids", "at", "request_id",
+              "client", "route", "query")
+
+
+def _access_item(r: dict[str, Any]) -> dict[str, Any]:
+    return {name: (str(r[name]) if name == "id" else r[name]) for name in CSV_FIELDS}
 
 
 @router.get("/access", responses={400: {}, 401: {}, 403: {}, 503: {}})
@@ -28,33 +43,85 @@ async def access(
     to: datetime | None = None,
     before: ShortQuery = None,
     limit: Limit = 50,
-) -> dict[str, Any]:
-    """Access records: who saw which customer, when, from where."""
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """Access records: who saw which customer, when, from where. ``format=csv`` exports the
+    whole result (newest first, up to 100 000 rows) as a CSV download."""
+    where = AccessFilter(employee_id, customer_id, from_, to)
+    asked = f"employee_id={employee_id} customer_id={customer_id} from={from_} to={to}"
+    if format == "csv":
+        await _record(request, who, "audit.access", customer_id, f"{asked} format=csv")
+        return _csv_download(request, where)
     cursor = decode_cursor(before, (int,))[0] if before else None
-    rows = await views.access_records(
-        request.app.state.pool, employee_id, customer_id, from_, to, cursor, limit
-    )
+    rows = await audit_views.access_page(request.app.state.pool, where, cursor, limit)
+    await _record(request, who, "audit.access", customer_id, asked)
     page = rows[:limit]
-    await request.app.state.auditor.record(
-        request,
-        who,
-        "audit.access",
-        [customer_id] if customer_id else [],
-        f"employee_id={employee_id} customer_id={customer_id} from={from_} to={to}",
+    next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
+    return {"items": [_access_item(r) for r in page], "next": next_cursor}
+
+
+def _csv_download(request: Request, where: AccessFilter) -> StreamingResponse:
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_FIELDS)
+        async for row in audit_views.access_stream(request.app.state.pool, where):
+            item = _access_item(row)
+            item["customer_ids"] = " ".join(item["customer_ids"])
+            item["at"] = item["at"].isoformat()
+            writer.writerow(item[name] for name in CSV_FIELDS)
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    headers = {"Content-Disposition": f'attachment; filename="access-{stamp}.csv"'}
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/alerts", responses={400: {}, 401: {}, 403: {}, 503: {}})
+async def alerts(
+    request: Request,
+    who: Officer,
+    employee_id: ShortQuery = None,
+    kind: AlertKind | None = None,
+    severity: AlertSeverity | None = None,
+    before: ShortQuery = None,
+    limit: Limit = 50,
+) -> dict[str, Any]:
+    """Alerts with their evidence, newest first."""
+    cursor = tuple(decode_cursor(before, (datetime, str))) if before else None
+    rows = await audit_views.alerts_page(
+        request.app.state.pool, employee_id, kind, severity, cursor, limit  # type: ignore[arg-type]
     )
-    items = [
-        {
-            "id": str(r["id"]),
-            "employee_id": r["employee_id"],
-            "role": r["role"],
-            "action": r["action"],
-            "customer_ids": r["customer_ids"],
-            "at": r["at"],
-            "request_id": r["request_id"],
-            "client": r["client"],
-            "route": r["route"],
-            "query": r["query"],
-        }
-        for r in page
-    ]
-    return {"items": items, "next": encode_cursor(page[-1]["seq"]) if len(rows) > limit else None}
+    await _record(request, who, "audit.alerts", None,
+                  f"employee_id={employee_id} kind={kind} severity={severity}")
+    page = rows[:limit]
+    items = [{**r, "id": str(r["id"])} for r in page]
+    more = len(rows) > limit
+    return {
+        "items": items,
+        "next": encode_cursor(page[-1]["raised_at"], str(page[-1]["id"])) if more else None,
+    }
+
+
+@router.get("/verify", responses={401: {}, 403: {}, 503: {}})
+async def verify(request: Request, who: Officer) -> dict[str, Any]:
+    """Recompute the hash chain of the access trail: ``{"ok", "checked", "first_bad"}``
+    plus the reason of the first fault. A fault also raises a ``chain_integrity`` alert."""
+    state = request.app.state
+    report = await verify_trail(state.pool, state.checkpoint_key)
+    await _record(request, who, "audit.verify", None, None)
+    if not report.ok and report.first_bad is not None:
+        await state.alerts.chain_broken(report.first_bad, report.reason or "chain broken")
+    return report.as_json()
+
+
+async def _record(
+    request: Request, who: Principal, action: Any, customer_id: str | None, query: str | None
+) -> None:
+    await request.app.state.auditor.record(
+        request, who, action, [customer_id] if customer_id else [], query
+    )

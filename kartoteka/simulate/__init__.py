@@ -1,0 +1,1 @@
+"""``kartoteka simulate-staff``: simulated contact-center staff, injected insiders, detector figures."""

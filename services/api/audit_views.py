@@ -1,0 +1,155 @@
+"""Read side of the audit: plain SQL over the access trail, its chain, alerts and exports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+ACCESS_COLUMNS = (
+    "seq, id, employee_id, role, action, customer_ids, at, request_id, client, route, query"
+)
+ALERT_COLUMNS = "id, employee_id, kind, severity, score, evidence, raised_at, window_start, window_end"
+EXPORT_MAX_ROWS = 100_000
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    """Who, which customer, and when: the officer's questions of the trail."""
+
+    employee_id: str | None = None
+    customer_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, before: int | None = None) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["TRUE"]
+        params: list[Any] = []
+        for clause, value in (
+            ("employee_id = %s", self.employee_id),
+            ("customer_ids @> ARRAY[%s]::text[]", self.customer_id),
+            ("at >= %s", self.since),
+            ("at < %s", self.until),
+            ("seq < %s", before),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                params.append(value)
+        return " AND ".join(clauses), params
+
+
+async def _all(pool: AsyncConnectionPool, query: str, params: Any) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        cursor = conn.cursor(row_factory=dict_row)
+        await cursor.execute(query, params)
+        return await cursor.fetchall()
+
+
+async def access_page(
+    pool: AsyncConnectionPool, where: AccessFilter, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first; ``limit + 1`` rows so the caller knows whether a next page exists."""
+    clause, params = where.where(before)
+    query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} ORDER BY seq DESC LIMIT %s"
+    return await _all(pool, query, (*params, limit + 1))
+
+
+async def access_stream(
+    pool: AsyncConnectionPool, where: AccessFilter, max_rows: int = EXPORT_MAX_ROWS
+) -> AsyncIterator[dict[str, Any]]:
+    """Every matching record, newest first, through a server-side cursor (for exports)."""
+    clause, params = where.where()
+    query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} ORDER BY seq DESC LIMIT %s"
+    async with pool.connection() as conn, conn.transaction():
+        cursor = conn.cursor("access_export", row_factory=dict_row)
+        await cursor.execute(query, (*params, max_rows))
+        async for row in cursor:
+            yield row
+
+
+async def alerts_page(
+    pool: AsyncConnectionPool,
+    employee_id: str | None,
+    kind: str | None,
+    severity: str | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Alerts newest first, filtered; ``limit + 1`` rows."""
+    clauses: list[str] = ["TRUE"]
+    params: list[Any] = []
+    for clause, value in (
+        ("employee_id = %s", employee_id),
+        ("kind = %s", kind),
+        ("severity = %s", severity),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            params.append(value)
+    if before is not None:
+        clauses.append("(raised_at, id) < (%s, %s::uuid)")
+        params.extend(before)
+    query = (
+        f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(clauses)}"
+        " ORDER BY raised_at DESC, id DESC LIMIT %s"
+    )
+    return await _all(pool, query, (*params, limit + 1))
+
+
+async def full_timeline(
+    pool: AsyncConnectionPool, customer_id: str, max_rows: int = EXPORT_MAX_ROWS
+) -> list[dict[str, Any]]:
+    """A customer's whole contact history, newest first (for a data-subject export)."""
+    return await _all(
+        pool,
+        "SELECT interaction_id::text AS id, external_id, channel, direction, occurred_at,"
+        " agent_id, subject, body, details FROM timeline WHERE customer_id = %s"
+        " ORDER BY occurred_at DESC, seq DESC LIMIT %s",
+        (customer_id, max_rows),
+    )
+
+
+# --- the chain, read for verification (one REPEATABLE READ snapshot) -------------------------
+
+
+async def snapshot(conn: AsyncConnection[Any]) -> None:
+    """Head, checkpoints and rows must come from one moment, or a row appended between two
+    reads would look like a truncation."""
+    await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+async def chain_head(conn: AsyncConnection[Any], chain: str) -> dict[str, Any] | None:
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(
+        "SELECT seq, hash, signature FROM audit_chain_head WHERE chain = %s", (chain,)
+    )
+    return await cursor.fetchone()
+
+
+async def checkpoints(conn: AsyncConnection[Any], chain: str) -> list[dict[str, Any]]:
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(
+        "SELECT seq, hash, signature FROM audit_checkpoints WHERE chain = %s ORDER BY seq",
+        (chain,),
+    )
+    return await cursor.fetchall()
+
+
+async def unchained(conn: AsyncConnection[Any]) -> int:
+    row = await (await conn.execute("SELECT count(*) FROM access_log WHERE chain_seq IS NULL")).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def chain_rows(conn: AsyncConnection[Any], page: int) -> AsyncIterator[list[dict[str, Any]]]:
+    """Chained rows in chain order, ``page`` at a time, from a server-side cursor."""
+    cursor = conn.cursor("chain_verify", row_factory=dict_row)
+    await cursor.execute(
+        "SELECT * FROM access_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq"
+    )
+    while rows := await cursor.fetchmany(page):
+        yield rows

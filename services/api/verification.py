@@ -1,0 +1,106 @@
+"""``/v1/audit/verify``: recompute the access chain from the stored rows, in segments.
+
+The signed head and the checkpoints are checked first (a forged one would vouch for a
+forged chain); then the rows stream from one snapshot, a segment at a time, each verified
+off the event loop against the checkpoints inside it; what remains past the last row is a
+truncation. The hashing itself is :mod:`services.projections.audit.chain`: the writer and
+the verifier must share it byte for byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from psycopg_pool import AsyncConnectionPool
+
+from events.envelope import encode, wrap
+from kartoteka.kafka import send_all
+from services.api import audit_views
+from services.projections.audit import chain
+from services.projections.audit.trail import CHAIN, alert_event_id, chain_alert, stored_record
+
+log = logging.getLogger(__name__)
+
+SEGMENT = 2000
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verify answer: the contract's ok/checked/first_bad, and what was looked at."""
+
+    ok: bool
+    checked: int
+    first_bad: int | None
+    reason: str | None
+    head_seq: int
+    checkpoints: int
+    unchained: int
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _checkpoints(head: dict[str, Any] | None, rows: list[dict[str, Any]]) -> list[chain.Checkpoint]:
+    signed = [chain.Checkpoint(r["seq"], r["hash"], r["signature"]) for r in rows]
+    if head and head["seq"] > 0:
+        # The head is a checkpoint too, moved on every batch: it catches a cut-off tail.
+        signed.append(chain.Checkpoint(head["seq"], head["hash"], head["signature"]))
+    return sorted(signed, key=lambda cp: cp.seq)
+
+
+async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEGMENT) -> Report:
+    """Verify the whole access chain; stops at the first fault."""
+    async with pool.connection() as conn, conn.transaction():
+        await audit_views.snapshot(conn)
+        head = await audit_views.chain_head(conn, CHAIN)
+        cps = _checkpoints(head, await audit_views.checkpoints(conn, CHAIN))
+        extra = {"head_seq": head["seq"] if head else 0, "checkpoints": len(cps),
+                 "unchained": await audit_views.unchained(conn)}
+        forged = next((cp for cp in cps if not chain.verify_checkpoint(cp, key)), None)
+        if forged is not None:
+            reason = f"checkpoint at seq {forged.seq}: bad signature"
+            return Report(False, 0, forged.seq, reason, **extra)
+        checked, next_seq, prev = 0, 1, chain.GENESIS
+        async for rows in audit_views.chain_rows(conn, segment):
+            segment_rows = [chain.ChainRow(r["chain_seq"], stored_record(r), r["prev_hash"],
+                                           r["hash"]) for r in rows]
+            last = segment_rows[-1].seq
+            inside = [cp for cp in cps if next_seq <= cp.seq <= last]
+            result = await asyncio.to_thread(
+                chain.verify, segment_rows, expected_first_seq=next_seq,
+                anchor_prev_hash=prev, checkpoints=inside,
+            )
+            if not result.ok:
+                return Report(False, checked + result.checked, result.first_bad, result.reason,
+                              **extra)
+            checked, next_seq, prev = checked + result.checked, last + 1, segment_rows[-1].hash
+        beyond = [cp for cp in cps if cp.seq >= next_seq]
+        end = chain.verify([], expected_first_seq=next_seq, anchor_prev_hash=prev,
+                           checkpoints=beyond)
+        return Report(end.ok, checked, end.first_bad, end.reason, **extra)
+
+
+class ChainAlerts:
+    """Raises a ``chain_integrity`` alert on alerts.v1 when verification finds a fault.
+
+    Best effort: the officer's answer already says what is wrong; a lost alert is logged.
+    """
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer, self.topic = producer, topic
+
+    async def chain_broken(self, first_bad: int, reason: str) -> None:
+        alert = chain_alert(first_bad, reason, datetime.now(UTC), "verify")
+        envelope = wrap(alert, id=alert_event_id(alert), source="kartoteka/api",
+                        time=alert.raised_at, subject=alert.employee_id)
+        record = (self.topic, alert.employee_id.encode(), encode(envelope), [("event-type", b"alert")])
+        try:
+            await send_all(self.producer, [record], timeout_s=5)
+        except (KafkaError, TimeoutError) as exc:
+            log.error("chain alert not produced", extra={"first_bad": first_bad, "error": str(exc)})

@@ -1,0 +1,111 @@
+"""Route coverage, roles and answers of the audit, employee and export routes (HTTP in, HTTP out)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from events import topics
+from services.api.coverage import AUDITED, NO_CUSTOMER_DATA, route_keys, undeclared
+from tests.support.data import interaction, unique_phone
+from tests.support.kafka_tools import read_all
+from tests.support.workers import running, wait_until
+
+pytestmark = pytest.mark.integration
+CUSTOMER = "00000000-0000-4000-8000-000000000001"
+CALLS = {
+    "customer.search": ("agent", "/v1/customers", {"q": "Петрова"}),
+    "customer.card": ("agent", f"/v1/customers/{CUSTOMER}", {}),
+    "customer.timeline": ("supervisor", f"/v1/customers/{CUSTOMER}/timeline", {}),
+    "customer.export": ("supervisor", f"/v1/customers/{CUSTOMER}/export", {}),
+    "audit.access": ("security_officer", "/v1/audit/access", {"customer_id": CUSTOMER}),
+    "audit.alerts": ("security_officer", "/v1/audit/alerts", {}),
+    "audit.verify": ("security_officer", "/v1/audit/verify", {}),
+}
+
+
+def test_every_route_is_declared_audited_or_free_of_customer_data(api):
+    missing = undeclared(api.app)
+    assert not missing, (
+        f"routes neither audited nor declared free of customer data: {sorted(missing)}; "
+        "add them to services/api/coverage.py (AUDITED needs a record() call in the route)"
+    )
+    assert set(AUDITED) <= route_keys(api.app), "AUDITED names a route the app no longer has"
+    assert not set(AUDITED) & set(NO_CUSTOMER_DATA)
+
+
+def test_every_audited_route_leaves_its_access_event_on_kafka(settings, api, auth):
+    assert set(CALLS) == set(AUDITED.values()), "a declared audited route has no call here"
+    sent: dict[str, str] = {}
+    for action, (role, path, params) in CALLS.items():
+        answer = api.get(path, params=params, headers=auth(role, f"emp-{role}"))
+        assert answer.status_code in (200, 404), (path, answer.text)
+        sent[answer.headers["x-request-id"]] = action
+    events = [json.loads(r.value)["data"] for r in read_all(settings, settings.topic(topics.ACCESS))]
+    recorded = {e["request_id"]: e["action"] for e in events}
+    assert {rid: recorded.get(rid) for rid in sent} == sent
+
+
+def test_an_audited_route_that_forgets_to_record_answers_500_not_the_data(settings, auth):
+    from services.api.app import create_app
+
+    async def forgetful(*_args, **_kwargs) -> None:
+        return None
+
+    with TestClient(create_app(settings)) as client:
+        client.app.state.auditor.record = forgetful
+        answer = client.get("/v1/customers", params={"q": "x"}, headers=auth("agent"))
+    assert answer.status_code == 500
+    assert answer.json()["error"]["code"] == "audit_missing"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("post", "/v1/employees/emp-1/status", {"admin"}),
+        ("get", f"/v1/customers/{CUSTOMER}/export", {"agent", "supervisor"}),
+        ("get", "/v1/audit/access", {"security_officer"}),
+        ("get", "/v1/audit/alerts", {"security_officer"}),
+        ("get", "/v1/audit/verify", {"security_officer"}),
+    ],
+)
+def test_each_new_route_admits_only_its_roles(api, auth, method, path, allowed):
+    body = {"json": {"status": "active"}} if method == "post" else {}
+    assert getattr(api, method)(path, **body).status_code == 401
+    for role in ("channel", "agent", "supervisor", "security_officer", "admin"):
+        answer = getattr(api, method)(path, headers=auth(role, f"x-{role}"), **body)
+        if role in allowed:
+            assert answer.status_code in (200, 202, 404), (role, answer.text)
+        else:
+            assert answer.status_code == 403, (role, answer.text)
+            assert answer.json()["error"]["code"] == "forbidden"
+
+
+def test_the_export_holds_the_card_and_the_whole_history_newest_first(settings, ingest, api, auth):
+    phone = unique_phone()
+    sent = [interaction(customer={"phone": phone, "name": "Анна Смирнова"},
+                        occurred_at=f"2026-11-0{day}T10:00:00+03:00") for day in (1, 2, 3)]
+    for item in sent:
+        assert ingest.post("/v1/interactions", json=item, headers=auth("channel", "tel")).status_code == 202
+    with running(settings, ("resolver", "relay", "timeline")):
+        cid = wait_until(lambda: api.get("/v1/customers", params={"q": phone},
+                                         headers=auth("agent")).json()["items"],
+                         message="customer found")[0]["id"]
+        wait_until(lambda: api.get(f"/v1/customers/{cid}/export",
+                                   headers=auth("agent")).json()["count"] == 3, message="3 rows")
+    export = api.get(f"/v1/customers/{cid}/export", headers=auth("agent")).json()
+    assert export["customer"]["id"] == cid and export["customer"]["name"] == "Анна Смирнова"
+    assert [i["external_id"] for i in export["timeline"]] == [i["external_id"] for i in reversed(sent)]
+    assert export["truncated"] is False
+    unknown = api.get(f"/v1/customers/{uuid.uuid4()}/export", headers=auth("agent"))
+    assert unknown.status_code == 404
+
+
+def test_alerts_and_access_pages_refuse_a_cursor_they_did_not_issue(api, auth):
+    for path in ("/v1/audit/alerts", "/v1/audit/access"):
+        answer = api.get(path, params={"before": "bm90LWEtY3Vyc29y"},
+                         headers=auth("security_officer", "sec-1"))
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_cursor"
