@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from events import topics
+from events.audit.trail import checkpoint_key
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
@@ -19,7 +20,6 @@ from services.api.auditing import AccessAuditor
 from services.api.coverage import install_audit_guard
 from services.api.routes import audit, customers, employees, exports, identity
 from services.api.verification import ChainAlerts
-from services.projections.audit.trail import checkpoint_key
 
 log = logging.getLogger(__name__)
 API_ROLE = "kartoteka_api"

@@ -77,7 +77,11 @@ class AccessAuditor:
         if trouble is not None:
             self._refuse(action, trouble)
         await self._ensure_metadata(action)
-        waiter = self._send(envelope, principal.subject, self._must_confirm())
+        try:
+            waiter = self._send(envelope, principal.subject, self._must_confirm())
+        except Exception as exc:  # noqa: BLE001 - a closed producer, a full buffer, no metadata
+            self._refuse(action, f"not sent: {type(exc).__name__} {exc}")
+            waiter = None
         if waiter is not None:
             try:
                 await asyncio.wait_for(waiter, self.ack_timeout_s)
@@ -128,10 +132,17 @@ class AccessAuditor:
         ticket = next(self._keys)
         with self._lock:
             self._pending[ticket] = time.monotonic()
-        future = self.producer.send(
-            self.topic, key=key.encode(), value=encode(envelope),
-            headers=[("event-type", envelope.type.encode())],
-        )
+        try:
+            future = self.producer.send(
+                self.topic, key=key.encode(), value=encode(envelope),
+                headers=[("event-type", envelope.type.encode())],
+            )
+        except Exception:
+            # Not in flight: it must not count as pending, or every later read stalls.
+            with self._lock:
+                self._pending.pop(ticket, None)
+                self._last_failure = time.monotonic()
+            raise
         future.add_callback(self._acked, ticket, loop, waiter)
         future.add_errback(self._failed, ticket, loop, waiter, envelope)
         return waiter

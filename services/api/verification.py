@@ -3,7 +3,7 @@
 The signed head and the checkpoints are checked first (a forged one would vouch for a
 forged chain); then the rows stream from one snapshot, a segment at a time, each verified
 off the event loop against the checkpoints inside it; what remains past the last row is a
-truncation. The hashing itself is :mod:`services.projections.audit.chain`: the writer and
+truncation. The hashing itself is :mod:`events.audit.chain`: the writer and
 the verifier must share it byte for byte.
 """
 
@@ -19,11 +19,11 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from psycopg_pool import AsyncConnectionPool
 
+from events.audit import chain
+from events.audit.trail import CHAIN, alert_event_id, chain_alert, stored_record
 from events.envelope import encode, wrap
 from kartoteka.kafka import send_all
 from services.api import audit_views
-from services.projections.audit import chain
-from services.projections.audit.trail import CHAIN, alert_event_id, chain_alert, stored_record
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
 
+from events.audit.trail import checkpoint_key
 from kartoteka import db
 from kartoteka.settings import Settings
 from services.projections.alerts.store import AlertStore
 from services.projections.alerts.worker import AlertProjection
 from services.projections.audit.publish import AlertPublisher
 from services.projections.audit.store import AccessStore
-from services.projections.audit.trail import checkpoint_key
 from services.projections.audit.worker import AuditProjection
 from services.projections.detect.worker import DetectProjection
 from services.projections.identity.guards import GuardConfig

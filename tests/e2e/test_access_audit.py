@@ -190,7 +190,6 @@ SEND_RAISES = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=SEND_RAISES)
 def test_a_read_is_refused_with_503_when_the_access_event_producer_cannot_send(
     settings, auth, known_customer
 ):
@@ -211,10 +210,6 @@ def test_a_read_is_refused_with_503_when_the_access_event_producer_cannot_send(
     assert not failures, failures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=SEND_RAISES + "; so after stall_s every read is refused with 503 until the api restarts",
-)
 def test_reads_are_served_again_once_the_access_event_producer_can_send_again(
     settings, auth, known_customer
 ):

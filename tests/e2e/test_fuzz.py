@@ -368,13 +368,7 @@ def test_ingest_answers_hostile_bodies_in_the_error_shape(
         ("/v1/audit/access?format=csv&employee_id=%ED%A0%80", {}),
         ("/v1/audit/access", {"format": "csv", "employee_id": "\x00"}),
         ("/v1/audit/alerts", {"before": _cursor('["x", "x"]')}),
-        pytest.param(
-            "/v1/audit/alerts", {"before": _cursor('["2026-01-01T00:00:00Z", "x"]')},
-            marks=pytest.mark.xfail(strict=True, reason=(
-                "bug: services/api/routes/audit.py alerts() decodes the cursor as (datetime, str), so"
-                " a non-uuid id reaches '%s::uuid' in audit_views.alerts_page and answers 500;"
-                " decode it as (datetime, uuid.UUID) (pagination supports it) and pass str(id)")),
-        ),
+        ("/v1/audit/alerts", {"before": _cursor('["2026-01-01T00:00:00Z", "x"]')}),
         ("/v1/audit/alerts", {"before": _cursor('["2026-01-01T00:00:00Z", "\\u0000"]')}),
     ],
 )
@@ -413,15 +407,6 @@ def test_admin_bodies_with_odd_values_answer_in_the_error_shape(
     assert_contract(response)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: POST /v1/employees/{id}/status accepts NUL in team/role (202), and the employees "
-        "worker can only dead-letter the change (PostgreSQL text cannot hold U+0000): the admin "
-        "is told it was recorded, it never applies; reject NUL in StatusChange "
-        "(services/api/routes/employees.py) or EmployeeStatusChanged (events/catalog.py)"
-    ),
-)
 def test_an_admin_change_with_nul_in_its_team_is_refused_not_acknowledged(
     api_service: Service,
 ) -> None:

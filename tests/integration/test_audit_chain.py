@@ -80,8 +80,8 @@ def test_a_truncated_table_and_a_cut_off_tail_are_both_caught(trail, api, auth):
 
 
 def test_a_chain_recomputed_by_the_attacker_fails_on_the_signed_head(trail, api, auth):
-    from services.projections.audit import chain
-    from services.projections.audit.trail import stored_record
+    from events.audit import chain
+    from events.audit.trail import stored_record
 
     as_attacker(trail.dsn, "UPDATE access_log SET employee_id = 'nobody' WHERE chain_seq = 2")
     stored = rows(trail.dsn, "SELECT * FROM access_log ORDER BY chain_seq")

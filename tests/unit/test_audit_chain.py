@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.projections.audit.chain import (
+from events.audit.chain import (
     GENESIS,
     ChainRow,
     Checkpoint,

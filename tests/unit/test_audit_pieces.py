@@ -6,11 +6,8 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from events.catalog import AccessRecorded, AlertRaised, EmployeeStatusChanged
-from kartoteka.http import EmployeeStatuses
-from services.projections.alerts.store import alert_row
-from services.projections.audit import chain
-from services.projections.audit.trail import (
+from events.audit import chain
+from events.audit.trail import (
     RECORD_FIELDS,
     access_record,
     alert_event_id,
@@ -18,6 +15,9 @@ from services.projections.audit.trail import (
     checkpoint_key,
     stored_record,
 )
+from events.catalog import AccessRecorded, AlertRaised, EmployeeStatusChanged
+from kartoteka.http import EmployeeStatuses
+from services.projections.alerts.store import alert_row
 from services.projections.staff.store import employee_row
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

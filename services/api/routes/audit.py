@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -92,7 +93,8 @@ async def alerts(
     limit: Limit = 50,
 ) -> dict[str, Any]:
     """Alerts with their evidence, newest first."""
-    cursor = tuple(decode_cursor(before, (datetime, str))) if before else None
+    decoded = decode_cursor(before, (datetime, uuid.UUID)) if before else None
+    cursor = (decoded[0], str(decoded[1])) if decoded else None
     rows = await audit_views.alerts_page(
         request.app.state.pool, employee_id, kind, severity, cursor, limit  # type: ignore[arg-type]
     )

@@ -37,6 +37,15 @@ class StatusChange(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
     work_hours: tuple[Hour, Hour] | None = None
 
+    @field_validator("team", "role")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL text cannot hold U+0000: accepting it would acknowledge a change the
+        # employees worker can only dead-letter.
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL (U+0000) characters")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:

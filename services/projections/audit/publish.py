@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from kafka import KafkaProducer
 
 from events import topics
+from events.audit.trail import alert_event_id
 from events.catalog import AlertRaised
 from events.envelope import encode, wrap
 from kartoteka import kafka
 from kartoteka.settings import Settings
-from services.projections.audit.trail import alert_event_id
 
 SOURCE = "kartoteka/projections"
 

@@ -12,8 +12,8 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 
-from services.projections.audit import chain
-from services.projections.audit.trail import CHAIN, RECORD_FIELDS
+from events.audit import chain
+from events.audit.trail import CHAIN, RECORD_FIELDS
 from services.projections.tracking import Positions
 
 _COLUMNS = ", ".join(("chain_seq", "prev_hash", "hash", *RECORD_FIELDS))

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from eventsourcing.persistence import Tracking
 
 from events import topics
+from events.audit.trail import access_record, chain_alert
 from events.catalog import AccessRecorded, AlertRaised
 from services.projections.audit.store import AccessStore, TailFault
-from services.projections.audit.trail import access_record, chain_alert
 from services.projections.runner import Decoded
 
 log = logging.getLogger(__name__)
