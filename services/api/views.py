@@ -64,20 +64,28 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
 
 
 async def _by_name(pool: AsyncConnectionPool, q: str, limit: int) -> list[tuple[Any, float]]:
-    """Trigram similarity (typos, word order) in both scripts, plus full text (russian stems); ё = е."""
+    """Nearest names by trigram distance in both scripts (typos, word order; ё = е), re-scored.
+
+    The nearest candidates come from GiST KNN scans, so a common surname costs the same as
+    a rare one; they are then scored by whole-name and word similarity plus russian stems.
+    """
     rows = await _all(pool, """
-        WITH hits AS (
-            SELECT coalesce(root_id, id) AS id,
-                   greatest(word_similarity(%(q)s, search_name), similarity(search_name, %(q)s),
-                            word_similarity(%(lat)s, search_latin), similarity(search_latin, %(lat)s))
-                   + 0.5 * ts_rank(search_tsv, plainto_tsquery('russian', %(q)s)) AS score
-            FROM customers
-            WHERE search_name %% %(q)s OR %(q)s <%% search_name
-               OR search_latin %% %(lat)s OR %(lat)s <%% search_latin
-               OR search_tsv @@ plainto_tsquery('russian', %(q)s)
+        WITH candidates AS (
+            (SELECT id FROM customers ORDER BY search_name <-> %(q)s LIMIT %(k)s)
+            UNION
+            (SELECT id FROM customers WHERE search_latin IS NOT NULL
+             ORDER BY search_latin <-> %(lat)s LIMIT %(k)s)
+        ), scored AS (
+            SELECT coalesce(c.root_id, c.id) AS id,
+                   greatest(similarity(c.search_name, %(q)s), word_similarity(%(q)s, c.search_name),
+                            similarity(c.search_latin, %(lat)s), word_similarity(%(lat)s, c.search_latin))
+                   + 0.5 * ts_rank(c.search_tsv, plainto_tsquery('russian', %(q)s)) AS score
+            FROM customers c JOIN candidates USING (id)
         )
-        SELECT id, max(score) AS score FROM hits GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
-        """, {"q": folded(q), "lat": latin(q), "limit": limit})  # type: ignore[arg-type]
+        SELECT id, max(score) AS score FROM scored WHERE score >= %(min)s
+        GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
+        """, {"q": folded(q), "lat": latin(q), "k": max(100, 2 * limit), "min": MIN_NAME_SIMILARITY,
+              "limit": limit})  # type: ignore[arg-type]
     return [(r["id"], round(float(r["score"]), 4)) for r in rows]
 
 
