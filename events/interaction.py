@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -95,20 +96,23 @@ def _depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:
     return deepest
 
 
-def _has_nul(value: Any) -> bool:
-    """True when a key or string anywhere in ``value`` holds U+0000 (jsonb refuses it)."""
+def strings_in(value: Any) -> Iterator[str]:
+    """Every key and string anywhere in a JSON value (iterative: deep nesting is no risk)."""
     stack = [value]
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if "\x00" in node:
-                return True
+            yield node
         elif isinstance(node, dict):
             stack.extend(node.keys())
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return False
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a key or string anywhere in ``value`` holds U+0000 (jsonb refuses it)."""
+    return any("\x00" in text for text in strings_in(value))
 
 
 class Interaction(BaseModel):

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -290,7 +290,6 @@ def install_operations(
 __all__ = [
     "ApiError",
     "EmployeeStatuses",
-    "PlainTextResponse",
     "install_error_handlers",
     "install_operations",
     "require_roles",

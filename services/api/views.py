@@ -21,7 +21,6 @@ MIN_NAME_SIMILARITY = 0.3
 _DIGITS = re.compile(r"^[\d\s()+\-.]{5,}$")
 
 ROOT = "SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %s"
-MEMBERS = "SELECT id FROM customers WHERE coalesce(root_id, id) = %s"
 
 
 async def _all(pool: AsyncConnectionPool, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
@@ -202,19 +201,4 @@ async def timeline(pool: AsyncConnectionPool, ids: list[str], channel: str | Non
     query = ("SELECT interaction_id AS id, external_id, channel, direction, occurred_at, agent_id,"
              " subject, body, details, seq FROM timeline WHERE " + " AND ".join(clauses)
              + " ORDER BY occurred_at DESC, seq DESC LIMIT %s")
-    return await _all(pool, query, (*params, limit + 1))
-
-
-async def access_records(pool: AsyncConnectionPool, employee_id: str | None, customer_id: str | None,
-                         since: datetime | None, until: datetime | None, before: int | None,
-                         limit: int) -> list[dict[str, Any]]:
-    """The audit trail, newest first, filtered."""
-    clauses, params = ["TRUE"], []
-    for clause, value in (("employee_id = %s", employee_id), ("customer_ids @> ARRAY[%s]::text[]", customer_id),
-                          ("at >= %s", since), ("at < %s", until), ("seq < %s", before)):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    query = ("SELECT seq, id, employee_id, role, action, customer_ids, at, request_id, client, route, query"
-             " FROM access_log WHERE " + " AND ".join(clauses) + " ORDER BY seq DESC LIMIT %s")
     return await _all(pool, query, (*params, limit + 1))

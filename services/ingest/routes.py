@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from kafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.interaction import Interaction
+from events.interaction import Interaction, strings_in
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
 from services.ingest.service import ItemResult, ingest
@@ -63,19 +63,11 @@ def _not_unicode(raw: Any) -> str | None:
     """Why ``raw`` holds text that is not valid Unicode (a lone surrogate from a ``\\ud800``
     escape), else None. Such text can be neither hashed into an id nor stored, so it is
     refused before anything else looks at the item."""
-    stack = [raw]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            try:
-                node.encode()
-            except UnicodeEncodeError:
-                return "text is not valid Unicode (lone surrogate escape)"
-        elif isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+    for text in strings_in(raw):
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return "text is not valid Unicode (lone surrogate escape)"
     return None
 
 

@@ -13,7 +13,6 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -316,5 +315,3 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp.write_text(json.dumps(data))
     tmp.replace(path)
 
-
-Factory = Callable[[Settings], tuple[Projection, Positions]]

@@ -8,7 +8,7 @@ would skip its new records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -43,6 +43,14 @@ class Positions:
     def record(self, curs: Cursor[Any], trackings: Iterable[Tracking]) -> None:
         for tracking in trackings:
             self.recorder._insert_tracking(curs, tracking)  # noqa: SLF001 - same txn by design
+
+    def commit(self, statements: Iterable[tuple[str, Sequence[Any]]], trackings: Iterable[Tracking]) -> None:
+        """Run each statement over its rows, then record the positions, in one transaction."""
+        with self.datastore.transaction(commit=True) as curs:
+            for statement, rows in statements:
+                if rows:
+                    curs.executemany(statement, rows)
+            self.record(curs, trackings)
 
     def record_now(self, tracking: Tracking) -> None:
         self.recorder.insert_tracking(tracking)

@@ -60,7 +60,4 @@ class EmployeeStore:
         self.positions = positions
 
     def apply(self, rows: list[dict[str, Any]], trackings: list[Tracking]) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            if rows:
-                curs.executemany(UPSERT, rows)
-            self.positions.record(curs, trackings)
+        self.positions.commit([(UPSERT, rows)], trackings)

@@ -66,10 +66,7 @@ class TimelineStore:
         self.positions = positions
 
     def write(self, rows: Rows, trackings: list[Tracking]) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            for statement, params in _statements(rows):
-                curs.executemany(statement, params)
-            self.positions.record(curs, trackings)
+        self.positions.commit(_statements(rows), trackings)
 
 
 def _statements(rows: Rows) -> list[tuple[str, list[Any]]]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from events.catalog import AccessAction
+from events.catalog import AccessAction, AlertSeverity
 from events.ids import KARTOTEKA_NS
 
 Kind = Literal[
@@ -21,7 +21,7 @@ Kind = Literal[
     "notice_activity",
     "low_and_slow",
 ]
-Severity = Literal["low", "medium", "high", "critical"]
+Severity = AlertSeverity
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 Status = Literal["active", "notice_given", "left"]
 
