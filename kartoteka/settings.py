@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     batch_max_records: int = 2000
     log_level: str = "INFO"
     db_pool_size: int = 4
+    # uvicorn worker processes per HTTP service; each has its own pool and producer.
+    http_workers: int = Field(2, ge=1, le=32)
     # Identity guards (issue 3): values never used to match, and how many customers one
     # identifier may join within a window before links are only flagged.
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
