@@ -6,6 +6,8 @@ worker builds its own settings, logging and connections here.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import signal
 
 from fastapi import FastAPI
@@ -22,7 +24,11 @@ def _die_with_parent() -> None:
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except OSError:
-        pass
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        # The manager died while this worker was still starting: the signal will never come.
+        raise SystemExit("uvicorn's manager is gone")
 
 
 def ingest() -> FastAPI:
