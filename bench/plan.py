@@ -24,7 +24,7 @@ class Plan:
     fresh_s: int = 40
     read_s: int = 20             # each read endpoint
     read_rate: float = 100.0     # offered requests/s per read endpoint
-    read_users: int = 10
+    read_users: int = 20         # closed-loop users: the offered rate holds up to 200 ms answers
     customers: int = 100_000     # read dataset (bench.load)
     interactions: int = 1_000_000
 

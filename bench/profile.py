@@ -44,6 +44,7 @@ class Profiler:
             path = self.out / f"profile-{label}-{name}.txt"
             argv = [
                 self.binary, "record", "--format", "raw", "--function", "--nonblocking",
+                "--subprocesses",  # the HTTP services run as uvicorn worker processes
                 "-r", "50", "-d", str(max(1, int(seconds))), "-p", str(pid), "-o", str(path),
             ]
             process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
