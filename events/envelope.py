@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -96,11 +96,42 @@ def serialise(
     sequence: int | None = None,
 ) -> bytes:
     """``encode(wrap(...))`` without building the envelope: ingest and the relay's hot path."""
-    head = {"specversion": SPEC_VERSION, "id": id, "type": type_of(payload), "source": source,
-            "time": time.isoformat(), "subject": subject, "datacontenttype": "application/json",
-            "sequence": sequence}
-    return b"".join((json.dumps(head, ensure_ascii=False)[:-1].encode(), b', "data": ',
-                     payload.model_dump_json().encode(), b"}"))
+    return serialise_many([(payload, id, subject)], source=source, time=time, sequence=sequence)[0]
+
+
+def serialise_many(
+    events: Iterable[tuple[BaseModel, str, str | None]],
+    *,
+    source: str,
+    time: datetime,
+    sequence: int | None = None,
+) -> list[bytes]:
+    """:func:`serialise` for each ``(payload, id, subject)``, all with the same source and time.
+
+    The head is spelt out with json's own string quoting, so the bytes are exactly those of
+    ``json.dumps(head, ensure_ascii=False)`` without a dict and an encoder per record; what the
+    records share is quoted once.
+    """
+    source_time = f', "source": {_quote(source)}, "time": {_quote(time.isoformat())}, "subject": '
+    tail = (', "datacontenttype": "application/json", "sequence": '
+            f'{"null" if sequence is None else _HEAD_JSON.encode(sequence)}, "data": ')
+    types: dict[type[BaseModel], str] = {}
+    out = []
+    for payload, id_, subject in events:
+        kind = type(payload)
+        type_json = types.get(kind)
+        if type_json is None:
+            type_json = types[kind] = _quote(type_of(payload))
+        head = "".join(('{"specversion": "' + SPEC_VERSION + '", "id": ', _quote(id_),
+                        ', "type": ', type_json, source_time,
+                        "null" if subject is None else _quote(subject), tail))
+        # The serializer's bytes are model_dump_json()'s text, without a decode and re-encode.
+        out.append(b"".join((head.encode(), kind.__pydantic_serializer__.to_json(payload), b"}")))
+    return out
+
+
+_quote: Callable[[str], str] = json.encoder.encode_basestring  # type: ignore[assignment]
+_HEAD_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def decode(raw: bytes | None) -> tuple[Envelope, BaseModel]:

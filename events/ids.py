@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 # Fixed namespace: changing it would re-key every interaction ever received.
 KARTOTEKA_NS = uuid.UUID("6f6b6f2e-6b61-7274-6f74-656b612e7631")
+_NS_BYTES = KARTOTEKA_NS.bytes
+
+
+def uuid5_text(name: str) -> str:
+    """``str(uuid.uuid5(KARTOTEKA_NS, name))``, computed straight from SHA-1.
+
+    uuid.uuid5 builds two UUID objects and does the version bits in Python integers: that
+    was 6% of ingest's CPU. The result is the same string (tests compare both).
+    """
+    h = hashlib.sha1(_NS_BYTES + name.encode()).hexdigest()
+    # Version 5 replaces the 13th hex digit; the RFC 4122 variant sets the top bits of the 17th.
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 def interaction_id(channel: str, external_id: str) -> str:
     """The event id of an interaction, stable across retries and restarts."""
-    return str(uuid.uuid5(KARTOTEKA_NS, f"interaction:{channel}:{external_id}"))
+    return uuid5_text(f"interaction:{channel}:{external_id}")
 
 
 def customer_id_for(first_interaction_id: str) -> str:
@@ -19,14 +35,14 @@ def customer_id_for(first_interaction_id: str) -> str:
     Deriving it (rather than drawing a random one) makes a replay from offset
     zero produce the same customers.
     """
-    return str(uuid.uuid5(KARTOTEKA_NS, f"customer:{first_interaction_id}"))
+    return uuid5_text(f"customer:{first_interaction_id}")
 
 
 def derived_event_id(origin: str, version: int) -> str:
     """Id of a published domain event: one per (aggregate, version)."""
-    return str(uuid.uuid5(KARTOTEKA_NS, f"event:{origin}:{version}"))
+    return uuid5_text(f"event:{origin}:{version}")
 
 
 def split_target_id(command_id: str) -> str:
     """The new customer a split creates, stable when the command is replayed."""
-    return str(uuid.uuid5(KARTOTEKA_NS, f"split:{command_id}"))
+    return uuid5_text(f"split:{command_id}")

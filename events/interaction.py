@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from events.identifiers import Identifier, identifiers_of
+from events.identifiers import Identifier, identifiers_tuple
 
 MAX_BODY_CHARS = 100_000
 MAX_DETAILS_BYTES = 64 * 1024
@@ -70,13 +71,13 @@ class CustomerRef(BaseModel):
 
     _text_without_nul = field_validator("phone", "email", "name", "handle")(_no_nul)
 
-    _identifiers: tuple[Identifier, ...] | None = PrivateAttr(default=None)
-
     def identifiers(self) -> list[Identifier]:
-        # Computed once per instance: validation, keying and resolution all ask for them.
-        if self._identifiers is None:
-            self._identifiers = tuple(identifiers_of(self.phone, self.email, self.handle))
-        return list(self._identifiers)
+        # Cached by value, not on the instance: a pydantic private attribute read during
+        # validation (before private state exists) cost more than all the rest of it.
+        return list(identifiers_tuple(self.phone, self.email, self.handle))
+
+
+_NESTING = (dict, list)
 
 
 def _depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:
@@ -84,6 +85,12 @@ def _depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:
 
     A recursive walk raised RecursionError (a 500) on details nested ~1000 levels deep.
     """
+    if isinstance(value, dict):  # the usual flat details answer without the walk
+        for child in value.values():
+            if isinstance(child, _NESTING):
+                break
+        else:
+            return 1
     deepest, stack = 0, [(value, 0)]
     while stack:
         node, level = stack.pop()
@@ -108,6 +115,24 @@ def strings_in(value: Any) -> Iterator[str]:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+
+
+def _details_json(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False)``, with its C encoder built once, not per call.
+
+    It skips the circular-reference check: only called once ``_depth`` bounded the nesting,
+    which a cycle cannot pass.
+    """
+    if _C_ENCODE is None:
+        return _DETAILS_JSON.encode(value)
+    return "".join(_C_ENCODE(value, 0))
+
+
+_DETAILS_JSON = json.JSONEncoder(ensure_ascii=False)
+_C_ENCODE = (
+    None if c_make_encoder is None else c_make_encoder(
+        None, _DETAILS_JSON.default, encode_basestring, None, ": ", ", ", False, False, True)
+)
 
 
 def _has_nul(value: Any) -> bool:
@@ -149,6 +174,8 @@ class Interaction(BaseModel):
         # 9999-12-31T23:59:59-14:00 parses, but is year 10000 in UTC: Python cannot convert
         # it and PostgreSQL would hand back a timestamp no reader can load. Keep a day of slack
         # on both ends so every session time zone can read it back.
+        if 2 <= value.year <= 9998:
+            return value  # inside the bounds in any offset, without converting
         try:
             utc = value.astimezone(UTC)
         except OverflowError:
@@ -167,7 +194,7 @@ class Interaction(BaseModel):
         if _depth(value) > MAX_DETAILS_DEPTH:
             raise ValueError(f"details nest deeper than {MAX_DETAILS_DEPTH} levels")
         try:
-            text = json.dumps(value, ensure_ascii=False)
+            text = _details_json(value)
             size = len(text.encode())
         except (TypeError, ValueError) as exc:  # not JSON-serialisable (an adapter built it in Python)
             raise ValueError(f"details must be plain JSON: {exc}") from exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
+import threading
 import time
 import zlib
 from typing import Any
@@ -146,26 +147,66 @@ async def send_all(
     records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]],
     timeout_s: float = 15,
 ) -> None:
-    """Produce records and wait until Kafka acknowledged every one (acks=all), without blocking the loop."""
+    """Produce records and wait until Kafka acknowledged every one (acks=all), without blocking the loop.
+
+    The first failure fails the whole call. Acknowledgements are counted on the producer's
+    thread and the loop is woken once per call: a future and a cross-thread wake-up per
+    record cost more CPU than producing the record.
+    """
     import asyncio
 
+    if not records:
+        return
     loop = asyncio.get_running_loop()
-    waiters: list[asyncio.Future[None]] = []
+    done: asyncio.Future[None] = loop.create_future()
+    acks = _Acks(loop, done, len(records))
+    send = producer_.send
     for topic, key, value, headers in records:
-        waiter: asyncio.Future[None] = loop.create_future()
-        future = producer_.send(topic, key=key, value=value, headers=headers)
-        future.add_callback(_resolve, loop, waiter)
-        future.add_errback(_reject, loop, waiter)
-        waiters.append(waiter)
-    await asyncio.wait_for(asyncio.gather(*waiters), timeout_s)
+        future = send(topic, key=key, value=value, headers=headers)
+        future.add_callback(acks.ok)
+        future.add_errback(acks.fail)
+    await asyncio.wait_for(done, timeout_s)
 
 
-def _resolve(loop: Any, waiter: Any, _metadata: Any) -> None:
-    loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
+class _Acks:
+    """Counts a call's acknowledgements; settles its waiter once (all acked, or first error)."""
+
+    __slots__ = ("_loop", "_waiter", "_left", "_settled", "_lock")
+
+    def __init__(self, loop: Any, waiter: Any, expected: int) -> None:
+        self._loop, self._waiter, self._left = loop, waiter, expected
+        self._settled = False
+        # Callbacks run on the sender thread, or on the caller's when a future is already done.
+        self._lock = threading.Lock()
+
+    def ok(self, _metadata: Any) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left or self._settled:
+                return
+            self._settled = True
+        self._wake(None)
+
+    def fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self._settled:
+                return
+            self._settled = True
+        self._wake(exc)
+
+    def _wake(self, exc: BaseException | None) -> None:
+        # RuntimeError: the loop closed while the broker was answering, so nobody waits.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(_settle, self._waiter, exc)
 
 
-def _reject(loop: Any, waiter: Any, exc: BaseException) -> None:
-    loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_exception(exc))
+def _settle(waiter: Any, exc: BaseException | None) -> None:
+    if waiter.done():  # timed out (cancelled) meanwhile
+        return
+    if exc is None:
+        waiter.set_result(None)
+    else:
+        waiter.set_exception(exc)
 
 
 async def producer_ready(producer_: KafkaProducer, topic: str, timeout_s: float = 2) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from events import ids
 from events.catalog import INTERACTION_RECEIVED  # noqa: F401  (registers the type)
-from events.envelope import serialise
+from events.envelope import serialise, serialise_many
 from events.interaction import Interaction
 
 SOURCE = "kartoteka/ingest"
@@ -22,14 +22,25 @@ class Accepted:
 
     id: str
     interaction: Interaction
+    subject: str = field(init=False, repr=False, compare=False)
+    """The primary identifier's key: the record's key and the envelope's subject."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subject", self.interaction.primary_identifier().key)
 
     @property
     def key(self) -> bytes:
-        return self.interaction.primary_identifier().key.encode()
+        return self.subject.encode()
 
     def record(self, received_at: datetime) -> bytes:
         return serialise(self.interaction, id=self.id, source=SOURCE, time=received_at,
-                         subject=self.interaction.primary_identifier().key)
+                         subject=self.subject)
+
+
+def records(items: list[Accepted], received_at: datetime) -> list[bytes]:
+    """``[item.record(received_at) for item in items]``, sharing what the records have in common."""
+    return serialise_many(((a.interaction, a.id, a.subject) for a in items), source=SOURCE,
+                          time=received_at)
 
 
 @dataclass(frozen=True)
@@ -57,9 +68,13 @@ def accept(raw: Any) -> Accepted | Rejected:
     except ValidationError as exc:
         known = _id_if_identifiable(raw)
         return Rejected(describe(exc), known)
-    return Accepted(
-        ids.interaction_id(interaction.channel.value, interaction.external_id), interaction
-    )
+    return accepted(interaction)
+
+
+def accepted(interaction: Interaction) -> Accepted:
+    """An interaction that is already valid, with its deterministic id."""
+    return Accepted(ids.interaction_id(interaction.channel.value, interaction.external_id),
+                    interaction)
 
 
 def _id_if_identifiable(raw: dict[str, Any]) -> str | None:

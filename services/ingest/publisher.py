@@ -9,7 +9,7 @@ from kafka import KafkaProducer
 from events import topics
 from events.catalog import INTERACTION_RECEIVED
 from kartoteka.kafka import send_all
-from services.ingest.accept import Accepted
+from services.ingest.accept import Accepted, records
 
 
 class KafkaPublisher:
@@ -21,7 +21,8 @@ class KafkaPublisher:
 
     async def publish(self, items: list[Accepted], received_at: datetime) -> None:
         headers = [("event-type", INTERACTION_RECEIVED.encode())]
+        values = records(items, received_at)
         await send_all(
             self.producer,
-            [(self.topic, item.key, item.record(received_at), headers) for item in items],
+            [(self.topic, item.key, value, headers) for item, value in zip(items, values, strict=True)],
         )

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from services.ingest.accept import Accepted, Rejected, accept
+from events.interaction import Interaction
+from services.ingest.accept import Accepted, Rejected, accept, accepted
 
 log = logging.getLogger(__name__)
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -39,7 +40,20 @@ async def ingest(
     raw_items: list[Any], publisher: Publisher, receipts: ReceiptBook
 ) -> list[ItemResult]:
     """Results in input order; returns only after Kafka acknowledged every accepted item."""
-    outcomes = [accept(raw) for raw in raw_items]
+    return await settle([accept(raw) for raw in raw_items], publisher, receipts)
+
+
+async def ingest_valid(
+    interactions: list[Interaction], publisher: Publisher, receipts: ReceiptBook
+) -> list[ItemResult]:
+    """:func:`ingest` for items already validated as interactions (the whole-body fast path)."""
+    return await settle([accepted(i) for i in interactions], publisher, receipts)
+
+
+async def settle(
+    outcomes: list[Accepted | Rejected], publisher: Publisher, receipts: ReceiptBook
+) -> list[ItemResult]:
+    """Drop duplicates, produce the rest, and report every outcome in input order."""
     candidate_ids = [o.id for o in outcomes if isinstance(o, Accepted)]
     already = await receipts.seen(candidate_ids) if candidate_ids else set()
     results: list[ItemResult] = []

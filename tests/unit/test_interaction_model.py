@@ -273,3 +273,56 @@ def test_an_interaction_is_frozen() -> None:
     interaction = Interaction.model_validate(item())
     with pytest.raises(ValidationError):
         interaction.body = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("0001-01-01T23:59:59+00:00", False),
+        ("0001-01-02T00:00:00+00:00", True),
+        ("0001-01-02T00:00:00+14:00", False),
+        ("0001-12-31T23:59:59-14:00", True),
+        ("0002-01-01T00:00:00+23:59", True),
+        ("9998-12-31T23:59:59-23:59", True),
+        ("9999-01-01T00:00:00+14:00", True),
+        ("9999-12-30T00:00:00+00:00", True),
+        ("9999-12-30T00:00:01+00:00", False),
+        ("9999-12-29T23:00:00-14:00", False),
+        ("9999-12-31T23:59:59-14:00", False),
+    ],
+)
+def test_occurred_at_is_bounded_in_utc_on_both_ends(text: str, accepted: bool) -> None:
+    if accepted:
+        assert Interaction.model_validate(item(occurred_at=text)).occurred_at == datetime.fromisoformat(text)
+        assert Interaction.model_validate_json(Interaction.model_validate(item(occurred_at=text))
+                                               .model_dump_json()).occurred_at.isoformat() == text
+    else:
+        with pytest.raises(ValidationError, match="occurred_at must lie between"):
+            Interaction.model_validate(item(occurred_at=text))
+
+
+@pytest.mark.parametrize(
+    "details",
+    [{}, {"a": 1}, {"a": [1, {"b": 2}]}, {"a": {"b": None}}, {"x": "ё" * 10, "y": 1.5, "z": True}],
+)
+def test_details_are_kept_as_given(details: dict[str, Any]) -> None:
+    assert Interaction.model_validate(item(details=details)).details == details
+
+
+def test_details_exactly_at_the_byte_limit_pass_and_one_byte_more_does_not() -> None:
+    import json
+
+    overhead = len(json.dumps({"k": ""}, ensure_ascii=False).encode())
+    room = MAX_DETAILS_BYTES - overhead
+    at_limit = {"k": "я" * (room // 2) + "a" * (room % 2)}
+    assert len(json.dumps(at_limit, ensure_ascii=False).encode()) == MAX_DETAILS_BYTES
+    Interaction.model_validate(item(details=at_limit))
+    with pytest.raises(ValidationError, match="details exceed"):
+        Interaction.model_validate(item(details={"k": at_limit["k"] + "a"}))
+
+
+def test_details_built_in_python_with_a_cycle_are_refused_not_a_crash() -> None:
+    looped: dict[str, Any] = {"a": []}
+    looped["a"].append(looped)
+    with pytest.raises(ValidationError, match="nest deeper"):
+        Interaction.model_validate(item(details=looped))
