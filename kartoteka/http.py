@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
@@ -26,6 +29,7 @@ from prometheus_client import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kartoteka.auth import InvalidToken, Principal, Role, verify
 
@@ -108,9 +112,12 @@ class EmployeeStatuses:
 
     One query every ``ttl_s`` reloads every employee who is not active (plus any this
     process changed), so a request costs a dict look-up. ``note`` applies a change this
-    process accepted at once, ahead of the projection; other processes see it within
-    ``ttl_s`` of the employees worker projecting it. Until the first load succeeds every
-    request is refused (503): an unknown status must not let a departed employee in.
+    process accepted at once, ahead of the projection, and appends it to ``shared`` (a file
+    in the data dir): every process of this host (the uvicorn workers of the api, ingest)
+    reads the file when it grew, before its next check, so a departure is refused at once
+    by all of them. Other hosts see it within ``ttl_s`` of the employees worker projecting
+    it. Until the first load succeeds every request is refused (503): an unknown status
+    must not let a departed employee in.
     """
 
     QUERY = (
@@ -118,17 +125,27 @@ class EmployeeStatuses:
         " WHERE status <> 'active' OR employee_id = ANY(%s)"
     )
 
-    def __init__(self, dsn: Callable[[], str], ttl_s: float = 2.0, note_ttl_s: float = 600) -> None:
+    def __init__(
+        self,
+        dsn: Callable[[], str],
+        ttl_s: float = 2.0,
+        note_ttl_s: float = 600,
+        shared: Path | None = None,
+    ) -> None:
         self.dsn, self.ttl_s, self.note_ttl_s = dsn, ttl_s, note_ttl_s
+        self.shared = shared
         self._table: dict[str, Known] | None = None
         self._notes: dict[str, tuple[Known, float]] = {}
         self._loaded_at = 0.0
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
+        self._shared_at = (0, 0)  # (inode, bytes read) of the shared notes file
 
     async def __call__(self, principal: Principal) -> None:
         if time.monotonic() - self._loaded_at > self.ttl_s:
             await self._refresh()
+        if self.shared is not None:
+            self._read_shared()
         if self._table is None:
             raise ApiError(503, "status_unavailable", "employee status cannot be checked now")
         if self.has_left(principal.subject, datetime.now(UTC)):
@@ -146,7 +163,52 @@ class EmployeeStatuses:
         return status == "left" and effective_at <= now
 
     def note(self, employee_id: str, status: str, effective_at: datetime, at: datetime) -> None:
-        self._notes[employee_id] = ((status, effective_at, at), time.monotonic())
+        self._note(employee_id, (status, effective_at, at), time.monotonic())
+        if self.shared is not None:
+            line = json.dumps({"employee_id": employee_id, "status": status, "wall": time.time(),
+                               "effective_at": effective_at.isoformat(), "at": at.isoformat()})
+            self.shared.parent.mkdir(parents=True, exist_ok=True)
+            # One O_APPEND write of a whole line: readers never see half of it interleaved.
+            fd = os.open(self.shared, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
+
+    def _note(self, employee_id: str, known: Known, noted: float) -> None:
+        kept = self._notes.get(employee_id)
+        if kept is None or kept[0][2] <= known[2]:
+            self._notes[employee_id] = (known, noted)
+
+    def _read_shared(self) -> None:
+        """Apply the notes other processes appended since the last look (a stat per request)."""
+        assert self.shared is not None
+        try:
+            stat = os.stat(self.shared)
+        except FileNotFoundError:
+            return
+        inode, done = self._shared_at
+        if stat.st_ino != inode or stat.st_size < done:
+            done = 0  # a new file
+        if stat.st_size == done:
+            return
+        with open(self.shared, "rb") as notes:
+            notes.seek(done)
+            chunk = notes.read(stat.st_size - done)
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._shared_at = (stat.st_ino, done + len(complete))
+        now_wall, now_mono = time.time(), time.monotonic()
+        for line in complete.splitlines():
+            try:
+                n = json.loads(line)
+                known = (str(n["status"]), datetime.fromisoformat(n["effective_at"]),
+                         datetime.fromisoformat(n["at"]))
+                age = now_wall - float(n["wall"])
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable employee status note skipped", extra={"line": line[:200]})
+                continue
+            if age <= self.note_ttl_s:
+                self._note(str(n["employee_id"]), known, now_mono - max(age, 0.0))
 
     async def _refresh(self) -> None:
         async with self._lock:
@@ -172,7 +234,12 @@ class EmployeeStatuses:
 
 def install_status_check(app: FastAPI) -> EmployeeStatuses:
     """Refuse departed employees in every ``require_roles`` route; closed with the app."""
-    statuses = EmployeeStatuses(lambda: app.state.settings.dsn)
+    settings = getattr(app.state, "settings", None)
+    shared = (
+        settings.data_dir / "run" / f"{settings.topic_prefix}employee-status-notes.jsonl"
+        if settings is not None else None
+    )
+    statuses = EmployeeStatuses(lambda: app.state.settings.dsn, shared=shared)
     app.state.status_check = app.state.employee_statuses = statuses
     inner = app.router.lifespan_context
 
@@ -212,27 +279,101 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
 
 
 class Metrics:
-    """Per-app Prometheus registry: request counts and latencies by route."""
+    """Per-process Prometheus registry: request counts and latencies by route.
+
+    Every series carries the process id: a service runs several uvicorn worker processes,
+    a scrape reaches one of them, and counters of different processes under one series would
+    look like resets. Sum over ``process`` for the service's figures.
+    """
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
             "HTTP requests",
-            ["service", "route", "method", "status"],
+            ["service", "process", "route", "method", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "http_request_seconds",
             "HTTP request latency",
-            ["service", "route"],
+            ["service", "process", "route"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.service = service
+        self.process = str(os.getpid())
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class ObserveMiddleware:
+    """Request ids, NUL and body-size refusals, metrics by route template: plain ASGI.
+
+    A ``BaseHTTPMiddleware`` costs a task group and memory streams per request, a large part
+    of a cheap read's CPU; this only wraps ``send``.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        request_id = _header(headers, b"x-request-id") or str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            # No text column can hold U+0000: refuse it here, not as a database error (500).
+            response = JSONResponse(
+                error_body("invalid_request", "NUL (%00) is not allowed in the path or query"), 400
+            )
+            await response(scope, receive, send)
+            return
+        length = _header(headers, b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            response = JSONResponse(
+                error_body("payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"), 413
+            )
+            await response(scope, receive, send)
+            return
+        started = time.perf_counter()
+        tag = (b"x-request-id", request_id.encode("latin-1"))
+
+        async def observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "unmatched")
+                self._observe(route, scope["method"], message["status"], started)
+                message["headers"] = [
+                    *(h for h in message.get("headers", ()) if h[0].lower() != b"x-request-id"),
+                    tag,
+                ]
+            await send(message)
+
+        await self.app(scope, receive, observed)
+
+    def _observe(self, route: str, method: str, status: int, started: float) -> None:
+        # labels() resolves its child under a lock each time; keep the children per key.
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            m = self.metrics
+            children = (m.requests.labels(m.service, m.process, route, method, str(status)),
+                        m.latency.labels(m.service, m.process, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
 
 
 def install_operations(
@@ -246,28 +387,7 @@ def install_operations(
     if getattr(app.state, "status_check", None) is None:
         install_status_check(app)
 
-    @app.middleware("http")
-    async def _observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request.state.request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        if _has_nul(request):
-            # No text column can hold U+0000: refuse it here, not as a database error (500).
-            return JSONResponse(
-                error_body("invalid_request", "NUL (%00) is not allowed in the path or query"), 400
-            )
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                error_body("payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"), 413
-            )
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.requests.labels(service, route, request.method, str(response.status_code)).inc()
-        metrics.latency.labels(service, route).observe(time.perf_counter() - started)
-        response.headers["x-request-id"] = request.state.request_id
-        return response
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -56,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
         pool = AsyncConnectionPool(
             settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False,
             configure=_set_role(role) if role else None,
+            # Reads need no transaction: autocommit saves a COMMIT round trip per checkout.
+            kwargs={"autocommit": True},
         )
         await pool.open()
         app.state.pool, app.state.producer, app.state.db_role = pool, producer, role

@@ -30,9 +30,10 @@ from typing import Any
 
 from fastapi import Request
 from kafka import KafkaProducer
+from pydantic_core import to_json
 
 from events.catalog import AccessAction, AccessRecorded
-from events.envelope import Envelope, encode, wrap
+from events.envelope import type_of
 from kartoteka.auth import Principal
 from kartoteka.http import ApiError
 
@@ -72,13 +73,13 @@ class AccessAuditor:
         query: str | None = None,
     ) -> None:
         """Produce one access event for this request; 503 when it cannot be audited."""
-        envelope = _envelope(request, principal, action, customer_ids, query)
+        value = _event(request, principal, action, customer_ids, query)
         trouble = self._trouble()
         if trouble is not None:
             self._refuse(action, trouble)
         await self._ensure_metadata(action)
         try:
-            waiter = self._send(envelope, principal.subject, self._must_confirm())
+            waiter = self._send(value, principal.subject, self._must_confirm())
         except Exception as exc:  # noqa: BLE001 - a closed producer, a full buffer, no metadata
             self._refuse(action, f"not sent: {type(exc).__name__} {exc}")
             waiter = None
@@ -126,7 +127,7 @@ class AccessAuditor:
         except Exception as exc:  # noqa: BLE001 - broker unreachable
             self._refuse(action, f"no metadata for {self.topic}: {exc}")
 
-    def _send(self, envelope: Envelope, key: str, confirm: bool) -> asyncio.Future[None] | None:
+    def _send(self, value: bytes, key: str, confirm: bool) -> asyncio.Future[None] | None:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] | None = loop.create_future() if confirm else None
         ticket = next(self._keys)
@@ -134,8 +135,7 @@ class AccessAuditor:
             self._pending[ticket] = time.monotonic()
         try:
             future = self.producer.send(
-                self.topic, key=key.encode(), value=encode(envelope),
-                headers=[("event-type", envelope.type.encode())],
+                self.topic, key=key.encode(), value=value, headers=[("event-type", _TYPE)],
             )
         except Exception:
             # Not in flight: it must not count as pending, or every later read stalls.
@@ -144,7 +144,7 @@ class AccessAuditor:
                 self._last_failure = time.monotonic()
             raise
         future.add_callback(self._acked, ticket, loop, waiter)
-        future.add_errback(self._failed, ticket, loop, waiter, envelope)
+        future.add_errback(self._failed, ticket, loop, waiter, value)
         return waiter
 
     def _acked(self, ticket: int, loop: Any, waiter: Any, _metadata: Any) -> None:
@@ -155,34 +155,56 @@ class AccessAuditor:
             loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
 
     def _failed(
-        self, ticket: int, loop: Any, waiter: Any, envelope: Envelope, exc: BaseException
+        self, ticket: int, loop: Any, waiter: Any, value: bytes, exc: BaseException
     ) -> None:
         with self._lock:
             self._pending.pop(ticket, None)
             self._last_failure = time.monotonic()
         # The whole event, so an operator can produce it again from the log.
-        log.error("access event lost", extra={"error": str(exc), "event": envelope.model_dump_json()})
+        log.error("access event lost", extra={"error": str(exc), "event": value.decode()})
         if waiter is not None:
             loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_exception(exc))
 
 
-def _envelope(
+_TYPE = type_of(AccessRecorded).encode()
+_TYPE_JSON = to_json(type_of(AccessRecorded))
+_SOURCE_JSON = to_json(SOURCE)
+_SERIALIZER = AccessRecorded.__pydantic_serializer__
+
+
+def _event(
     request: Request,
     principal: Principal,
     action: AccessAction,
     customer_ids: Iterable[str],
     query: str | None,
-) -> Envelope:
-    route = getattr(request.scope.get("route"), "path", request.url.path)
-    event = AccessRecorded(
+) -> bytes:
+    """The access event as the bytes produced to access.v1 (the envelope around the payload).
+
+    Every field is built here from checked values (the principal of a verified token, an
+    action of the catalog, ids cut to the model's 500), so the payload skips validation and
+    goes straight to its serializer: the same JSON, for a fraction of the CPU of a read.
+    """
+    route = getattr(request.scope.get("route"), "path", None) or request.url.path
+    at = datetime.now(UTC)
+    client = request.scope.get("client")
+    event = AccessRecorded.model_construct(
         employee_id=principal.subject,
         role=principal.role.value,
         action=action,
         customer_ids=list(dict.fromkeys(customer_ids))[:500],
-        at=datetime.now(UTC),
+        at=at,
         request_id=request.state.request_id,
-        client=request.client.host if request.client else None,
+        client=client[0] if client else None,
         route=route,
         query=query[:500] if query else None,
     )
-    return wrap(event, id=str(uuid.uuid4()), source=SOURCE, time=event.at, subject=principal.subject)
+    # Byte for byte what encode(wrap(event, ...)) gives, without the envelope model and the
+    # payload's dump-and-revalidate round trip.
+    head = b"".join((
+        b'{"specversion":"1.0","id":', to_json(str(uuid.uuid4())),
+        b',"type":', _TYPE_JSON, b',"source":', _SOURCE_JSON, b',"time":', to_json(at),
+        b',"subject":', to_json(principal.subject),
+        b',"datacontenttype":"application/json","sequence":null,"data":',
+    ))
+    return head + _SERIALIZER.to_json(event) + b"}"

@@ -9,11 +9,12 @@ into a 500: no customer data leaves unaudited, even through a forgotten ``record
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from events.catalog import AccessAction
 from kartoteka.http import error_body
@@ -74,16 +75,38 @@ def undeclared(app: FastAPI) -> set[RouteKey]:
 
 def install_audit_guard(app: FastAPI) -> None:
     """Refuse (500) a successful answer of an audited route that recorded no access."""
+    app.add_middleware(AuditGuard)
 
-    @app.middleware("http")
-    async def _audit_guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", None)
-        succeeded = 200 <= response.status_code < 300
-        unrecorded = getattr(request.state, "audited", None) is None
-        if (request.method, route) in AUDITED and succeeded and unrecorded:
-            log.error("audited route answered without an access record", extra={"route": route})
-            return JSONResponse(error_body("audit_missing", "the access was not audited"), 500)
-        return response
+
+class AuditGuard:
+    """Plain ASGI (no task group per request): decides at the response's start, by which time
+    the route is known and the handler has recorded its access or not."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", None)
+                succeeded = 200 <= message["status"] < 300
+                unrecorded = scope.get("state", {}).get("audited") is None
+                if (scope["method"], route) in AUDITED and succeeded and unrecorded:
+                    log.error("audited route answered without an access record",
+                              extra={"route": route})
+                    refused = True
+                    response = JSONResponse(
+                        error_body("audit_missing", "the access was not audited"), 500
+                    )
+                    await response(scope, receive, send)
+                    return
+            if not refused:
+                await send(message)
+
+        await self.app(scope, receive, guarded)

@@ -6,6 +6,7 @@ the card it answers with, and reads gather every member of that root.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,13 +44,19 @@ async def search(pool: AsyncConnectionPool, q: str, limit: int) -> list[dict[str
     """Phone in any spelling, email or handle exactly; otherwise names, typo- and order-tolerant."""
     exact = _identifier_of(q)
     if exact is not None:
-        rows = await _all(pool, "SELECT DISTINCT coalesce(c.root_id, c.id) AS id FROM customer_identifiers i"
-                                " JOIN customers c ON c.id = i.customer_id"
-                                " WHERE i.kind = %s AND i.value = %s LIMIT %s", (*exact, limit))
-        found = [(r["id"], 1.0) for r in rows]
+        found = ("SELECT id, 1.0::float8 AS score, row_number() OVER () AS ord FROM ("
+                 "SELECT DISTINCT coalesce(c.root_id, c.id) AS id FROM customer_identifiers i"
+                 " JOIN customers c ON c.id = i.customer_id"
+                 " WHERE i.kind = %(kind)s AND i.value = %(value)s LIMIT %(limit)s) x")
+        params: dict[str, Any] = {"kind": exact[0], "value": exact[1], "limit": limit}
     else:
-        found = await _by_name(pool, q, limit)
-    return await _summaries(pool, found)
+        found = _BY_NAME
+        params = {"q": folded(q), "lat": latin(q), "k": max(100, 2 * limit),
+                  "min": MIN_NAME_SIMILARITY, "limit": limit}
+    # One statement: candidates and their summaries, so a search is one round trip.
+    rows = await _all(pool, _SUMMARIES.format(found=found), params)  # type: ignore[arg-type]
+    return [{"id": r["id"], "name": r["name"], "phones": r["phones"], "emails": r["emails"],
+             "score": 1.0 if exact is not None else round(float(r["score"]), 4)} for r in rows]
 
 
 def _identifier_of(q: str) -> tuple[str, str] | None:
@@ -62,70 +69,160 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
     return None
 
 
-async def _by_name(pool: AsyncConnectionPool, q: str, limit: int) -> list[tuple[Any, float]]:
-    """Nearest names by trigram distance in both scripts (typos, word order; ё = е), re-scored.
-
-    The nearest candidates come from GiST KNN scans, so a common surname costs the same as
-    a rare one; they are then scored by whole-name and word similarity plus russian stems.
-    """
-    rows = await _all(pool, """
-        WITH candidates AS (
-            (SELECT id FROM customers ORDER BY search_name <-> %(q)s LIMIT %(k)s)
-            UNION
-            (SELECT id FROM customers WHERE search_latin IS NOT NULL
-             ORDER BY search_latin <-> %(lat)s LIMIT %(k)s)
-        ), scored AS (
-            SELECT coalesce(c.root_id, c.id) AS id,
-                   greatest(similarity(c.search_name, %(q)s), word_similarity(%(q)s, c.search_name),
-                            similarity(c.search_latin, %(lat)s), word_similarity(%(lat)s, c.search_latin))
-                   + 0.5 * ts_rank(c.search_tsv, plainto_tsquery('russian', %(q)s)) AS score
-            FROM customers c JOIN candidates USING (id)
-        )
+# Nearest names by trigram distance in both scripts (typos, word order; ё = е), re-scored.
+# The nearest candidates come from GiST KNN scans, so a common surname costs the same as a
+# rare one; they are then scored by whole-name and word similarity plus russian stems.
+_BY_NAME = """
+    WITH candidates AS (
+        (SELECT id FROM customers ORDER BY search_name <-> %(q)s LIMIT %(k)s)
+        UNION
+        (SELECT id FROM customers WHERE search_latin IS NOT NULL
+         ORDER BY search_latin <-> %(lat)s LIMIT %(k)s)
+    ), scored AS (
+        SELECT coalesce(c.root_id, c.id) AS id,
+               greatest(similarity(c.search_name, %(q)s), word_similarity(%(q)s, c.search_name),
+                        similarity(c.search_latin, %(lat)s), word_similarity(%(lat)s, c.search_latin))
+               + 0.5 * ts_rank(c.search_tsv, plainto_tsquery('russian', %(q)s)) AS score
+        FROM customers c JOIN candidates USING (id)
+    ), best AS (
         SELECT id, max(score) AS score FROM scored WHERE score >= %(min)s
         GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
-        """, {"q": folded(q), "lat": latin(q), "k": max(100, 2 * limit), "min": MIN_NAME_SIMILARITY,
-              "limit": limit})  # type: ignore[arg-type]
-    return [(r["id"], round(float(r["score"]), 4)) for r in rows]
+    )
+    SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS ord FROM best"""
+
+_SUMMARIES = """
+    SELECT r.id::text AS id, f.score, f.ord,
+           (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
+            ORDER BY m.name_at DESC LIMIT 1) AS name,
+           array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
+                 WHERE coalesce(m.root_id, m.id) = r.id AND i.kind = 'phone' AND i.valid) AS phones,
+           array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
+                 WHERE coalesce(m.root_id, m.id) = r.id AND i.kind = 'email') AS emails
+    FROM ({found}) f JOIN customers r ON r.id = f.id ORDER BY f.ord"""
 
 
-async def _summaries(pool: AsyncConnectionPool, found: list[tuple[Any, float]]) -> list[dict[str, Any]]:
-    if not found:
-        return []
-    ids = [cid for cid, _ in found]
-    rows = await _all(pool, """
-        SELECT r.id,
-               (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
-                ORDER BY m.name_at DESC LIMIT 1) AS name,
-               array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
-                     WHERE coalesce(m.root_id, m.id) = r.id AND i.kind = 'phone' AND i.valid) AS phones,
-               array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
-                     WHERE coalesce(m.root_id, m.id) = r.id AND i.kind = 'email') AS emails
-        FROM customers r WHERE r.id = ANY(%s)""", (ids,))
-    by_id = {r["id"]: r for r in rows}
-    return [{"id": str(cid), "name": by_id[cid]["name"], "phones": by_id[cid]["phones"],
-             "emails": by_id[cid]["emails"], "score": score} for cid, score in found if cid in by_id]
+# The whole card in one statement, as JSON text built by PostgreSQL: one round trip and no
+# Python objects per field on the hot read path. The fields are those of the card() below.
+CARD = r"""
+WITH r AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(id)s),
+m AS (SELECT c.id, c.name, c.name_at FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root),
+t AS (SELECT channel, direction, occurred_at, seq, agent_id, subject, details, interaction_id
+      FROM timeline WHERE customer_id = ANY(ARRAY(SELECT id FROM m))),
+per_channel AS (
+    SELECT channel::text AS channel, count(*) AS n, min(occurred_at) AS first_at,
+           count(*) FILTER (WHERE direction = 'inbound' AND occurred_at >= %(since)s) AS recent
+    FROM t GROUP BY channel
+),
+identifiers AS (
+    SELECT kind, value, bool_and(valid) AS valid, min(first_seen) AS first_seen,
+           max(last_seen) AS last_seen, (array_agg(channel ORDER BY first_seen))[1] AS channel
+    FROM customer_identifiers WHERE customer_id = ANY(ARRAY(SELECT id FROM m))
+    GROUP BY kind, value
+),
+open_requests AS (
+    SELECT channel, thread, interaction_id::text AS last_interaction_id, subject,
+           occurred_at AS waiting_since
+    FROM (
+        SELECT DISTINCT ON (channel, thread) channel, thread, interaction_id, subject, occurred_at, direction
+        FROM (
+            SELECT *, coalesce(details->>'thread_id', details->>'conversation_id',
+                               regexp_replace(lower(coalesce(subject, '')),
+                                              '^((re|fw|fwd|ответ|отв|пересл)\s*:\s*)+', '')) AS thread
+            FROM t WHERE channel IN ('email', 'chat')
+        ) x
+        ORDER BY channel, thread, occurred_at DESC, seq DESC
+    ) latest
+    WHERE direction = 'inbound'
+),
+history AS (
+    SELECT customer_id::text AS customer_id, kind, other_ids, at, evidence
+    FROM customer_history WHERE customer_id = ANY(ARRAY(SELECT id FROM m))
+)
+SELECT r.root::text AS id, json_build_object(
+    'id', r.root::text,
+    'name', (SELECT name FROM m WHERE name IS NOT NULL ORDER BY name_at DESC LIMIT 1),
+    'merged_into', CASE WHEN r.root <> %(id)s::uuid THEN r.root::text END,
+    'registered_at', (SELECT registered_at FROM customers WHERE id = r.root),
+    'identifiers', coalesce((SELECT json_agg(i ORDER BY i.kind, i.first_seen) FROM identifiers i), '[]'),
+    'stats', json_build_object(
+        'total', (SELECT coalesce(sum(n), 0) FROM per_channel),
+        'by_channel', coalesce((SELECT json_object_agg(channel, n) FROM per_channel), '{}'),
+        'first_contact_at', (SELECT min(first_at) FROM per_channel),
+        'last_contact_at', (SELECT occurred_at FROM t ORDER BY occurred_at DESC, seq DESC LIMIT 1),
+        'last_agent_id', (SELECT agent_id FROM t WHERE agent_id IS NOT NULL
+                          ORDER BY occurred_at DESC, seq DESC LIMIT 1),
+        -- Preferred = most used inbound channel over the last 90 days.
+        'preferred_channel', (SELECT channel FROM per_channel WHERE recent > 0
+                              ORDER BY recent DESC, n DESC LIMIT 1)
+    ),
+    'open_requests', coalesce((SELECT json_agg(o ORDER BY o.waiting_since) FROM open_requests o), '[]'),
+    'history', coalesce((SELECT json_agg(h ORDER BY h.at, h.kind) FROM history h), '[]'),
+    'members', (SELECT json_agg(id::text ORDER BY id::text COLLATE "C") FROM m)
+)::text AS card
+FROM r
+"""
+
+
+async def card_json(pool: AsyncConnectionPool, customer_id: str) -> tuple[str, bytes] | None:
+    """The card's root id and the card as JSON bytes (see ``card``), or None."""
+    since = datetime.now(UTC) - PREFERRED_WINDOW
+    async with pool.connection() as conn:
+        cursor = await conn.execute(CARD, {"id": customer_id, "since": since})  # type: ignore[arg-type]
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return row[0], row[1].encode()
+
+
+TIMELINE_PAGE = """
+WITH r AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(id)s),
+rows AS (
+    SELECT interaction_id, external_id, channel, direction, occurred_at, agent_id, subject, body,
+           details, seq
+    FROM timeline
+    WHERE customer_id = ANY(ARRAY(SELECT c.id FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root))
+      {filters}
+    ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1
+),
+page AS (SELECT *, row_number() OVER (ORDER BY occurred_at DESC, seq DESC) AS n FROM rows)
+SELECT (SELECT root::text FROM r) AS root,
+       coalesce((SELECT json_agg(json_build_object(
+           'id', interaction_id::text, 'external_id', external_id, 'channel', channel,
+           'direction', direction, 'occurred_at', occurred_at, 'agent_id', agent_id,
+           'subject', subject, 'body', body, 'details', details) ORDER BY n)
+        FROM page WHERE n <= %(limit)s), '[]')::text AS items,
+       (SELECT count(*) FROM page) > %(limit)s AS more,
+       (SELECT occurred_at FROM page WHERE n = %(limit)s) AS last_at,
+       (SELECT seq FROM page WHERE n = %(limit)s) AS last_seq
+"""
+
+
+async def timeline_page(pool: AsyncConnectionPool, customer_id: str, channel: str | None,
+                        before: tuple[datetime, int] | None, limit: int
+                        ) -> tuple[str | None, bytes, tuple[datetime, int] | None]:
+    """The root, one page of the merged timeline as JSON bytes, and the next page's cursor
+    parts (None on the last page), in one round trip. The root is None for no such customer."""
+    filters, params = [], {"id": customer_id, "limit": limit}
+    if channel:
+        filters.append("AND channel = %(channel)s")
+        params["channel"] = channel
+    if before:
+        filters.append("AND (occurred_at, seq) < (%(at)s, %(seq)s)")
+        params["at"], params["seq"] = before
+    query = TIMELINE_PAGE.format(filters=" ".join(filters))
+    async with pool.connection() as conn:
+        cursor = await conn.execute(query, params)  # type: ignore[arg-type]
+        row = await cursor.fetchone()
+    assert row is not None  # scalar subqueries: always one row
+    root, items, more, last_at, last_seq = row
+    return root, items.encode(), (last_at, last_seq) if more else None
 
 
 async def card(pool: AsyncConnectionPool, customer_id: str) -> dict[str, Any] | None:
-    """The unified customer card (of the survivor, when ``customer_id`` was merged away), or None."""
-    found = await members(pool, customer_id)
-    if found is None:
-        return None
-    root, ids = found
-    head = await _all(pool, "SELECT registered_at FROM customers WHERE id = %s", (root,))
-    names = await _all(pool, "SELECT name FROM customers WHERE id = ANY(%s) AND name IS NOT NULL"
-                             " ORDER BY name_at DESC LIMIT 1", (ids,))
-    return {
-        "id": root,
-        "name": names[0]["name"] if names else None,
-        "merged_into": root if root != customer_id else None,
-        "registered_at": head[0]["registered_at"],
-        "identifiers": await _identifiers(pool, ids),
-        "stats": await _stats(pool, ids),
-        "open_requests": await _open_requests(pool, ids),
-        "history": await _history(pool, ids),
-        "members": sorted(ids),
-    }
+    """The unified customer card (of the survivor, when ``customer_id`` was merged away), or None:
+    id, name, merged_into, registered_at, identifiers, stats, open_requests, history, members."""
+    found = await card_json(pool, customer_id)
+    return json.loads(found[1]) if found else None
 
 
 async def card_identifiers(pool: AsyncConnectionPool, root: str) -> list[dict[str, Any]]:
@@ -138,54 +235,6 @@ async def _identifiers(pool: AsyncConnectionPool, ids: list[str]) -> list[dict[s
                             " max(last_seen) AS last_seen, (array_agg(channel ORDER BY first_seen))[1] AS channel"
                             " FROM customer_identifiers WHERE customer_id = ANY(%s)"
                             " GROUP BY kind, value ORDER BY kind, min(first_seen)", (ids,))
-
-
-async def _stats(pool: AsyncConnectionPool, ids: list[str]) -> dict[str, Any]:
-    since = datetime.now(UTC) - PREFERRED_WINDOW
-    per_channel = await _all(pool, "SELECT channel, count(*) AS n,"
-                                   " count(*) FILTER (WHERE direction = 'inbound' AND occurred_at >= %s) AS recent,"
-                                   " min(occurred_at) AS first_at FROM timeline WHERE customer_id = ANY(%s)"
-                                   " GROUP BY channel", (since, ids))
-    last = await _all(pool, "SELECT agent_id, occurred_at FROM timeline WHERE customer_id = ANY(%s)"
-                            " ORDER BY occurred_at DESC, seq DESC LIMIT 1", (ids,))
-    agent = await _all(pool, "SELECT agent_id FROM timeline WHERE customer_id = ANY(%s) AND agent_id IS NOT NULL"
-                             " ORDER BY occurred_at DESC, seq DESC LIMIT 1", (ids,))
-    preferred = max(per_channel, key=lambda r: (r["recent"], r["n"]), default=None)
-    return {
-        "total": sum(r["n"] for r in per_channel),
-        "by_channel": {r["channel"]: r["n"] for r in per_channel},
-        "first_contact_at": min((r["first_at"] for r in per_channel), default=None),
-        "last_contact_at": last[0]["occurred_at"] if last else None,
-        "last_agent_id": agent[0]["agent_id"] if agent else None,
-        # Preferred = most used inbound channel over the last 90 days.
-        "preferred_channel": preferred["channel"] if preferred and preferred["recent"] else None,
-    }
-
-
-async def _open_requests(pool: AsyncConnectionPool, ids: list[str]) -> list[dict[str, Any]]:
-    """Email/chat threads whose last message is inbound: the customer is waiting for an answer."""
-    return await _all(pool, r"""
-        SELECT channel, thread, interaction_id::text AS last_interaction_id, subject, occurred_at AS waiting_since
-        FROM (
-            SELECT DISTINCT ON (channel, thread) channel, thread, interaction_id, subject, occurred_at, direction
-            FROM (
-                SELECT *, coalesce(details->>'thread_id', details->>'conversation_id',
-                                   regexp_replace(lower(coalesce(subject, '')),
-                                                  '^((re|fw|fwd|ответ|отв|пересл)\s*:\s*)+', '')) AS thread
-                FROM timeline WHERE customer_id = ANY(%s) AND channel IN ('email', 'chat')
-            ) t
-            ORDER BY channel, thread, occurred_at DESC, seq DESC
-        ) latest
-        WHERE direction = 'inbound' ORDER BY occurred_at""", (ids,))
-
-
-async def _history(pool: AsyncConnectionPool, ids: list[str]) -> list[dict[str, Any]]:
-    """Merges, splits and held-back links with their evidence: "why are these linked?"."""
-    rows = await _all(pool, "SELECT customer_id::text AS customer_id, kind, other_ids, at, evidence"
-                            " FROM customer_history WHERE customer_id = ANY(%s) ORDER BY at, kind", (ids,))
-    for row in rows:
-        row["other_ids"] = [str(o) for o in row["other_ids"]]
-    return rows
 
 
 async def timeline(pool: AsyncConnectionPool, ids: list[str], channel: str | None,

@@ -158,3 +158,24 @@ def test_configured_to_fail_open_an_unauditable_read_is_served_and_logged(caplog
 
     asyncio.run(stalled())
     assert any(r.getMessage() == "access may go unaudited" for r in caplog.records)
+
+
+def test_the_access_event_is_byte_for_byte_the_envelope_of_the_contract() -> None:
+    from events.catalog import AccessRecorded
+    from events.envelope import decode, encode, wrap
+
+    class Raw(Producer):
+        def send(self, topic: str, key: bytes, value: bytes, headers: Any) -> Delivery:
+            self.raw = (key, value, headers)
+            return super().send(topic, key, value, headers)
+
+    producer = Raw()
+    asyncio.run(auditor(producer).record(request(), Principal("emp-Ж\"q", Role.agent),
+                                         "customer.search", ["c-1"], "Ирина\x01"))
+    key, value, headers = producer.raw
+    envelope, payload = decode(value)
+    assert isinstance(payload, AccessRecorded) and payload.query == "Ирина\x01"
+    expected = encode(wrap(AccessRecorded.model_validate(payload.model_dump()), id=envelope.id,
+                           source=envelope.source, time=envelope.time, subject=envelope.subject))
+    assert value == expected
+    assert key == "emp-Ж\"q".encode() and headers == [("event-type", envelope.type.encode())]

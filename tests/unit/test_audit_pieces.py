@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from events.audit import chain
 from events.audit.trail import (
@@ -16,7 +19,8 @@ from events.audit.trail import (
     stored_record,
 )
 from events.catalog import AccessRecorded, AlertRaised, EmployeeStatusChanged
-from kartoteka.http import EmployeeStatuses
+from kartoteka.auth import Principal, Role
+from kartoteka.http import ApiError, EmployeeStatuses
 from services.projections.alerts.store import alert_row
 from services.projections.staff.store import employee_row
 
@@ -101,3 +105,29 @@ def test_a_note_expires_once_the_projection_has_had_time_to_catch_up() -> None:
     cache.note("e", "left", NOW, NOW)
     time.sleep(0.01)
     assert not cache.has_left("e", NOW + timedelta(seconds=1))
+
+
+def test_a_departure_noted_by_one_worker_process_is_refused_by_the_others_at_once(tmp_path) -> None:
+    shared = tmp_path / "run" / "employee-status-notes.jsonl"
+    one, other = (EmployeeStatuses(lambda: "unused", shared=shared) for _ in range(2))
+    for cache in (one, other):
+        cache._table, cache._loaded_at = {}, time.monotonic()
+    one.note("e", "left", NOW, NOW)
+    with pytest.raises(ApiError) as refused:
+        asyncio.run(other(Principal("e", Role.agent)))
+    assert refused.value.status == 403
+    other.note("e", "active", NOW, NOW + timedelta(minutes=1))  # reinstated, by the other one
+    asyncio.run(one(Principal("e", Role.agent)))
+
+
+def test_a_note_still_being_written_is_read_once_it_is_whole(tmp_path) -> None:
+    shared = tmp_path / "notes.jsonl"
+    writer, reader = (EmployeeStatuses(lambda: "unused", shared=shared) for _ in range(2))
+    reader._table, reader._loaded_at = {}, time.monotonic()
+    writer.note("f", "left", NOW, NOW)
+    line = shared.read_bytes()
+    shared.write_bytes(line[:20])
+    asyncio.run(reader(Principal("f", Role.agent)))  # half a line: nothing to apply yet
+    shared.write_bytes(line)
+    with pytest.raises(ApiError):
+        asyncio.run(reader(Principal("f", Role.agent)))

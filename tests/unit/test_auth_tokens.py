@@ -120,3 +120,20 @@ def test_a_token_with_missing_or_wrong_claims_is_refused(claims: dict[str, Any])
     assert verify(SECRET, forged()) == Principal("emp-42", Role.agent)
     with pytest.raises(InvalidToken):
         verify(SECRET, forged(**claims))
+
+
+def test_a_token_verified_once_still_expires_on_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = mint(SECRET, "emp-7", Role.agent, ttl_s=60)
+    assert verify(SECRET, token) == Principal("emp-7", Role.agent)
+    assert verify(SECRET, token) == Principal("emp-7", Role.agent)  # remembered
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(InvalidToken):
+        verify(SECRET, token)
+
+
+def test_a_token_verified_under_one_secret_is_not_taken_under_another() -> None:
+    token = mint(SECRET, "emp-7", Role.agent, ttl_s=60)
+    verify(SECRET, token)
+    with pytest.raises(InvalidToken):
+        verify(OTHER_SECRET, token)

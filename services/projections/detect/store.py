@@ -7,6 +7,7 @@ replay, the whole trail (``access_log``); both have the columns the detectors ne
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from psycopg import Cursor
 
+from events.ids import KARTOTEKA_NS
 from services.projections.audit.detectors import (
     DEFAULT_CONFIG,
     Access,
@@ -45,6 +47,18 @@ MARK_RAISED = (
     " ON CONFLICT (alert_id) DO UPDATE SET severity_rank = excluded.severity_rank, raised_at = now()"
 )
 PRUNE = "DELETE FROM detect_accesses WHERE at < %s"
+# An employee whose accesses are stored but not evaluated yet (the worker evaluates each
+# employee at most once a second) is marked in detect_raised, under an id no alert can have,
+# with the earliest such access as its time: a restart evaluates them first.
+PENDING_RANK = -1
+MARK_PENDING = (
+    "INSERT INTO detect_raised (alert_id, severity_rank, raised_at) VALUES (%s, -1, %s)"
+    " ON CONFLICT (alert_id) DO UPDATE SET raised_at = least(detect_raised.raised_at, excluded.raised_at)"
+)
+CLEAR_PENDING = "DELETE FROM detect_raised WHERE alert_id = ANY(%s::uuid[]) AND severity_rank = -1"
+CLEAR_ALL_PENDING = "DELETE FROM detect_raised WHERE severity_rank = -1"
+PENDING = "SELECT alert_id::text AS id, raised_at AS since FROM detect_raised WHERE severity_rank = -1"
+EMPLOYEES_SINCE = "SELECT DISTINCT employee_id FROM detect_accesses WHERE at >= %s"
 
 
 def insert_accesses(curs: Cursor[Any], rows: Sequence[tuple[str, Access]]) -> None:
@@ -164,6 +178,38 @@ def raised_ranks(curs: Cursor[Any], alerts: Sequence[Alert]) -> dict[str, int]:
 def mark_raised(curs: Cursor[Any], alerts: Sequence[Alert]) -> None:
     if alerts:
         curs.executemany(MARK_RAISED, [(a.id, SEVERITY_RANK[a.severity]) for a in alerts])
+
+
+def pending_marker(employee_id: str) -> str:
+    return str(uuid.uuid5(KARTOTEKA_NS, f"detect-pending:{employee_id}"))
+
+
+def mark_pending(curs: Cursor[Any], since: dict[str, datetime]) -> None:
+    """Remember employees with accesses not evaluated yet, each with the earliest of them."""
+    if since:
+        curs.executemany(MARK_PENDING, [(pending_marker(e), at) for e, at in sorted(since.items())])
+
+
+def clear_pending(curs: Cursor[Any], employees: Collection[str]) -> None:
+    if employees:
+        curs.execute(CLEAR_PENDING, ([pending_marker(e) for e in employees],))
+
+
+def clear_all_pending(curs: Cursor[Any]) -> None:
+    curs.execute(CLEAR_ALL_PENDING)
+
+
+def pending(curs: Cursor[Any]) -> dict[str, datetime]:
+    """Employees left marked pending (by a crash or a stop), with their earliest access time."""
+    marks = {r["id"]: r["since"] for r in curs.execute(PENDING).fetchall()}
+    if not marks:
+        return {}
+    found: dict[str, datetime] = {}
+    for row in curs.execute(EMPLOYEES_SINCE, (min(marks.values()),)).fetchall():
+        since = marks.get(pending_marker(row["employee_id"]))
+        if since is not None:
+            found[row["employee_id"]] = since
+    return found
 
 
 def prune(curs: Cursor[Any], before: datetime) -> None:

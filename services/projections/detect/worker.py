@@ -1,15 +1,23 @@
 """Detectors worker: access.v1 -> the employee's recent stream -> new alerts on alerts.v1.
 
-Per polled batch, in one transaction: keep the new accesses, evaluate every employee the
+Per polled batch, in one transaction: keep the new accesses, evaluate the employees the
 batch touches over their recent history, produce the alerts not raised before (and wait for
 Kafka's acknowledgement), remember them as raised, record the tracked positions. A crash
 before the commit produces the same alerts again with the same ids: alerts.v1 is
 at-least-once, and its consumers upsert by id.
+
+An evaluation reads and scans the employee's whole look-back, so an employee is evaluated
+at most once every ``evaluate_every_s``: a busy employee's accesses of the meantime are
+stored at once and evaluated together at the next due evaluation (by the next batch, or by
+a timer when none comes). Until then the employee is marked pending in the same transaction
+as the accesses, so a crash or a stop in between loses no evaluation: the next start
+evaluates every marked employee first.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -40,6 +48,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[[Sequence[AlertRaised]], None]
 RETENTION = timedelta(days=60)
 PRUNE_EVERY_S = 600.0
+EVALUATE_EVERY_S = 1.0
 
 
 def to_access(decoded: Decoded) -> tuple[str, Access] | None:
@@ -66,6 +75,8 @@ class DetectProjection:
         publish: Publish,
         cfg: DetectorConfig = DEFAULT_CONFIG,
         publish_attempts: int = 6,
+        evaluate_every_s: float = EVALUATE_EVERY_S,
+        start_timer: bool = True,
     ) -> None:
         self.datastore = datastore
         self.positions = positions
@@ -73,21 +84,109 @@ class DetectProjection:
         self.cfg = cfg
         self.history = store.History("detect_accesses")
         self.publish_attempts = publish_attempts
+        self.evaluate_every_s = evaluate_every_s
         self._pruned_at = 0.0
+        # Accesses stored but not evaluated yet, by employee; changed only after a commit.
+        self._pending: dict[str, list[Access]] = {}
+        self._evaluated_at: dict[str, float] = {}
+        self._recovered = False
+        self._lock = threading.Lock()  # the runner's batches and the timer's evaluations
+        self._timer: threading.Thread | None = None
+        if start_timer:
+            self._start_timer()
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         rows = [row for row in map(to_access, items) if row is not None]
-        with self.datastore.transaction(commit=True) as curs:
-            store.insert_accesses(curs, rows)
-            by_employee: dict[str, list[Access]] = defaultdict(list)
-            for _, access in rows:
-                by_employee[access.employee_id].append(access)
-            raised: list[AlertRaised] = []
-            for employee_id, new in by_employee.items():
-                raised.extend(self._detect(curs, employee_id, new))
-            self._publish(raised)
-            self.positions.record(curs, trackings)
-            self._maybe_prune(curs)
+        with self._lock:
+            with self.datastore.transaction(commit=True) as curs:
+                staged = self._staged(curs)
+                store.insert_accesses(curs, rows)
+                arrived: dict[str, list[Access]] = defaultdict(list)
+                for _, access in rows:
+                    arrived[access.employee_id].append(access)
+                for employee_id, new in arrived.items():
+                    staged[employee_id] = staged.get(employee_id, []) + new
+                due = self._due(staged)
+                self._evaluate(curs, staged, due)
+                # Deferred employees are marked with the earliest access the mark must cover.
+                store.mark_pending(curs, {
+                    e: min(a.at for a in new) for e, new in arrived.items() if e not in due
+                })
+                self.positions.record(curs, trackings)
+                self._maybe_prune(curs)
+            self._committed(staged, due)
+
+    def flush(self, force: bool = False) -> int:
+        """Evaluate the pending employees that are due (all of them with ``force``); after a
+        start, first those a crash or a stop left marked."""
+        with self._lock:
+            if self._recovered:
+                due = set(self._pending) if force else self._due(self._pending)
+                if not due:
+                    return 0
+            with self.datastore.transaction(commit=True) as curs:
+                staged = self._staged(curs)
+                due = set(staged) if force else self._due(staged)
+                self._evaluate(curs, staged, due)
+            self._committed(staged, due)
+            return len(due)
+
+    def _staged(self, curs: Cursor[Any]) -> dict[str, list[Access]]:
+        """The pending accesses; after a start, those of the employees left marked as well
+        (never evaluated by this process, so due at once, in this transaction)."""
+        staged = dict(self._pending)
+        if not self._recovered:
+            far = datetime.max.replace(tzinfo=UTC)
+            for employee_id, since in store.pending(curs).items():
+                found = self.history.accesses(curs, employee_id, since, far)
+                if found:
+                    staged[employee_id] = found + staged.get(employee_id, [])
+            store.clear_all_pending(curs)
+        return staged
+
+    def _due(self, staged: dict[str, list[Access]]) -> set[str]:
+        now = time.monotonic()
+        return {
+            e for e in staged
+            if now - self._evaluated_at.get(e, -self.evaluate_every_s) >= self.evaluate_every_s
+        }
+
+    def _evaluate(self, curs: Cursor[Any], staged: dict[str, list[Access]], due: set[str]) -> None:
+        if not due:
+            return
+        raised: list[AlertRaised] = []
+        for employee_id in sorted(due):
+            raised.extend(self._detect(curs, employee_id, staged[employee_id]))
+        self._publish(raised)
+        store.clear_pending(curs, due)
+
+    def _committed(self, staged: dict[str, list[Access]], due: set[str]) -> None:
+        now = time.monotonic()
+        self._pending = {e: new for e, new in staged.items() if e not in due}
+        self._evaluated_at.update(dict.fromkeys(due, now))
+        self._recovered = True
+        if len(self._evaluated_at) > 100_000:  # employees seen long ago are simply due again
+            self._evaluated_at = {e: t for e, t in self._evaluated_at.items()
+                                  if now - t < self.evaluate_every_s}
+
+    def _start_timer(self) -> None:
+        if self._timer is None:
+            self._timer = threading.Thread(target=self._tick, name="detect-timer", daemon=True)
+            self._timer.start()
+
+    def _tick(self) -> None:
+        """Evaluate deferred employees whose next batch does not come (a quiet hour, a stop)."""
+        while True:
+            time.sleep(self.evaluate_every_s / 4)
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - they stay pending and marked
+                if self._closed():
+                    return  # the worker is stopping; the marks get them evaluated on start
+                log.warning("deferred evaluation failed; retrying", extra={"error": str(exc)})
+
+    def _closed(self) -> bool:
+        return bool(getattr(getattr(self.datastore, "pool", None), "closed", False))
 
     def _detect(self, curs: Cursor[Any], employee_id: str, new: list[Access]) -> list[AlertRaised]:
         # Known customers: the agent's interactions over the whole look-back, a day either side.
