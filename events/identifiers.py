@@ -12,6 +12,7 @@ import phonenumbers
 IdentifierKind = Literal["phone", "email", "handle"]
 DEFAULT_REGION = "RU"
 _HANDLE_NETWORK = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+_NON_DIGIT = re.compile(r"\D")
 # Spellings with a shortcut that gives the same answer as the general path.
 _PLAIN_RU = re.compile(r"\+7[1-9][0-9]{9}")
 _PLAIN_EMAIL = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -35,7 +36,7 @@ def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     text = raw.strip()
     if not text:
         return None
-    digits = re.sub(r"\D", "", text)
+    digits = _NON_DIGIT.sub("", text)
     # "8 912 ..." is the Russian trunk prefix; "7912..." without "+" is an international spelling.
     if region == "RU" and not text.startswith("+") and len(digits) == 11 and digits[0] in "78":
         text = "+7" + digits[1:]
@@ -59,7 +60,7 @@ def phone_identifier(raw: str, region: str = DEFAULT_REGION) -> Identifier | Non
     e164 = normalise_phone(raw, region)
     if e164 is not None:
         return Identifier("phone", e164)
-    digits = re.sub(r"\D", "", raw)
+    digits = _NON_DIGIT.sub("", raw)
     return Identifier("phone", digits, valid=False) if digits else None
 
 

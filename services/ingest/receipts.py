@@ -31,10 +31,12 @@ class Receipts:
         missing = [i for i in ids if i not in found]
         if missing:
             async with self.pool.connection() as conn:
+                # One array literal instead of a list: psycopg adapts a list element by element,
+                # and ids are UUID texts, which need no quoting inside one.
                 cursor = await conn.execute(
                     "SELECT originator_id::text FROM identity_events"
                     " WHERE originator_id = ANY(%s::uuid[]) AND originator_version = 1",
-                    (missing,),
+                    ("{" + ",".join(missing) + "}",),
                 )
                 found.update(row[0] for row in await cursor.fetchall())
         return found
