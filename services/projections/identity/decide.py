@@ -144,13 +144,23 @@ class _State:
         self.snap = snapshot
         self.config = config
         self.commands: list[Command] = []
+        self.matchable: dict[Identifier, bool] = {}  # customers come back within a batch
 
     def resolve(self, customer_id: str) -> str:
+        merged_into = self.snap.merged_into
+        if customer_id not in merged_into:
+            return customer_id
         seen = set()
-        while customer_id in self.snap.merged_into and customer_id not in seen:
+        while customer_id in merged_into and customer_id not in seen:
             seen.add(customer_id)
-            customer_id = self.snap.merged_into[customer_id]
+            customer_id = merged_into[customer_id]
         return customer_id
+
+    def _matchable(self, identifier: Identifier) -> bool:
+        found = self.matchable.get(identifier)
+        if found is None:
+            found = self.matchable[identifier] = is_junk(identifier, self.config) is None
+        return found
 
     def owner(self, key: str) -> str | None:
         found = self.snap.owners.get(key)
@@ -158,7 +168,7 @@ class _State:
 
     def interaction(self, interaction_id: str, interaction: Interaction) -> None:
         identifiers = interaction.customer.identifiers()
-        matchable = [i for i in identifiers if is_junk(i, self.config) is None]
+        matchable = [i for i in identifiers if self._matchable(i)]
         owners = list(dict.fromkeys(o for i in matchable if (o := self.owner(i.key))))
         at = interaction.occurred_at
         if owners:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
-from eventsourcing.persistence import RecordConflictError, Tracking
+from eventsourcing.persistence import RecordConflictError, StoredEvent, Tracking
+from pydantic import BaseModel
 
 from events import topics as topic_names
 from events.identity import SplitRequested
 from events.interaction import Interaction
+from services.projections.identity import stored
 from services.projections.identity import writes as sql
 from services.projections.identity.decide import (
     Attribute,
@@ -26,9 +28,9 @@ from services.projections.identity.decide import (
     Unlink,
     decide,
 )
-from services.projections.identity.domain import Attribution, Customer
 from services.projections.identity.guards import GuardConfig
 from services.projections.identity.store import IdentityLog, Statement
+from services.projections.identity.stored import EventLog
 from services.projections.runner import Decoded
 from services.projections.tracking import Positions
 
@@ -70,8 +72,8 @@ class IdentityResolver:
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
                                      [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
-        aggregates, writes = _Materialiser(self.log).run(commands)
-        self.log.record(aggregates, trackings, writes)
+        events, writes = _Materialiser(self.log).run(commands)
+        self.log.record(events, trackings, writes)
 
     def _unrecorded(self, trackings: list[Tracking]) -> list[Tracking]:
         recorded = self.positions.get(t.application_name for t in trackings)
@@ -79,85 +81,108 @@ class IdentityResolver:
 
 
 class _Materialiser:
-    """Turns commands into aggregate events and the resolver's index writes, in order."""
+    """Turns commands into the aggregates' stored events and the resolver's index writes, in order."""
 
     def __init__(self, log_: IdentityLog) -> None:
         self.log = log_
-        self.customers: dict[str, Customer] = {}
-        self.attributions: dict[str, Attribution] = {}
-        self.writes: list[Statement] = []
+        self.inserts: dict[str, list[tuple[Any, ...]]] = {}
+        self.updates: list[Statement] = []
+        self.events = EventLog({}, datetime.now(UTC))
+        self.first_customer: dict[str, str] = {}  # interaction -> customer it was attributed to
 
-    def run(self, commands: list[Command]) -> tuple[list[Any], list[Statement]]:
+    def run(self, commands: list[Command]) -> tuple[list[StoredEvent], list[Statement]]:
+        customers, attributions = _touched(commands)
+        self.events = EventLog(self.log.versions(sorted(customers | attributions)), datetime.now(UTC))
+        self.first_customer = self.log.attributed_to(sorted(attributions))
         for command in commands:
             self._apply(command)
-        return [*self.customers.values(), *self.attributions.values()], _grouped(self.writes)
-
-    def customer(self, customer_id: str) -> Customer:
-        if customer_id not in self.customers:
-            self.customers[customer_id] = self.log.repository.get(UUID(customer_id))
-        return self.customers[customer_id]
+        return self.events.stored(), [*self.inserts.items(), *self.updates]
 
     def _write(self, statement: str, *params: Any) -> None:
-        self.writes.append((statement, [params]))
+        """One statement per kind of insert (all rows as arrays), then the updates in decision order.
+
+        Nothing a batch inserts depends on an update of the same batch, while merges and splits
+        must update rows the batch just inserted; one statement per row was 30,000 round trips
+        per 10,000 interactions.
+        """
+        if statement in sql.BULK:
+            self.inserts.setdefault(statement, []).append(params)
+        elif self.updates and self.updates[-1][0] == statement:
+            self.updates[-1][1].append(params)
+        else:
+            self.updates.append((statement, [params]))
+
+    def _customer(self, customer_id: str, kind: stored.Kind, *values: Any) -> None:
+        self.events.append(self.events.customers, customer_id, kind, values)
 
     def _apply(self, c: Command) -> None:  # noqa: C901 - one branch per command kind
+        events = self.events
         if isinstance(c, Register):
-            self.customers[c.customer_id] = Customer(c.interaction_id, c.at, split_from=c.split_from)
+            events.create(events.customers, c.customer_id, stored.REGISTERED, stored.REGISTERED.state(
+                events.timestamp, (c.interaction_id, self.events.when(c.at), c.split_from)))
             self._write(sql.REGISTER, c.customer_id, c.at)
         elif isinstance(c, Link):
             i = c.identifier
-            self.customer(c.customer_id).link_identifier(i.kind, i.value, i.valid, c.interaction_id,
-                                                         c.channel, c.at)
+            self._customer(c.customer_id, stored.LINKED, i.kind, i.value, i.valid, c.interaction_id,
+                           c.channel, self.events.when(c.at))
             self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, i.key)
         elif isinstance(c, Attribute):
-            self.attributions[c.interaction_id] = Attribution(
-                c.interaction_id, c.customer_id, c.interaction.model_dump(mode="json"))
+            # The interaction as it was validated on the way in: stored as its own JSON.
+            events.create(events.attributions, c.interaction_id, stored.ATTRIBUTED, stored.attributed_state(
+                events.timestamp, c.interaction_id, c.customer_id, _json_bytes(c.interaction)))
+            self.first_customer[c.interaction_id] = c.customer_id
             self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
         elif isinstance(c, Merge):
-            self.customer(c.survivor_id).absorb(c.merged_id, c.interaction_id, list(c.keys), c.at)
-            self.customer(c.merged_id).merge_into(c.survivor_id, c.interaction_id, list(c.keys), c.at)
+            at = self.events.when(c.at)
+            self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id, list(c.keys), at)
+            self._customer(c.merged_id, stored.MERGED_INTO, c.survivor_id, c.interaction_id, list(c.keys), at)
             for statement in sql.MERGE:
                 self._write(statement, c.survivor_id, c.merged_id)
             self._write(sql.MERGE_TIMES, c.at, list(c.keys))
         elif isinstance(c, Flag):
-            self.customer(c.customer_id).flag_suspicious(list(c.others), c.key, c.interaction_id,
-                                                         c.reason, c.at)
+            self._customer(c.customer_id, stored.FLAGGED, list(c.others), c.key, c.interaction_id, c.reason,
+                           self.events.when(c.at))
         elif isinstance(c, Unlink):
-            self.customer(c.customer_id).unlink_identifier(c.key, c.command_id, c.at)
+            self._customer(c.customer_id, stored.UNLINKED, c.key, c.command_id, self.events.when(c.at))
         elif isinstance(c, Split):
             cmd = c.command
-            self.customer(c.source_id).split_off(c.target_id, list(c.keys), list(c.interaction_ids),
-                                                 cmd.command_id, cmd.requested_by, cmd.reason, cmd.at)
+            at = self.events.when(cmd.at)
+            self._customer(c.source_id, stored.SPLIT_OFF, c.target_id, list(c.keys), list(c.interaction_ids),
+                           cmd.command_id, cmd.requested_by, cmd.reason, at)
             for key in c.keys:
                 kind, value = key.split(":", 1)
-                self.customer(c.target_id).link_identifier(kind, value, True, cmd.command_id, "split", cmd.at)
+                self._customer(c.target_id, stored.LINKED, kind, value, True, cmd.command_id, "split", at)
             self._write(sql.MOVE_KEYS, c.target_id, list(c.keys))
             self._write(sql.SEPARATE, *sorted((c.source_id, c.target_id)))
         elif isinstance(c, Reattribute):
-            attribution = self.attributions.get(c.interaction_id) or self.log.repository.get(
-                UUID(c.interaction_id))
-            self.attributions[c.interaction_id] = attribution
-            attribution.reattribute(c.from_customer_id, c.customer_id, c.command_id,
-                                    attribution.original_customer_id)
+            events.append(events.attributions, c.interaction_id, stored.REATTRIBUTED,
+                          (c.from_customer_id, c.customer_id, c.command_id, self.first_customer[c.interaction_id]))
             self._write(sql.REATTRIBUTE, c.customer_id, c.interaction_id)
         elif isinstance(c, Refuse):
             log.warning("identity command refused", extra={"command_id": c.command_id, "reason": c.reason})
 
 
-def _grouped(writes: list[Statement]) -> list[Statement]:
-    """One executemany per statement: all inserts first, then the updates in decision order.
+def _json_bytes(model: BaseModel) -> bytes:
+    """``model.model_dump_json().encode()`` without the round trip through str."""
+    return type(model).__pydantic_serializer__.to_json(model)  # type: ignore[no-any-return]
 
-    Nothing a batch inserts depends on an update of the same batch, while merges and splits
-    must update rows the batch just inserted; one statement per row was 30,000 round trips
-    per 10,000 interactions.
-    """
-    inserts: dict[str, list[tuple[Any, ...]]] = {}
-    updates: list[Statement] = []
-    for statement, rows in writes:
-        if statement.startswith("INSERT") and statement != sql.SEPARATE:
-            inserts.setdefault(statement, []).extend(rows)
-        elif updates and updates[-1][0] == statement:
-            updates[-1][1].extend(rows)
-        else:
-            updates.append((statement, list(rows)))
-    return [*inserts.items(), *updates]
+
+def _touched(commands: list[Command]) -> tuple[set[str], set[str]]:
+    """Customers and attributions the commands append to that exist already (not created here)."""
+    customers: set[str] = set()
+    attributions: set[str] = set()
+    created: set[str] = set()
+    for c in commands:
+        if isinstance(c, Register):
+            created.add(c.customer_id)
+        elif isinstance(c, Attribute):
+            created.add(c.interaction_id)
+        elif isinstance(c, Link | Flag | Unlink):
+            customers.add(c.customer_id)
+        elif isinstance(c, Merge):
+            customers.update((c.survivor_id, c.merged_id))
+        elif isinstance(c, Split):
+            customers.update((c.source_id, c.target_id))
+        elif isinstance(c, Reattribute):
+            attributions.add(c.interaction_id)
+    return customers - created, attributions - created
