@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 Status = Literal["accepted", "duplicate", "rejected"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per item: a frozen __init__ is twice as slow
 class ItemResult:
     """One item's outcome, in the contract's shape."""
 
