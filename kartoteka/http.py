@@ -140,6 +140,11 @@ class EmployeeStatuses:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
         self._shared_at = (0, 0)  # (inode, bytes read) of the shared notes file
+        if shared is not None:
+            # Present from the start: a stat that fails raises, on every request.
+            with contextlib.suppress(OSError):
+                shared.parent.mkdir(parents=True, exist_ok=True)
+                shared.touch(mode=0o600, exist_ok=True)
 
     async def __call__(self, principal: Principal) -> None:
         if time.monotonic() - self._loaded_at > self.ttl_s:

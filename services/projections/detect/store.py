@@ -31,8 +31,9 @@ Source = Literal["detect_accesses", "access_log"]
 
 INSERT_ACCESS = (
     "INSERT INTO detect_accesses (id, employee_id, action, customer_ids, at, query, kafka_offset)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+    " VALUES {rows} ON CONFLICT (id) DO NOTHING"
 )
+INSERT_CHUNK = 5000  # rows per statement: 7 parameters each, under PostgreSQL's 65535
 EMPLOYEE = (
     "SELECT team, status, notice_given_at, timezone, work_start, work_end"
     " FROM employees WHERE employee_id = %s"
@@ -52,7 +53,8 @@ PRUNE = "DELETE FROM detect_accesses WHERE at < %s"
 # with the earliest such access as its time: a restart evaluates them first.
 PENDING_RANK = -1
 MARK_PENDING = (
-    "INSERT INTO detect_raised (alert_id, severity_rank, raised_at) VALUES (%s, -1, %s)"
+    "INSERT INTO detect_raised (alert_id, severity_rank, raised_at)"
+    " SELECT id, -1, at FROM unnest(%s::uuid[], %s::timestamptz[]) AS m(id, at)"
     " ON CONFLICT (alert_id) DO UPDATE SET raised_at = least(detect_raised.raised_at, excluded.raised_at)"
 )
 CLEAR_PENDING = "DELETE FROM detect_raised WHERE alert_id = ANY(%s::uuid[]) AND severity_rank = -1"
@@ -62,15 +64,15 @@ EMPLOYEES_SINCE = "SELECT DISTINCT employee_id FROM detect_accesses WHERE at >= 
 
 
 def insert_accesses(curs: Cursor[Any], rows: Sequence[tuple[str, Access]]) -> None:
-    """Keep the new accesses (by event id, so a redelivery is stored once)."""
-    if rows:
-        curs.executemany(
-            INSERT_ACCESS,
-            [
-                (i, a.employee_id, a.action, list(a.customer_ids), a.at, a.query, a.offset)
-                for i, a in rows
-            ],
-        )
+    """Keep the new accesses (by event id, so a redelivery is stored once), in one statement:
+    a pipeline of one insert per row costs more than the rows for the small batches of a
+    steady stream."""
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start:start + INSERT_CHUNK]
+        query = INSERT_ACCESS.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk)))
+        params = [v for i, a in chunk
+                  for v in (i, a.employee_id, a.action, list(a.customer_ids), a.at, a.query, a.offset)]
+        curs.execute(query, params)  # type: ignore[arg-type]
 
 
 class History:
@@ -187,7 +189,8 @@ def pending_marker(employee_id: str) -> str:
 def mark_pending(curs: Cursor[Any], since: dict[str, datetime]) -> None:
     """Remember employees with accesses not evaluated yet, each with the earliest of them."""
     if since:
-        curs.executemany(MARK_PENDING, [(pending_marker(e), at) for e, at in sorted(since.items())])
+        marks = sorted(since.items())
+        curs.execute(MARK_PENDING, ([pending_marker(e) for e, _ in marks], [at for _, at in marks]))
 
 
 def clear_pending(curs: Cursor[Any], employees: Collection[str]) -> None:
