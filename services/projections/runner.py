@@ -3,6 +3,9 @@
 It assigns every partition of its topics, seeks to the positions tracked in Postgres,
 decodes each polled batch, hands the good records to the projection (which writes rows
 and positions in one transaction) and dead-letters the bad ones with the reason.
+
+Batches are applied one at a time, in order, by a writer thread: while PostgreSQL works on
+one batch the consumer polls and decodes the next, instead of the two taking turns.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import signal
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +44,10 @@ from services.projections.tracking import Positions, position_name
 
 log = logging.getLogger(__name__)
 RESET_CHECK_S = 2.0
+# The status file is advisory (readiness, lag): rewriting it after every batch cost a busy
+# worker more than the write is worth; an idle one keeps it fresh for whoever waits on lag 0.
+STATUS_BUSY_S = 2.0
+STATUS_IDLE_S = 0.5
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
 
 
@@ -95,6 +103,8 @@ class Runner:
         self._admin: KafkaAdminClient | None = None
         self._done: dict[TopicPartition, int] = {}
         self._topic_ids: dict[str, str] = {}
+        self._writer: ThreadPoolExecutor | None = None
+        self._inflight: Future[None] | None = None
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -102,7 +112,9 @@ class Runner:
 
     def run(self) -> None:
         self._start()
-        last_status = last_check = time.monotonic()
+        writer = self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"{self.projection.name}-writer")
+        last_check = time.monotonic()
+        last_status = 0.0
         try:
             while not self.stopping.is_set():
                 try:
@@ -110,6 +122,7 @@ class Runner:
                         timeout_ms=200, max_records=self.settings.batch_max_records
                     )
                 except OffsetOutOfRangeError as exc:
+                    self._settle()
                     if not self._topic_recreated():
                         # Same topic, shorter log: resuming would skip or repeat; stop loudly.
                         raise RuntimeError(f"log truncated under the same topic id: {exc}") from exc
@@ -122,14 +135,26 @@ class Runner:
                     last_check = time.monotonic()
                     if self._topic_recreated():
                         self._resync("topic recreated")
-                if time.monotonic() - last_status > 0.5:
+                since = time.monotonic() - last_status
+                if since > STATUS_BUSY_S or (since > STATUS_IDLE_S and not records):
                     self._write_status()
                     last_status = time.monotonic()
         finally:
-            self._write_status()
-            self._close()
-            if self._admin is not None:
-                self._admin.close()
+            try:
+                self._settle()  # the last batch commits (or fails) before anything closes
+            finally:
+                writer.shutdown(wait=True)
+                self._writer = None
+                self._write_status()
+                self._close()
+                if self._admin is not None:
+                    self._admin.close()
+
+    def _settle(self) -> None:
+        """Wait for the batch being applied; its failure is the runner's failure."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            inflight.result()
 
     def _topic_recreated(self) -> bool:
         """The broker lost its log (in-memory Tansu restarted): the topic has a new id."""
@@ -147,6 +172,7 @@ class Runner:
         Never reuse a position against a reset log: its offsets would mark new records as done.
         """
         log.warning("log reset detected; reassigning", extra={"topics": self.topics, "why": why})
+        self._settle()  # an applied batch keeps the position name of the log it came from
         self._close()
         self._done.clear()
         self._start()
@@ -185,7 +211,14 @@ class Runner:
         )
 
     def _process(self, records: list[ConsumerRecord]) -> None:
+        """Decode a batch, then hand it to the writer once the previous batch has committed.
+
+        Records polled while a batch is in flight lie past it (the consumer only moves
+        forward between resyncs, and a resync settles first), so ``_done`` filters them right.
+        """
         fresh = [r for r in records if r.offset > self._done.get(_tp(r), -1)]
+        if not fresh:
+            return
         good: list[Decoded] = []
         poison: list[Poison] = []
         for record in fresh:
@@ -196,7 +229,11 @@ class Runner:
                 )
             except EventDecodeError as exc:
                 poison.append(Poison(record, str(exc)))
-        self._commit(fresh, good, poison)
+        self._settle()
+        if self._writer is None:  # not running (a caller driving batches by hand): apply here
+            self._commit(fresh, good, poison)
+            return
+        self._inflight = self._writer.submit(self._commit, fresh, good, poison)
 
     def _commit(
         self, fresh: list[ConsumerRecord], good: list[Decoded], poison: list[Poison]

@@ -8,10 +8,10 @@ would skip its new records.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 
@@ -44,13 +44,45 @@ class Positions:
         for tracking in trackings:
             self.recorder._insert_tracking(curs, tracking)  # noqa: SLF001 - same txn by design
 
-    def commit(self, statements: Iterable[tuple[str, Sequence[Any]]], trackings: Iterable[Tracking]) -> None:
-        """Run each statement over its rows, then record the positions, in one transaction."""
-        with self.datastore.transaction(commit=True) as curs:
-            for statement, rows in statements:
-                if rows:
-                    curs.executemany(statement, rows)
+    def record_pipelined(self, curs: Cursor[Any], trackings: Sequence[Tracking]) -> Callable[[], None]:
+        """Queue the positions in the caller's pipeline; call the result once it has synced.
+
+        The recorder's own statement, so a position still never moves backwards: a tracking
+        row it refuses to advance fails the transaction, as ``record`` does.
+        """
+        if not self.datastore.single_row_tracking:  # no RETURNING to check: one at a time
             self.record(curs, trackings)
+            return lambda: None
+        if not trackings:
+            return lambda: None
+        params = [{"application_name": t.application_name, "notification_id": t.notification_id}
+                  for t in trackings]
+        curs.executemany(self.recorder.insert_tracking_statement, params, returning=True)
+
+        def verify() -> None:
+            for number, tracking in enumerate(trackings):
+                if number and not curs.nextset():
+                    raise IntegrityError(f"no result recording {tracking.application_name}")
+                if curs.fetchone() is None:
+                    raise IntegrityError(
+                        f"Failed to record tracking for {tracking.application_name}"
+                        f" {tracking.notification_id}"
+                    )
+
+        return verify
+
+    def commit(self, statements: Iterable[tuple[str, Sequence[Any]]], trackings: Iterable[Tracking]) -> None:
+        """Run each statement over its rows, then record the positions, in one transaction.
+
+        Pipelined: one round trip for all of it, where each position cost one of its own.
+        """
+        with self.datastore.transaction(commit=True) as curs:
+            with curs.connection.pipeline():
+                for statement, rows in statements:
+                    if rows:
+                        curs.executemany(statement, rows)
+                recorded = self.record_pipelined(curs.connection.cursor(), list(trackings))
+            recorded()
 
     def record_now(self, tracking: Tracking) -> None:
         self.recorder.insert_tracking(tracking)

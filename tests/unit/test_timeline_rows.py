@@ -18,6 +18,7 @@ from events.catalog import (
 from events.envelope import Envelope, wrap
 from events.interaction import Interaction
 from services.projections.timeline.apply import Rows, rows_for
+from services.projections.timeline.store import plan
 
 MSK = timezone(timedelta(hours=3))
 AT = datetime(2024, 5, 1, 10, 0, tzinfo=MSK)
@@ -162,3 +163,40 @@ def test_a_batch_keeps_log_order_and_ignores_events_the_timeline_does_not_show()
     assert rows.customers == [(CUSTOMER, AT), (CUSTOMER, LATER), (CUSTOMER, LATER)]
     assert [(r[2], r[3]) for r in rows.timeline] == [(2, "cdr-1"), (3, "cdr-2")]
     assert len(rows.seen) == 4 and len(rows.names) == 2
+
+
+def test_a_batch_plans_one_customer_row_with_its_earliest_time_and_latest_name() -> None:
+    later = LATER + timedelta(hours=1)
+    work = plan(rows_for([
+        attributed(occurred_at=later.isoformat(), customer={"phone": "+79123456789", "name": "Б"}),
+        event(CustomerRegistered(customer_id=CUSTOMER, first_interaction_id="iid-1", at=AT)),
+        attributed(occurred_at=LATER.isoformat(), customer={"phone": "+79123456789", "name": "А"}),
+    ]))
+    assert work.customers == [(CUSTOMER, AT, "Б", "b", later)]
+
+
+def test_of_names_at_the_same_time_the_plan_keeps_the_later_event() -> None:
+    work = plan(rows_for([
+        attributed(customer={"phone": "+79123456789", "name": "Анна"}),
+        attributed(customer={"phone": "+79123456789", "name": "Мария"}),
+    ]))
+    assert [c[2] for c in work.customers] == ["Мария"]
+
+
+def test_a_sighting_in_the_batch_of_its_link_widens_the_link_and_others_only_update() -> None:
+    linked = IdentifierLinked(customer_id=CUSTOMER, kind="phone", value="+79123456789",
+                              interaction_id="iid-1", channel="sms", at=AT)
+    work = plan(rows_for([
+        event(linked),
+        attributed(customer={"phone": "+79123456789", "email": "a@b.ru"}),
+        event(linked.model_copy(update={"channel": "call", "at": AT - timedelta(hours=1)})),
+    ]))
+    assert work.identifiers == [
+        (CUSTOMER, "email", "a@b.ru", None, None, None, LATER),
+        (CUSTOMER, "phone", "+79123456789", True, "sms", AT - timedelta(hours=1), LATER),
+    ]
+
+
+def test_a_plan_without_rare_events_has_no_rare_statements() -> None:
+    assert plan(rows_for([attributed()])).rare == []
+    assert plan(Rows()).statements() == [] and plan(Rows()).copies() == []

@@ -20,6 +20,9 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 
+# One encoder for every row: json.dumps builds a new one per call when given options.
+_details_json = json.JSONEncoder(ensure_ascii=False).encode
+
 
 @dataclass
 class Rows:
@@ -90,7 +93,7 @@ def _attribution(rows: Rows, envelope: Envelope, payload: InteractionAttributed)
     rows.timeline.append((
         payload.interaction_id, payload.customer_id, envelope.sequence or 0, i.external_id,
         i.channel.value, i.direction.value, i.occurred_at, i.agent_id, i.subject, i.body,
-        json.dumps(i.details, ensure_ascii=False),
+        _details_json(i.details),
     ))
     for ident in identifiers:
         rows.seen.append((i.occurred_at, payload.customer_id, ident.kind, ident.value))
