@@ -65,7 +65,7 @@ class CustomerRef(BaseModel):
     def _needs_an_identifier(self) -> CustomerRef:
         if not (self.phone or self.email or self.handle):
             raise ValueError("customer needs at least one of phone, email, handle")
-        if not self.identifiers():
+        if not identifiers_tuple(self.phone, self.email, self.handle):
             raise ValueError("customer has no usable phone, email or handle")
         return self
 
@@ -206,4 +206,5 @@ class Interaction(BaseModel):
 
     def primary_identifier(self) -> Identifier:
         """The identifier the interaction is keyed by on Kafka."""
-        return self.customer.identifiers()[0]
+        customer = self.customer
+        return identifiers_tuple(customer.phone, customer.email, customer.handle)[0]
