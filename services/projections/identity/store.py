@@ -177,6 +177,7 @@ class IdentityLog(Application[UUID]):
                           (interaction_ids,), conn)
         return {originator for (originator,) in rows}
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's select
     def notifications(self, after: int, limit: int) -> list[Notification]:
         """``recorder.select_notifications(after, limit, inclusive_of_start=False)``, cheaper.
 

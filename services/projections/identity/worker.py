@@ -119,12 +119,12 @@ class _Materialiser:
         events = self.events
         if isinstance(c, Register):
             events.create(events.customers, c.customer_id, stored.REGISTERED, stored.REGISTERED.state(
-                events.timestamp, (c.interaction_id, self.events.when(c.at), c.split_from)))
+                events.timestamp, (c.interaction_id, events.when(c.at), c.split_from)))
             self._write(sql.REGISTER, c.customer_id, c.at)
         elif isinstance(c, Link):
             i = c.identifier
             self._customer(c.customer_id, stored.LINKED, i.kind, i.value, i.valid, c.interaction_id,
-                           c.channel, self.events.when(c.at))
+                           c.channel, events.when(c.at))
             self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, i.key)
         elif isinstance(c, Attribute):
             # The interaction as it was validated on the way in: stored as its own JSON.
@@ -133,7 +133,7 @@ class _Materialiser:
             self.first_customer[c.interaction_id] = c.customer_id
             self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
         elif isinstance(c, Merge):
-            at = self.events.when(c.at)
+            at = events.when(c.at)
             self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id, list(c.keys), at)
             self._customer(c.merged_id, stored.MERGED_INTO, c.survivor_id, c.interaction_id, list(c.keys), at)
             for statement in sql.MERGE:
@@ -141,12 +141,12 @@ class _Materialiser:
             self._write(sql.MERGE_TIMES, c.at, list(c.keys))
         elif isinstance(c, Flag):
             self._customer(c.customer_id, stored.FLAGGED, list(c.others), c.key, c.interaction_id, c.reason,
-                           self.events.when(c.at))
+                           events.when(c.at))
         elif isinstance(c, Unlink):
-            self._customer(c.customer_id, stored.UNLINKED, c.key, c.command_id, self.events.when(c.at))
+            self._customer(c.customer_id, stored.UNLINKED, c.key, c.command_id, events.when(c.at))
         elif isinstance(c, Split):
             cmd = c.command
-            at = self.events.when(cmd.at)
+            at = events.when(cmd.at)
             self._customer(c.source_id, stored.SPLIT_OFF, c.target_id, list(c.keys), list(c.interaction_ids),
                            cmd.command_id, cmd.requested_by, cmd.reason, at)
             for key in c.keys:
