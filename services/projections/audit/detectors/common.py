@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,11 @@ SAMPLE_SIZE = 10
 def in_order(accesses: Iterable[Access], actions: Collection[str] | None = None) -> list[Access]:
     """Accesses (optionally of some actions only) in time order, offsets breaking ties."""
     kept = [a for a in accesses if actions is None or a.action in actions]
-    return sorted(kept, key=lambda a: (a.at, -1 if a.offset is None else a.offset))
+    return sorted(kept, key=_order)
+
+
+def _order(access: Access) -> tuple[datetime, int]:
+    return access.at, -1 if access.offset is None else access.offset
 
 
 @dataclass
@@ -46,14 +51,29 @@ class Bucket:
         self.customers.update(dict.fromkeys(customer_ids))
 
 
+def _everyone(_: str) -> bool:
+    return True
+
+
+@lru_cache(maxsize=1 << 17)
+def local_date(at: datetime, zone: ZoneInfo) -> date:
+    """The local calendar day of ``at``; remembered, as every detector asks it of every access
+    and a worker asks it again of the same history at each evaluation."""
+    return at.astimezone(zone).date()
+
+
 def by_local_day(
-    accesses: Iterable[Access], zone: ZoneInfo, keep: Callable[[str], bool] = lambda _: True
+    accesses: Iterable[Access], zone: ZoneInfo, keep: Callable[[str], bool] = _everyone
 ) -> dict[date, Bucket]:
     """Group accesses by the employee's local calendar day, keeping customers ``keep`` allows."""
     days: dict[date, Bucket] = {}
     for access in accesses:
-        day = access.at.astimezone(zone).date()
-        days.setdefault(day, Bucket()).add(access, filter(keep, access.customer_ids))
+        bucket = days.get(day := local_date(access.at, zone))
+        if bucket is None:
+            bucket = days[day] = Bucket()
+        bucket.accesses.append(access)
+        ids = access.customer_ids
+        bucket.customers.update(dict.fromkeys(ids if keep is _everyone else filter(keep, ids)))
     return dict(sorted(days.items()))
 
 

@@ -25,8 +25,12 @@ def _first_breach(views: list[Access], begin: int, cfg: DetectorConfig) -> int |
     for right in range(begin, len(views)):
         seen.update(views[right].customer_ids)
         while views[right].at - views[left].at >= cfg.breadth_window:
-            seen.subtract(views[left].customer_ids)
-            seen = +seen  # drop customers no longer in the window
+            for customer in views[left].customer_ids:
+                # Drop customers no longer in the window (in place: a copy per step is O(n^2)).
+                if seen[customer] <= 1:
+                    del seen[customer]
+                else:
+                    seen[customer] -= 1
             left += 1
         if len(seen) > cfg.breadth_threshold:
             return left
