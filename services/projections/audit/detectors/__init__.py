@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
 
-from services.projections.audit.detectors.common import PeerCounts, daily_distinct_counts
+from services.projections.audit.detectors.common import (
+    PeerCounts,
+    daily_distinct_counts,
+    ordered,
+)
 from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
 from services.projections.audit.detectors.enumeration import detect_enumeration
 from services.projections.audit.detectors.hours import detect_off_hours, in_work_hours
@@ -71,7 +75,7 @@ def run_all(
 
     Accesses of other employees are ignored rather than blamed on this one.
     """
-    own = [a for a in accesses if a.employee_id == ctx.employee_id]
+    own = ordered(a for a in accesses if a.employee_id == ctx.employee_id)
     alerts = [
         alert
         for kind, detect in DETECTORS.items()
