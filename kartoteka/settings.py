@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     token_ttl_s: int = 30 * 24 * 3600
     audit_fail_closed: bool = True
     batch_max_records: int = 2000
+    # The card + timeline projection: its set-based batches cost PostgreSQL less per record
+    # the larger they are (5,000 against 2,000: a quarter less in a replay).
+    timeline_batch_max_records: int = Field(5000, ge=1)
     log_level: str = "INFO"
     db_pool_size: int = 4
     # uvicorn worker processes per HTTP service; each has its own pool and producer.

@@ -51,7 +51,7 @@ def _projection(
     if name == "resolver":
         return IdentityResolver(IdentityLog(datastore), positions, guard_config(settings))
     if name == "timeline":
-        return TimelineProjection(TimelineStore(datastore, positions))
+        return TimelineProjection(TimelineStore(datastore, positions), settings.timeline_batch_max_records)
     if name == "audit":
         store = AccessStore(datastore, positions, checkpoint_key(settings.secret))
         return AuditProjection(store, AlertPublisher(settings).publish)

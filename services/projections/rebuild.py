@@ -46,8 +46,8 @@ def rebuild(settings: Settings, report: Callable[[int, int, float], None] | None
     datastore = db.datastore(settings.dsn, pool_size=4)
     positions = Positions(datastore)
     relay = Relay(settings, IdentityLog(datastore), positions, status_file(settings, "rebuild-relay"))
-    runner = Runner(settings, TimelineProjection(TimelineStore(datastore, positions)), positions,
-                    status_file(settings, "rebuild-timeline"))
+    projection = TimelineProjection(TimelineStore(datastore, positions), settings.timeline_batch_max_records)
+    runner = Runner(settings, projection, positions, status_file(settings, "rebuild-timeline"))
     threads = [threading.Thread(target=w.run, daemon=True) for w in (relay, runner)]
     started = time.monotonic()
     for thread in threads:

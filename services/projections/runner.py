@@ -51,9 +51,9 @@ STATUS_IDLE_S = 0.5
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per record: a frozen dataclass's __init__ cost four times as much
 class Decoded:
-    """A record that parsed into a known event."""
+    """A record that parsed into a known event (treat as read-only)."""
 
     partition: int
     offset: int
@@ -93,6 +93,11 @@ class Runner:
         self.projection = projection
         self.positions = positions
         self.topics = [settings.topic(t) for t in getattr(projection, "topics", (projection.topic,))]
+        # A projection may take larger batches than the default (the card + timeline does:
+        # each batch costs a few statements whatever its size).
+        self.batch_max_records: int = (
+            getattr(projection, "batch_max_records", None) or settings.batch_max_records
+        )
         self.status_file = status_file
         self.stopping = threading.Event()
         self.lag = 0
@@ -118,9 +123,7 @@ class Runner:
         try:
             while not self.stopping.is_set():
                 try:
-                    polled = self._consumer.poll(
-                        timeout_ms=200, max_records=self.settings.batch_max_records
-                    )
+                    polled = self._consumer.poll(timeout_ms=200, max_records=self.batch_max_records)
                 except OffsetOutOfRangeError as exc:
                     self._settle()
                     if not self._topic_recreated():
@@ -128,15 +131,15 @@ class Runner:
                         raise RuntimeError(f"log truncated under the same topic id: {exc}") from exc
                     self._resync("offset out of range")
                     continue
-                records = [r for tp_records in polled.values() for r in tp_records]
-                if records:
-                    self._process(records)
+                busy = any(polled.values())
+                if busy:
+                    self._process(polled)
                 if time.monotonic() - last_check > RESET_CHECK_S:
                     last_check = time.monotonic()
                     if self._topic_recreated():
                         self._resync("topic recreated")
                 since = time.monotonic() - last_status
-                if since > STATUS_BUSY_S or (since > STATUS_IDLE_S and not records):
+                if since > STATUS_BUSY_S or (since > STATUS_IDLE_S and not busy):
                     self._write_status()
                     last_status = time.monotonic()
         finally:
@@ -181,7 +184,9 @@ class Runner:
         # Every worker may be first after a broker restart: the topics must exist.
         kafka.ensure_topics(self.settings)
         # "none": a reset log must raise, not silently rewind under the old positions.
-        self._consumer = kafka.consumer(self.settings, auto_offset_reset="none")
+        self._consumer = kafka.consumer(
+            self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records
+        )
         self._dlq = kafka.producer(self.settings, linger_ms=0)
         partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)]
         self._topic_ids = kafka.topic_ids(self.settings, self.topics)
@@ -210,13 +215,18 @@ class Runner:
             },
         )
 
-    def _process(self, records: list[ConsumerRecord]) -> None:
+    def _process(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Decode a batch, then hand it to the writer once the previous batch has committed.
 
         Records polled while a batch is in flight lie past it (the consumer only moves
         forward between resyncs, and a resync settles first), so ``_done`` filters them right.
         """
-        fresh = [r for r in records if r.offset > self._done.get(_tp(r), -1)]
+        fresh: list[ConsumerRecord] = []
+        for tp, part in polled.items():
+            if not part:
+                continue
+            done = self._done.get(tp, -1)
+            fresh.extend(part if part[0].offset > done else [r for r in part if r.offset > done])
         if not fresh:
             return
         good: list[Decoded] = []
@@ -250,8 +260,8 @@ class Runner:
             log.exception("record refused by projection")
             self._dead_letter([Poison(fresh[0], f"{type(exc).__name__}: {exc}")])
             self._apply_with_retry([], self._trackings(fresh))
-        for record in fresh:
-            self._done[_tp(record)] = max(self._done.get(_tp(record), -1), record.offset)
+        for tp, offset in _last_offsets(fresh).items():
+            self._done[tp] = max(self._done.get(tp, -1), offset)
         self.processed += len(good)
 
     def _apply_with_retry(self, good: list[Decoded], trackings: list[Tracking]) -> None:
@@ -270,20 +280,21 @@ class Runner:
                     raise
 
     def _isolate(self, fresh: list[ConsumerRecord], good: list[Decoded]) -> None:
-        """Apply one record at a time so a poison record cannot block the ones around it.
+        """Apply a refused batch in halves, in order, down to the one record that is refused.
 
-        Undecodable records were already dead-lettered; here they only advance the position.
+        A poison record cannot block the ones around it, and costs a few transactions rather
+        than one per record of the batch. Undecodable records were already dead-lettered;
+        here they only advance the position.
         """
         by_position = {(d.topic, d.partition, d.offset): d for d in good}
-        for record in fresh:
-            item = by_position.get((record.topic, record.partition, record.offset))
-            self._commit([record], [item] if item else [], [])
+        middle = len(fresh) // 2
+        for part in (fresh[:middle], fresh[middle:]):
+            items = [item for r in part
+                     if (item := by_position.get((r.topic, r.partition, r.offset))) is not None]
+            self._commit(part, items, [])
 
     def _trackings(self, records: list[ConsumerRecord]) -> list[Tracking]:
-        last: dict[int, int] = {}
-        for record in records:
-            last[_tp(record)] = max(last.get(_tp(record), -1), record.offset)
-        return [Tracking(self._names[tp], offset) for tp, offset in sorted(last.items())]
+        return [Tracking(self._names[tp], offset) for tp, offset in sorted(_last_offsets(records).items())]
 
     def _dead_letter(self, poison: list[Poison]) -> None:
         if not poison:
@@ -343,8 +354,14 @@ class Runner:
                     client.close()
 
 
-def _tp(record: ConsumerRecord) -> TopicPartition:
-    return TopicPartition(record.topic, record.partition)
+def _last_offsets(records: list[ConsumerRecord]) -> dict[TopicPartition, int]:
+    """The highest offset of each topic-partition among ``records``."""
+    last: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        if last.get(key, -1) < record.offset:
+            last[key] = record.offset
+    return {TopicPartition(topic, partition): offset for (topic, partition), offset in last.items()}
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -42,14 +42,14 @@ def _poison(key: bytes) -> dict[str, Raw]:
     }
 
 
-def _send(settings: Settings, records: list[Raw]) -> list[tuple[int, int]]:
+def _send(settings: Settings, records: list[Raw], topic: str = "interactions.v1") -> list[tuple[int, int]]:
     """Produce in order, one acknowledged record at a time; returns (partition, offset) of each."""
     producer = kafka.producer(settings)
     try:
         placed = []
         for key, value, headers in records:
             meta = producer.send(
-                settings.topic("interactions.v1"), key=key, value=value, headers=headers
+                settings.topic(topic), key=key, value=value, headers=headers
             ).get(15)
             placed.append((meta.partition, meta.offset))
         return placed
@@ -156,3 +156,47 @@ def test_the_resolver_keeps_processing_records_that_arrive_after_a_poison_record
     assert reasons[0].startswith("not a valid envelope"), reasons
     assert reasons[1] == "record has no value", reasons
     assert all(_headers(r)["dlq-source"].startswith(settings.topic("interactions.v1") + "/") for r in letters)
+
+
+def _attributed_record(customer_id: str, sequence: int) -> tuple[str, bytes]:
+    """A customers.v1 record as the relay writes it; the id is a uuid unless the test says not."""
+    from events.catalog import InteractionAttributed
+    from events.envelope import serialise
+    from events.interaction import Interaction
+
+    iid = str(uuid.uuid4())
+    payload = InteractionAttributed(
+        customer_id=customer_id, interaction_id=iid, interaction=Interaction.model_validate(interaction())
+    )
+    return iid, serialise(payload, id=str(uuid.uuid4()), source="tests/poison", time=datetime.now(UTC),
+                          subject=customer_id, sequence=sequence)
+
+
+def test_a_record_the_timeline_store_refuses_is_dead_lettered_and_the_batch_around_it_is_stored(
+    settings,
+):
+    """It decodes, but PostgreSQL refuses it (not a uuid): the batch is split until only it is left."""
+    customer, key = str(uuid.uuid4()), b"one-partition"
+    good = [_attributed_record(customer, n) for n in range(40)]
+    poison_iid, poison = _attributed_record("not-a-uuid", 99)
+    values = [v for _, v in good[:25]] + [poison] + [v for _, v in good[25:]]
+    placed = _send(settings, [(key, value, []) for value in values], "customers.v1")
+    assert len({p for p, _ in placed}) == 1
+    partition, poison_offset = placed[25]
+
+    with running(settings, ("timeline",)) as workers:
+        wanted = {iid for iid, _ in good}
+        wait_until(lambda: wanted <= _timeline_ids(settings.dsn), message="the good records stored")
+        letters = wait_until(lambda: _dead_letters(settings), message="the refused record dead-lettered")
+        wait_until(lambda: workers["timeline"].lag == 0, message="the timeline worker caught up")
+
+    assert _timeline_ids(settings.dsn) == wanted
+    assert len(letters) == 1 and letters[0].value == poison and letters[0].key == key
+    headers = _headers(letters[0])
+    assert headers["dlq-worker"] == "timeline"
+    assert headers["dlq-source"] == f"{settings.topic('customers.v1')}/{partition}/{poison_offset}"
+    assert "uuid" in headers["dlq-reason"], headers["dlq-reason"]
+    with psycopg.connect(settings.dsn) as conn:
+        tracked = conn.execute("SELECT max(notification_id) FROM tracking WHERE application_name LIKE %s",
+                               (f"timeline:%:{partition}",)).fetchone()[0]
+    assert tracked == placed[-1][1]

@@ -200,3 +200,9 @@ def test_a_sighting_in_the_batch_of_its_link_widens_the_link_and_others_only_upd
 def test_a_plan_without_rare_events_has_no_rare_statements() -> None:
     assert plan(rows_for([attributed()])).rare == []
     assert plan(Rows()).statements() == [] and plan(Rows()).copies() == []
+
+
+def test_timeline_details_are_the_bytes_json_dumps_would_write() -> None:
+    details = {"итог": "решено", "n": [1, 2.5, None, True, {"q": "\n\"\\\u2028\x01"}], "big": 1e300}
+    row = rows_for([attributed(details=details)]).timeline[0]
+    assert row[DETAILS] == json.dumps(details, ensure_ascii=False)

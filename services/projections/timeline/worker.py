@@ -16,8 +16,9 @@ class TimelineProjection:
     name = "timeline"
     topic = topics.CUSTOMERS
 
-    def __init__(self, store: TimelineStore) -> None:
+    def __init__(self, store: TimelineStore, batch_max_records: int | None = None) -> None:
         self.store = store
+        self.batch_max_records = batch_max_records
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         self.store.write(rows_for([(d.envelope, d.payload) for d in items]), trackings)
