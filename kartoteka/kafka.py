@@ -69,7 +69,10 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_poll_records": settings.batch_max_records,
-        "fetch_max_wait_ms": 50,
+        # The broker answers a fetch as soon as a record arrives (measured on Tansu: 7 ms
+        # produce-to-poll at 50 and at 500), so a long wait only saves idle polling: at 50 ms
+        # seven idle workers kept about 0.3 cores busy.
+        "fetch_max_wait_ms": 500,
         "fetch_min_bytes": 1,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,
         "request_timeout_ms": 30_000,
