@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import psycopg
 import pytest
 
+from events.ids import customer_id_for
 from tests.support.data import interaction, unique_phone
 from tests.support.workers import running, wait_until
 
@@ -187,3 +190,35 @@ def test_two_resolvers_creating_a_customer_for_one_identifier_at_once_end_with_o
         roots = conn.execute("SELECT count(DISTINCT coalesce(root_id, id)) FROM customers").fetchone()[0]
     assert versions == len(ids)
     assert roots == len(pairs)
+
+
+def test_times_with_offsets_postgres_cannot_spell_register_and_merge_customers(settings, ingest, auth):
+    # RFC 3339 (and so ingest) allows offsets up to 23:59; PostgreSQL reads at most 15:59 from
+    # text, so the resolver's writes must carry times in binary (an instant), never as text.
+    phone, email = unique_phone(), f"offset.{unique_phone()[-6:]}@mail.ru"
+    call, mail, form = _post(
+        ingest, auth,
+        interaction(customer={"phone": phone}, occurred_at="2026-10-01T10:00:00+21:07"),
+        interaction(channel="email", customer={"email": email}, occurred_at="2026-10-02T10:00:00-18:30"),
+        interaction(channel="web_form", customer={"phone": phone, "email": email},
+                    occurred_at="2026-10-03T10:00:00+23:59"),
+    )
+
+    def resolved() -> bool:
+        with psycopg.connect(settings.dsn) as conn:
+            attributed = conn.execute("SELECT count(*) FROM identity_attributions WHERE interaction_id"
+                                      " = ANY(%s::uuid[])", ([call, mail, form],)).fetchone()[0]
+            merged = conn.execute("SELECT count(*) FROM identity_customers WHERE merged_into IS NOT NULL"
+                                  " AND customer_id = ANY(%s::uuid[])",
+                                  ([customer_id_for(call), customer_id_for(mail)],)).fetchone()[0]
+        return attributed == 3 and merged == 1
+
+    with running(settings, ("resolver",)):
+        wait_until(resolved, message="registered, attributed and merged")
+    with psycopg.connect(settings.dsn) as conn:
+        registered = conn.execute("SELECT registered_at FROM identity_customers WHERE customer_id = %s",
+                                  (customer_id_for(call),)).fetchone()[0]
+        times = conn.execute("SELECT merge_times FROM identity_index WHERE key = %s",
+                             (f"email:{email}",)).fetchone()[0]
+    assert registered == datetime.fromisoformat("2026-10-01T10:00:00+21:07")
+    assert times == [datetime.fromisoformat("2026-10-03T10:00:00+23:59")]
