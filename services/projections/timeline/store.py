@@ -177,7 +177,9 @@ class TimelineStore:
                     for statement in INDEX_JOINS:
                         cur.execute(statement)
                     for statement in work.statements():
-                        cur.execute(statement)
+                        # Prepared: planning them was a few milliseconds a batch, which a
+                        # caught-up worker's small batches pay over and over.
+                        cur.execute(statement, prepare=True)
                     for statement, params in work.rare:
                         cur.executemany(statement, params)
                     recorded = self.positions.record_pipelined(conn.cursor(), trackings)
@@ -264,11 +266,6 @@ def _identifiers(
         latest = sightings.get(key)
         if latest is None or at > latest:
             sightings[key] = at
-    rows: list[IdentifierRow] = [(*key, *link) for key, link in links.items()]
-    rows += [(*key, None, None, None, at) for key, at in sightings.items()]
-    rows.sort(key=_identifier_key)
-    return rows
-
-
-def _identifier_key(row: IdentifierRow) -> IdentifierKey:
-    return row[0], row[1], row[2]
+    rows: dict[IdentifierKey, IdentifierRow] = {key: (*key, *link) for key, link in links.items()}
+    rows.update((key, (*key, None, None, None, at)) for key, at in sightings.items())
+    return [rows[key] for key in sorted(rows)]
