@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
@@ -166,3 +166,23 @@ def test_identifiers_keep_their_first_and_last_sighting_across_batches(settings,
     store.write(rows_for([_attributed(cid, T0 + timedelta(hours=5)), _attributed(cid, T0)]), [])
     (row,) = _rows(settings.dsn)["identifiers"]
     assert row == (cid, "phone", "+79123456789", True, "call", T0 + timedelta(hours=1), T0 + timedelta(hours=5))
+
+
+def test_times_with_offsets_postgresql_cannot_read_as_text_are_stored_as_the_same_instant(
+    settings, store
+) -> None:
+    """RFC 3339 allows +21:07; timestamptz text input stops at +-15:59, and COPY sends text."""
+    cid = str(uuid.uuid4())
+    far_east = timezone(timedelta(hours=21, minutes=7))
+    at = datetime(2026, 5, 1, 23, 30, tzinfo=far_east)
+    store.write(rows_for([
+        _event(CustomerRegistered(customer_id=cid, first_interaction_id="i", at=at)),
+        _linked(cid, at),
+        _attributed(cid, at.astimezone(timezone(timedelta(hours=-23, minutes=-59)))),
+    ]), [Tracking(POSITION, 1)])
+    rows = _rows(settings.dsn)
+    assert len(rows["timeline"]) == 1
+    assert rows["customers"][0][2:4] == (at, at)
+    assert rows["identifiers"][0][5:] == (at, at)
+    with psycopg.connect(settings.dsn) as conn:
+        assert conn.execute("SELECT occurred_at FROM timeline").fetchone()[0] == at

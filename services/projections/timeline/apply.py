@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
@@ -59,14 +59,16 @@ def rows_for(events: list[tuple[Envelope, BaseModel]]) -> Rows:
 
 def _apply(rows: Rows, envelope: Envelope, payload: BaseModel) -> None:  # noqa: C901 - one branch per event
     if isinstance(payload, CustomerRegistered):
-        rows.customers.append((payload.customer_id, payload.at))
+        rows.customers.append((payload.customer_id, _utc(payload.at)))
     elif isinstance(payload, IdentifierLinked):
+        at = _utc(payload.at)
         rows.identifiers.append((payload.customer_id, payload.kind, payload.value, payload.valid,
-                                 payload.channel, payload.at, payload.at))
+                                 payload.channel, at, at))
     elif isinstance(payload, InteractionAttributed):
         _attribution(rows, envelope, payload)
     elif isinstance(payload, CustomerMerged):
-        rows.customers += [(payload.merged_id, payload.at), (payload.survivor_id, payload.at)]
+        at = _utc(payload.at)
+        rows.customers += [(payload.merged_id, at), (payload.survivor_id, at)]
         rows.merges.append((payload.merged_id, payload.survivor_id))
         proof: dict[str, Any] = {"interaction_id": payload.interaction_id, "keys": payload.keys}
         _history(rows, envelope, payload.survivor_id, "merged_in", [payload.merged_id], payload.at, proof)
@@ -78,7 +80,7 @@ def _apply(rows: Rows, envelope: Envelope, payload: BaseModel) -> None:  # noqa:
         proof = {"keys": payload.keys, "interaction_ids": payload.interaction_ids,
                  "requested_by": payload.requested_by, "reason": payload.reason,
                  "command_id": payload.command_id}
-        rows.customers.append((payload.target_id, payload.at))
+        rows.customers.append((payload.target_id, _utc(payload.at)))
         _history(rows, envelope, payload.source_id, "split_off", [payload.target_id], payload.at, proof)
         _history(rows, envelope, payload.target_id, "split_from", [payload.source_id], payload.at, proof)
     elif isinstance(payload, InteractionReattributed):
@@ -87,6 +89,12 @@ def _apply(rows: Rows, envelope: Envelope, payload: BaseModel) -> None:  # noqa:
         proof = {"key": payload.key, "reason": payload.reason, "interaction_id": payload.interaction_id}
         _history(rows, envelope, payload.customer_id, "suspicious_link", payload.other_customer_ids,
                  payload.at, proof)
+
+
+def _utc(at: datetime) -> datetime:
+    # The same instant, spelt with offset zero: rows travel to PostgreSQL as COPY text, and its
+    # timestamptz input refuses offsets beyond +-15:59 that RFC 3339 (and the contract) allow.
+    return at.astimezone(UTC)
 
 
 def _history(rows: Rows, envelope: Envelope, customer_id: str, kind: str, others: list[str],
@@ -99,13 +107,14 @@ def _history(rows: Rows, envelope: Envelope, customer_id: str, kind: str, others
 def _attribution(rows: Rows, envelope: Envelope, payload: InteractionAttributed) -> None:
     i = payload.interaction
     identifiers = i.customer.identifiers()
-    rows.customers.append((payload.customer_id, i.occurred_at))
+    at = _utc(i.occurred_at)
+    rows.customers.append((payload.customer_id, at))
     rows.timeline.append((
         payload.interaction_id, payload.customer_id, envelope.sequence or 0, i.external_id,
-        i.channel.value, i.direction.value, i.occurred_at, i.agent_id, i.subject, i.body,
+        i.channel.value, i.direction.value, at, i.agent_id, i.subject, i.body,
         _details_json(i.details),
     ))
     for ident in identifiers:
-        rows.seen.append((i.occurred_at, payload.customer_id, ident.kind, ident.value))
+        rows.seen.append((at, payload.customer_id, ident.kind, ident.value))
     if i.customer.name:
-        rows.names.append((i.customer.name, i.occurred_at, payload.customer_id))
+        rows.names.append((i.customer.name, at, payload.customer_id))
