@@ -17,7 +17,7 @@ class Plan:
     ingest_s: int = 20           # each HTTP ingest load (batch, then single)
     baseline_records: int = 30_000  # raw produce baseline, per repetition
     batch_size: int = 500
-    batch_users: int = 4
+    batch_users: int = 8         # concurrent channels: each waits for Kafka's ack before its next batch
     single_users: int = 32
     drain_records: int = 30_000
     fresh_rate: float = 200.0
