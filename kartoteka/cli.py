@@ -39,24 +39,9 @@ def _topics(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from kartoteka.serving import serve
 
-    port = settings.ingest_port if args.service == "ingest" else settings.api_port
-    options = {
-        "host": settings.host, "port": port, "loop": "uvloop", "http": "httptools",
-        "log_config": None, "access_log": False, "timeout_graceful_shutdown": 10,
-    }
-    if settings.http_workers > 1:
-        # Separate processes: the request path is CPU-bound Python, so one process per core.
-        uvicorn.run(f"kartoteka.asgi:{args.service}", factory=True,
-                    workers=settings.http_workers, **options)  # type: ignore[arg-type]
-        return 0
-    if args.service == "ingest":
-        from services.ingest.app import create_app
-    else:
-        from services.api.app import create_app  # type: ignore[assignment]
-    uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
-    return 0
+    return serve(args.service, settings)
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from kartoteka.auth import Role, mint
-from kartoteka.embedded import free_port
 from kartoteka.settings import Settings
-from tests.support.infra import env_for
+from tests.support.served import served
 
 pytestmark = pytest.mark.integration
 
@@ -33,30 +28,10 @@ def _call(url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
         return answer.code, json.loads(answer.read())
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def api_url(settings: Settings):  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = dict(env_for(settings), KARTOTEKA_API_PORT=str(port), KARTOTEKA_HTTP_WORKERS="3")
-    manager = subprocess.Popen([sys.executable, "-m", "kartoteka.cli", "serve", "api"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while not _ready(url):
-            assert manager.poll() is None and time.monotonic() < deadline, "api did not start"
-            time.sleep(0.2)
+    with served(settings, "api", workers=3) as (_, url):
         yield url
-    finally:
-        manager.send_signal(signal.SIGTERM)
-        manager.wait(30)
 
 
 def test_an_employee_who_left_is_refused_by_every_worker_process_at_once(api_url, settings):

@@ -6,18 +6,13 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from kartoteka.auth import Role, mint
-from kartoteka.embedded import free_port
 from kartoteka.settings import Settings
-from tests.support.infra import env_for
+from tests.support.served import ready, served
 
 WORKERS = 2
 
@@ -55,50 +50,28 @@ def _wait(condition, what: str, timeout_s: float = 60):  # type: ignore[no-untyp
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
+def test_every_worker_serves_and_none_outlives_a_killed_manager(settings: Settings) -> None:
+    with served(settings, "ingest", WORKERS) as (manager, url):
 
-@pytest.fixture
-def served(settings: Settings):  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = dict(env_for(settings), KARTOTEKA_INGEST_PORT=str(port), KARTOTEKA_HTTP_WORKERS=str(WORKERS))
-    manager = subprocess.Popen([sys.executable, "-m", "kartoteka.cli", "serve", "ingest"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield manager, f"http://127.0.0.1:{port}"
-    finally:
-        if manager.poll() is None:
-            manager.send_signal(signal.SIGTERM)
-            manager.wait(30)
+        def all_workers() -> set[int] | None:
+            found = _children(manager.pid)
+            return found if len(found) >= WORKERS else None
 
+        workers = _wait(all_workers, f"{WORKERS} worker processes")
+        assert len(workers) == WORKERS
 
-def test_every_worker_serves_and_none_outlives_a_killed_manager(served, settings: Settings) -> None:
-    manager, url = served
-    _wait(lambda: _ready(url), "ingest /readyz")
+        token = mint(settings.secret, "serve-test", Role.channel, 600)
+        item = {"channel": "sms", "external_id": "serve-1", "occurred_at": "2026-11-20T10:00:00+03:00",
+                "direction": "inbound", "customer": {"phone": "+7 912 000-11-22"}}
+        request = urllib.request.Request(f"{url}/v1/interactions", data=json.dumps(item).encode(),
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 202
 
-    def all_workers() -> set[int] | None:
-        found = _children(manager.pid)
-        return found if len(found) >= WORKERS else None
-
-    workers = _wait(all_workers, f"{WORKERS} worker processes")
-    assert len(workers) == WORKERS
-
-    token = mint(settings.secret, "serve-test", Role.channel, 600)
-    item = {"channel": "sms", "external_id": "serve-1", "occurred_at": "2026-11-20T10:00:00+03:00",
-            "direction": "inbound", "customer": {"phone": "+7 912 000-11-22"}}
-    request = urllib.request.Request(f"{url}/v1/interactions", data=json.dumps(item).encode(),
-                                     headers={"Authorization": f"Bearer {token}",
-                                              "content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202
-
-    os.kill(manager.pid, signal.SIGKILL)
-    manager.wait(10)
-    # Orphaned workers would keep the port and answer with a configuration nobody supervises.
-    _wait(lambda: not any(_alive(pid) for pid in workers), "the workers to exit")
-    assert not _ready(url)
+        os.kill(manager.pid, signal.SIGKILL)
+        manager.wait(10)
+        # Orphaned workers would keep the port and answer with a configuration nobody supervises.
+        _wait(lambda: not any(_alive(pid) for pid in workers), "the workers to exit")
+        assert not ready(url)

@@ -1,0 +1,134 @@
+"""``kartoteka serve``: one HTTP service as ``KARTOTEKA_HTTP_WORKERS`` uvicorn processes.
+
+Each worker binds its own socket with SO_REUSEPORT, so the kernel spreads new connections
+over the workers. uvicorn's own ``--workers`` shares one listening socket instead, and the
+first worker to wake accepts every pending connection: a handful of keep-alive clients (a
+few channels, a load generator) then all land on one process while the other idles.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from kartoteka.settings import Settings
+
+log = logging.getLogger("kartoteka.serve")
+QUICK_EXIT_S = 5.0  # a worker that dies this soon after its start did not start at all
+MAX_QUICK_EXITS = 3
+
+
+def _options() -> dict[str, Any]:
+    return {"loop": "uvloop", "http": "httptools", "log_config": None, "access_log": False,
+            "timeout_graceful_shutdown": 10}
+
+
+def serve(service: str, settings: Settings) -> int:
+    import uvicorn
+
+    port = settings.ingest_port if service == "ingest" else settings.api_port
+    if settings.http_workers > 1:
+        return Manager(service, settings.host, port, settings.http_workers).run()
+    if service == "ingest":
+        from services.ingest.app import create_app
+    else:
+        from services.api.app import create_app  # type: ignore[assignment]
+    uvicorn.run(create_app(settings), host=settings.host, port=port, **_options())
+    return 0
+
+
+def _die_with_parent() -> None:
+    """A worker must not outlive its manager (kill -9 of ``serve``): it would keep serving a
+    configuration nobody supervises, on a port a restarted manager shares with it."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:
+        # The manager died while this worker was starting: the signal will never come.
+        raise SystemExit("the serve manager is gone")
+
+
+def _worker(service: str, host: str, port: int) -> None:
+    """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
+    import uvicorn
+
+    _die_with_parent()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    config = uvicorn.Config(f"kartoteka.asgi:{service}", factory=True, host=host, port=port,
+                            **_options())
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class Manager:
+    """Starts the workers, replaces one that dies, stops them all on SIGTERM or SIGINT."""
+
+    def __init__(self, service: str, host: str, port: int, workers: int) -> None:
+        self.service, self.host, self.port, self.count = service, host, port, workers
+        self.context = multiprocessing.get_context("spawn")
+        self.workers: list[tuple[BaseProcess, float]] = []
+        self.stopping = False
+        self.quick_exits = 0
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._stop)
+        self.workers = [self._start() for _ in range(self.count)]
+        try:
+            while not self.stopping:
+                time.sleep(0.2)
+                if not self._replace_dead():
+                    return 1
+            return 0
+        finally:
+            self._stop_all()
+
+    def _start(self) -> tuple[BaseProcess, float]:
+        process = self.context.Process(target=_worker, args=(self.service, self.host, self.port),
+                                       name=f"{self.service}-worker", daemon=False)
+        process.start()
+        return process, time.monotonic()
+
+    def _replace_dead(self) -> bool:
+        """Restart dead workers; False when they keep dying at start (the port is taken by
+        another program, the configuration is broken): then the supervisor's backoff applies."""
+        for i, (process, started) in enumerate(self.workers):
+            if process.is_alive() or self.stopping:
+                continue
+            quick = time.monotonic() - started < QUICK_EXIT_S
+            self.quick_exits = self.quick_exits + 1 if quick else 0
+            log.error("http worker exited", extra={"service": self.service, "pid": process.pid,
+                                                   "exitcode": process.exitcode})
+            if self.quick_exits >= MAX_QUICK_EXITS:
+                log.error("http workers keep failing at start; giving up", extra={"service": self.service})
+                return False
+            self.workers[i] = self._start()
+        return True
+
+    def _stop(self, *_: Any) -> None:
+        self.stopping = True
+
+    def _stop_all(self) -> None:
+        for process, _ in self.workers:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes requests in flight, then exits
+        deadline = time.monotonic() + 20
+        for process, _ in self.workers:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
