@@ -37,6 +37,18 @@ def _customers(settings, ingest, api, auth, n: int) -> list[str]:
     return found
 
 
+def _round_the_clock(settings, api, auth, employee: str) -> None:
+    """A 24/7 shift for ``employee``: these tests are about other detectors, and must not
+    see off-hours alerts depending on the hour they happen to run at."""
+    body = {"status": "active", "work_hours": [0, 0]}
+    answer = api.post(f"/v1/employees/{employee}/status", json=body, headers=auth("admin", "adm-1"))
+    assert answer.status_code == 202, answer.text
+    with running(settings, ("employees",)):
+        wait_until(lambda: count(settings.dsn, "SELECT count(*) FROM employees WHERE employee_id = %s"
+                                 " AND work_start = 0 AND work_end = 0", (employee,)) == 1,
+                   message="shift recorded")
+
+
 def _alerts(api, auth, **params) -> list[dict]:
     answer = api.get("/v1/audit/alerts", params=params, headers=auth("security_officer", "sec-1"))
     assert answer.status_code == 200, answer.text
@@ -46,6 +58,8 @@ def _alerts(api, auth, **params) -> list[dict]:
 def test_an_agent_exporting_many_customers_raises_one_bulk_export_alert_with_evidence(
     settings, ingest, api, auth
 ):
+    for employee in ("emp-9", "emp-thief"):  # emp-9 searches for the customers below
+        _round_the_clock(settings, api, auth, employee)
     customers = _customers(settings, ingest, api, auth, 8)
     for cid in customers:
         answer = api.get(f"/v1/customers/{cid}/export", headers=auth("agent", "emp-thief"))
@@ -73,6 +87,7 @@ def test_an_agent_exporting_many_customers_raises_one_bulk_export_alert_with_evi
 def test_browsing_many_cards_raises_breadth_once_even_when_the_detector_runs_again(
     settings, api, auth
 ):
+    _round_the_clock(settings, api, auth, "emp-wide")
     viewed = [str(uuid.uuid4()) for _ in range(70)]
     for cid in viewed:  # unknown ids answer 404, but the look-up itself is an access
         assert api.get(f"/v1/customers/{cid}", headers=auth("agent", "emp-wide")).status_code == 404

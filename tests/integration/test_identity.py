@@ -196,25 +196,31 @@ def test_times_with_offsets_postgres_cannot_spell_register_and_merge_customers(s
     # RFC 3339 (and so ingest) allows offsets up to 23:59; PostgreSQL reads at most 15:59 from
     # text, so the resolver's writes must carry times in binary (an instant), never as text.
     phone, email = unique_phone(), f"offset.{unique_phone()[-6:]}@mail.ru"
-    call, mail, form = _post(
-        ingest, auth,
-        interaction(customer={"phone": phone}, occurred_at="2026-10-01T10:00:00+21:07"),
-        interaction(channel="email", customer={"email": email}, occurred_at="2026-10-02T10:00:00-18:30"),
-        interaction(channel="web_form", customer={"phone": phone, "email": email},
-                    occurred_at="2026-10-03T10:00:00+23:59"),
-    )
 
-    def resolved() -> bool:
+    def attributed(ids: list[str]) -> bool:
         with psycopg.connect(settings.dsn) as conn:
-            attributed = conn.execute("SELECT count(*) FROM identity_attributions WHERE interaction_id"
-                                      " = ANY(%s::uuid[])", ([call, mail, form],)).fetchone()[0]
-            merged = conn.execute("SELECT count(*) FROM identity_customers WHERE merged_into IS NOT NULL"
-                                  " AND customer_id = ANY(%s::uuid[])",
-                                  ([customer_id_for(call), customer_id_for(mail)],)).fetchone()[0]
-        return attributed == 3 and merged == 1
+            return conn.execute("SELECT count(*) FROM identity_attributions WHERE interaction_id"
+                                " = ANY(%s::uuid[])", (ids,)).fetchone()[0] == len(ids)
+
+    def merged(call: str, mail: str) -> bool:
+        with psycopg.connect(settings.dsn) as conn:
+            return conn.execute("SELECT count(*) FROM identity_customers WHERE merged_into IS NOT NULL"
+                                " AND customer_id = ANY(%s::uuid[])",
+                                ([customer_id_for(call), customer_id_for(mail)],)).fetchone()[0] == 1
 
     with running(settings, ("resolver",)):
-        wait_until(resolved, message="registered, attributed and merged")
+        # The call and the email first, each its own customer; only then the form that links
+        # them (on other partitions it could be resolved first and leave nothing to merge).
+        call, mail = _post(
+            ingest, auth,
+            interaction(customer={"phone": phone}, occurred_at="2026-10-01T10:00:00+21:07"),
+            interaction(channel="email", customer={"email": email}, occurred_at="2026-10-02T10:00:00-18:30"),
+        )
+        wait_until(lambda: attributed([call, mail]), message="call and email registered")
+        [form] = _post(ingest, auth, interaction(channel="web_form", customer={"phone": phone, "email": email},
+                                                 occurred_at="2026-10-03T10:00:00+23:59"))
+        wait_until(lambda: attributed([call, mail, form]) and merged(call, mail),
+                   message="registered, attributed and merged")
     with psycopg.connect(settings.dsn) as conn:
         registered = conn.execute("SELECT registered_at FROM identity_customers WHERE customer_id = %s",
                                   (customer_id_for(call),)).fetchone()[0]
