@@ -48,6 +48,10 @@ RESET_CHECK_S = 2.0
 # worker more than the write is worth; an idle one keeps it fresh for whoever waits on lag 0.
 STATUS_BUSY_S = 2.0
 STATUS_IDLE_S = 0.5
+# For the audit side (access trail, detectors, alerts, employee status): under a steady
+# stream Tansu holds a fetch for about its full wait, so these see records ~0.1-0.5 s later,
+# and seven idle workers no longer keep ~0.3 cores busy polling.
+IDLE_FETCH_WAIT_MS = 500
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
 
 
@@ -184,8 +188,11 @@ class Runner:
         # Every worker may be first after a broker restart: the topics must exist.
         kafka.ensure_topics(self.settings)
         # "none": a reset log must raise, not silently rewind under the old positions.
+        # A projection whose readers can wait may poll an idle topic less often (each idle
+        # fetch round trip costs CPU in the worker and the broker).
+        waits = {"fetch_max_wait_ms": w} if (w := getattr(self.projection, "fetch_max_wait_ms", None)) else {}
         self._consumer = kafka.consumer(
-            self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records
+            self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records, **waits
         )
         self._dlq = kafka.producer(self.settings, linger_ms=0)
         partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)]

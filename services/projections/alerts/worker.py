@@ -7,7 +7,7 @@ from eventsourcing.persistence import Tracking
 from events import topics
 from events.catalog import AlertRaised
 from services.projections.alerts.store import AlertStore, alert_row
-from services.projections.runner import Decoded
+from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
 
 
 class AlertProjection:
@@ -15,6 +15,7 @@ class AlertProjection:
 
     name = "alerts"
     topic = topics.ALERTS
+    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: AlertStore) -> None:
         self.store = store

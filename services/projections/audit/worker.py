@@ -12,7 +12,7 @@ from events import topics
 from events.audit.trail import access_record, chain_alert
 from events.catalog import AccessRecorded, AlertRaised
 from services.projections.audit.store import AccessStore, TailFault
-from services.projections.runner import Decoded
+from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
 
 log = logging.getLogger(__name__)
 AlertSink = Callable[[Sequence[AlertRaised]], None]
@@ -28,6 +28,7 @@ class AuditProjection:
 
     name = "audit"
     topic = topics.ACCESS
+    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: AccessStore, alerts: AlertSink | None = None) -> None:
         self.store = store

@@ -41,7 +41,7 @@ from services.projections.detect.evaluate import (
     to_event,
     unraised,
 )
-from services.projections.runner import Decoded
+from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class DetectProjection:
 
     name = "detect"
     topic = topics.ACCESS
+    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(
         self,

@@ -6,7 +6,7 @@ from eventsourcing.persistence import Tracking
 
 from events import topics
 from events.catalog import EmployeeStatusChanged
-from services.projections.runner import Decoded
+from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
 from services.projections.staff.store import EmployeeStore, employee_row
 
 
@@ -15,6 +15,7 @@ class EmployeeProjection:
 
     name = "employees"
     topic = topics.EMPLOYEES
+    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: EmployeeStore) -> None:
         self.store = store
