@@ -72,7 +72,12 @@ def normalise_email(raw: str) -> str | None:
         # A bare ASCII address is what parseaddr would return unchanged (the unit tests
         # compare both), at a tenth of its cost; ASCII case-folding is lower-casing.
         return text.lower()
-    _, address = parseaddr(text)
+    return parsed_email(text)
+
+
+def parsed_email(text: str) -> str | None:
+    """The general path of :func:`normalise_email` (RFC 5322 parsing), for any spelling."""
+    _, address = parseaddr(text.strip())
     address = address.strip().casefold()
     local, sep, domain = address.rpartition("@")
     labels = domain.split(".")
