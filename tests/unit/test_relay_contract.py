@@ -7,13 +7,23 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
+from pydantic import BaseModel
 
 from events import catalog as _catalog  # noqa: F401  (registers the event types)
-from events.catalog import InteractionAttributed
+from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
 from events.envelope import decode, serialise, type_of
+from events.identity import (
+    CustomerMerged,
+    CustomerSplit,
+    IdentifierUnlinked,
+    InteractionReattributed,
+    SuspiciousLinkRecorded,
+)
 from events.ids import derived_event_id
+from events.interaction import Interaction
 from services.projections.identity.decide import Attribute
-from services.projections.identity.relay import SOURCE, _key_of, contract_record, translate
+from services.projections.identity.domain import Attribution, Customer
+from services.projections.identity.relay import SOURCE, contract_record
 from services.projections.identity.worker import _Materialiser
 from tests.unit.test_identity_stored import _commands, _existing, _interaction, _Log, _Reference
 
@@ -22,6 +32,55 @@ def _notifications(events: list[StoredEvent], first_id: int) -> list[Notificatio
     return [Notification(id=first_id + n, originator_id=UUID(str(e.originator_id)),
                          originator_version=e.originator_version, topic=e.topic, state=e.state)
             for n, e in enumerate(events)]
+
+
+def translate(event: object) -> BaseModel | None:
+    """An identity domain event as the contract event published on customers.v1 (None: not published).
+
+    The reference mapping, built and validated model by model; the relay publishes
+    :func:`contract_record`'s bytes, which tests hold equal to it.
+    """
+    cid = str(getattr(event, "originator_id", ""))
+    if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
+        return CustomerRegistered(customer_id=cid, first_interaction_id=event.first_interaction_id,
+                                  at=event.at)
+    if isinstance(event, Customer.IdentifierLinked):  # type: ignore[attr-defined]
+        return IdentifierLinked(customer_id=cid, kind=event.kind, value=event.value, valid=event.valid,
+                                interaction_id=event.interaction_id, channel=event.channel, at=event.at)
+    if isinstance(event, Customer.IdentifierUnlinked):  # type: ignore[attr-defined]
+        return IdentifierUnlinked(customer_id=cid, key=event.key, command_id=event.command_id, at=event.at)
+    if isinstance(event, Customer.MergedInto):  # type: ignore[attr-defined]
+        return CustomerMerged(survivor_id=event.survivor_id, merged_id=cid,
+                              interaction_id=event.interaction_id, keys=event.keys, at=event.at)
+    if isinstance(event, Customer.SplitOff):  # type: ignore[attr-defined]
+        return CustomerSplit(source_id=cid, target_id=event.target_id, keys=event.keys,
+                             interaction_ids=event.interaction_ids, command_id=event.command_id,
+                             requested_by=event.requested_by, reason=event.reason, at=event.at)
+    if isinstance(event, Customer.SuspiciousLinkFlagged):  # type: ignore[attr-defined]
+        return SuspiciousLinkRecorded(customer_id=cid, other_customer_ids=event.others, key=event.key,
+                                      interaction_id=event.interaction_id, reason=event.reason,
+                                      at=event.at)
+    if isinstance(event, Attribution.Attributed):  # type: ignore[attr-defined]
+        return InteractionAttributed(customer_id=event.customer_id, interaction_id=event.interaction_id,
+                                     interaction=Interaction.model_validate(event.interaction))
+    if isinstance(event, Attribution.Reattributed):  # type: ignore[attr-defined]
+        return InteractionReattributed(interaction_id=cid, from_customer_id=event.from_customer_id,
+                                       customer_id=event.customer_id, command_id=event.command_id,
+                                       original_customer_id=event.original_customer_id)
+    if isinstance(event, Customer.Absorbed):  # type: ignore[attr-defined]
+        return None  # the merged side's event carries the merge
+    raise TypeError(f"no contract event for {type(event).__name__}")
+
+
+def _key_of(contract: BaseModel) -> str:
+    """Events about one customer share its key, so they stay in order on customers.v1."""
+    if isinstance(contract, CustomerMerged):
+        return contract.merged_id  # after every earlier event of the merged customer
+    if isinstance(contract, CustomerSplit):
+        return contract.source_id
+    if isinstance(contract, InteractionReattributed):
+        return contract.original_customer_id  # after the interaction's attribution
+    return str(contract.customer_id)  # type: ignore[attr-defined]
 
 
 def _reference(app, notification: Notification) -> tuple[str, bytes, list[tuple[str, bytes]]] | None:

@@ -31,7 +31,6 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from events.ids import derived_event_id
-from events.interaction import Interaction
 from kartoteka import kafka
 from kartoteka.settings import Settings
 from services.projections.identity import stored
@@ -50,67 +49,18 @@ SOURCE = "kartoteka/identity"
 PRODUCER: dict[str, Any] = {"linger_ms": 60_000, "batch_size": 512 * 1024}
 
 
-def translate(event: object) -> BaseModel | None:
-    """An identity domain event as the contract event published on customers.v1 (None: not published).
-
-    The reference mapping, built and validated model by model; the relay publishes
-    :func:`contract_record`'s bytes, which tests hold equal to it.
-    """
-    cid = str(getattr(event, "originator_id", ""))
-    if isinstance(event, Customer.Registered):  # type: ignore[attr-defined]
-        return CustomerRegistered(customer_id=cid, first_interaction_id=event.first_interaction_id,
-                                  at=event.at)
-    if isinstance(event, Customer.IdentifierLinked):  # type: ignore[attr-defined]
-        return IdentifierLinked(customer_id=cid, kind=event.kind, value=event.value, valid=event.valid,
-                                interaction_id=event.interaction_id, channel=event.channel, at=event.at)
-    if isinstance(event, Customer.IdentifierUnlinked):  # type: ignore[attr-defined]
-        return IdentifierUnlinked(customer_id=cid, key=event.key, command_id=event.command_id, at=event.at)
-    if isinstance(event, Customer.MergedInto):  # type: ignore[attr-defined]
-        return CustomerMerged(survivor_id=event.survivor_id, merged_id=cid,
-                              interaction_id=event.interaction_id, keys=event.keys, at=event.at)
-    if isinstance(event, Customer.SplitOff):  # type: ignore[attr-defined]
-        return CustomerSplit(source_id=cid, target_id=event.target_id, keys=event.keys,
-                             interaction_ids=event.interaction_ids, command_id=event.command_id,
-                             requested_by=event.requested_by, reason=event.reason, at=event.at)
-    if isinstance(event, Customer.SuspiciousLinkFlagged):  # type: ignore[attr-defined]
-        return SuspiciousLinkRecorded(customer_id=cid, other_customer_ids=event.others, key=event.key,
-                                      interaction_id=event.interaction_id, reason=event.reason,
-                                      at=event.at)
-    if isinstance(event, Attribution.Attributed):  # type: ignore[attr-defined]
-        return InteractionAttributed(customer_id=event.customer_id, interaction_id=event.interaction_id,
-                                     interaction=Interaction.model_validate(event.interaction))
-    if isinstance(event, Attribution.Reattributed):  # type: ignore[attr-defined]
-        return InteractionReattributed(interaction_id=cid, from_customer_id=event.from_customer_id,
-                                       customer_id=event.customer_id, command_id=event.command_id,
-                                       original_customer_id=event.original_customer_id)
-    if isinstance(event, Customer.Absorbed):  # type: ignore[attr-defined]
-        return None  # the merged side's event carries the merge
-    raise TypeError(f"no contract event for {type(event).__name__}")
-
-
-def _key_of(contract: BaseModel) -> str:
-    """Events about one customer share its key, so they stay in order on customers.v1."""
-    if isinstance(contract, CustomerMerged):
-        return contract.merged_id  # after every earlier event of the merged customer
-    if isinstance(contract, CustomerSplit):
-        return contract.source_id
-    if isinstance(contract, InteractionReattributed):
-        return contract.original_customer_id  # after the interaction's attribution
-    return str(contract.customer_id)  # type: ignore[attr-defined]
-
-
 _ORIGINATOR = object()  # a contract field taken from the stored event's originator id
 
 
 class _Contract:
     """How one stored event becomes its contract event's JSON, without building the model.
 
-    ``translate`` builds and validates a pydantic model per event, which re-ran every
+    Building and validating the contract's pydantic model per event, which re-ran every
     validator of the interaction (phone parsing included) that ingest and the resolver had
     already run on it: most of the relay's CPU. The stored state holds plain JSON values
     already, so the contract's JSON is written straight from them, field by field in the
-    model's order and with the model's datetime spelling (tests compare it with
-    ``translate``'s, kind by kind).
+    model's order and with the model's datetime spelling (tests compare it with the
+    validated models', kind by kind).
     """
 
     def __init__(self, model: type[BaseModel], fields: dict[str, object], key: str,
@@ -199,7 +149,7 @@ def _state(contract: _Contract, state: bytes) -> dict[str, Any]:
 def contract_record(notification: Notification) -> tuple[str, bytes, list[tuple[str, bytes]]] | None:
     """(key, envelope bytes, headers) of a recorded event on customers.v1; None: not published.
 
-    The bytes are those of ``serialise(translate(event), ...)`` up to JSON spelling.
+    The bytes are those of the validated contract model's ``serialise`` up to JSON spelling.
     """
     try:
         contract = _CONTRACTS[notification.topic]
