@@ -28,10 +28,6 @@ class Envelope(BaseModel):
     data: dict[str, Any]
 
 
-class UnknownEventType(ValueError):
-    """The type name is not one this build understands."""
-
-
 class EventDecodeError(ValueError):
     """A record could not be turned into an event; the message says why."""
 
