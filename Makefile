@@ -30,6 +30,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -c 'import locust, matplotlib, tqdm' 2>/dev/null && test -x $(BIN)/py-spy \
 		|| $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	command -v wrk >/dev/null || { test "$$(id -u)" = 0 && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| { echo "make bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:

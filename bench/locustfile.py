@@ -1,22 +1,19 @@
-"""Locust users for the benchmark; run headless by :mod:`bench.loadgen`, configured by env vars.
+"""Locust users for the ingest benchmarks, run headless by :mod:`bench.loadgen` and configured by
+env vars (reads use wrk: :mod:`bench.wrk`).
 
 ``BENCH_SAMPLES``   CSV written at exit: t_start, t_end, name, ok, items (one line per request)
-``BENCH_TOKEN``     bearer token (channel role for ingest users, agent role for readers)
+``BENCH_TOKEN``     bearer token (channel role)
 ``BENCH_RUN``       tag that makes external ids unique per run; ``BENCH_CUSTOMERS`` people
 ``BENCH_BATCH``     items per batch request; ``BENCH_TOTAL`` stop once that many were accepted
 ``BENCH_RATE``      requests/s per user (0: as fast as answers come back)
 ``BENCH_ACKS``      file that gets ``id,t_202`` per accepted single item, as it happens
-``BENCH_READ_SAMPLE`` JSON list of loaded customers (id, phone, email, name) for the readers
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
-import random
 import time
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -35,9 +32,6 @@ SAMPLES: list[tuple[float, float, str, int, int]] = []
 _slots = itertools.count()
 _accepted = 0
 _acks = open(ENV["BENCH_ACKS"], "a", buffering=1) if ENV.get("BENCH_ACKS") else None  # noqa: SIM115
-_readers: list[dict[str, str]] = (
-    json.loads(Path(ENV["BENCH_READ_SAMPLE"]).read_text()) if ENV.get("BENCH_READ_SAMPLE") else []
-)
 
 
 @events.quitting.add_listener
@@ -111,48 +105,3 @@ class SingleIngest(_Base):
             if _acks is not None:
                 _acks.write(f"{response.json()['id']},{ended:.6f}\n")
             _accepted_items(1, self)
-
-
-class _Reader(_Base):
-    abstract = True
-
-    def _customer(self) -> dict[str, str]:
-        return random.choice(_readers)
-
-    def _get(self, path: str, name: str) -> None:
-        started, ended, ok, _ = self._call("GET", path, name, 200)
-        SAMPLES.append((started, ended, name, int(ok), 1))
-
-
-class CardRead(_Reader):
-    """The unified card of a random loaded customer."""
-
-    @task
-    def card(self) -> None:
-        self._get(f"/v1/customers/{self._customer()['id']}", "card")
-
-
-class TimelineRead(_Reader):
-    """The first timeline page (50 newest) of a random loaded customer."""
-
-    @task
-    def timeline(self) -> None:
-        self._get(f"/v1/customers/{self._customer()['id']}/timeline", "timeline")
-
-
-class SearchRead(_Reader):
-    """Search by phone in a local spelling, by email, and by full name, in equal parts."""
-
-    kinds = itertools.cycle(("phone", "email", "name"))
-
-    @task
-    def search(self) -> None:
-        kind = next(self.kinds)
-        query = self._customer()[kind]
-        self._get(f"/v1/customers?q={_quote(query)}", f"search:{kind}")
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")

@@ -24,7 +24,9 @@ class Plan:
     fresh_s: int = 40
     read_s: int = 20             # each read endpoint
     read_rate: float = 100.0     # offered requests/s per read endpoint
-    read_users: int = 20         # closed-loop users: the offered rate holds up to 200 ms answers
+    read_users: int = 20         # wrk connections per endpoint: the paced rate holds up to ~200 ms answers
+    read_agents: int = 50        # distinct agent tokens the reads come from
+    read_warmup_s: int = 5       # each endpoint, unmeasured, after the bulk load
     customers: int = 100_000     # read dataset (bench.load)
     interactions: int = 1_000_000
 

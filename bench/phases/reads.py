@@ -1,48 +1,62 @@
-"""Reads: p50/p99 of card, timeline and search through the real api (agent token, audited) on a
-bulk-loaded dataset (:mod:`bench.load`), at a steady offered rate per endpoint; vs the same SQL
-(``services.api.views``) called in-process, one at a time, with no HTTP, auth or audit event."""
+"""Reads: p50/p99 of card, timeline and search through the real api (agent tokens, audited) on a
+bulk-loaded dataset (:mod:`bench.load`), at a steady offered rate per endpoint driven by wrk
+(:mod:`bench.wrk`); vs the same SQL (``services.api.views``) called in-process, one at a time,
+with no HTTP, auth or audit event.
+
+Each endpoint is warmed up first (the dataset was just bulk-loaded: its pages are not in
+PostgreSQL's cache yet), then measured. Reads come from a pool of agents, as in a contact
+center; every read still produces its access event for the audit side to consume.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from psycopg_pool import AsyncConnectionPool
 
 from bench.load import load
-from bench.loadgen import LoadRun, run_locust
 from bench.plan import Context
 from bench.stack import Stack
 from bench.stats import ratio, summary
+from bench.wrk import WrkRun, merged, run_wrk, wrk_binary
 from kartoteka.auth import Role
 from kartoteka.supervisor import WORKERS
 from services.api import views
 
-READERS = {"card": "CardRead", "timeline": "TimelineRead", "search": "SearchRead"}
+SEARCH_KINDS = ("phone", "email", "name")
 RAW_CALLS = 300
 RAW_BUDGET_S = 45.0  # slow queries must not stretch the run: stop the raw calls after this
 
 
 def run(ctx: Context) -> dict[str, Any]:
     plan = ctx.plan
+    wrk_binary()  # fail before the long load when the load generator is missing
     stack = Stack(ctx.infra, "reads", ctx.run_dir)
     started = time.monotonic()
     sample = load(stack.settings.dsn, plan.customers, plan.interactions)
     load_s = time.monotonic() - started
-    sample_path = ctx.run_dir / "read-sample.json"
-    sample_path.write_text(json.dumps(sample, ensure_ascii=False))
+    files = _request_files(ctx.run_dir, sample)
     try:
         stack.start("api", *WORKERS)  # the audit side consumes every read's access event
-        env = {"BENCH_TOKEN": stack.token(Role.agent, "bench-agent"),
-               "BENCH_READ_SAMPLE": str(sample_path), "BENCH_RATE": str(plan.read_rate / plan.read_users)}
+        tokens = ctx.run_dir / "read-tokens.txt"
+        tokens.write_text("".join(f"{stack.token(Role.agent, f'bench-agent-{i:03d}')}\n"
+                                  for i in range(plan.read_agents)))
         loads = {
-            name: run_locust(user, stack.url("api"), plan.read_users, plan.read_s, env,
-                             ctx.run_dir / f"reads-{user}", stack.pids())
-            for name, user in READERS.items()
+            "card": {"card": (files["card"], plan.read_rate)},
+            "timeline": {"timeline": (files["timeline"], plan.read_rate)},
+            "search": {f"search:{k}": (files[k], plan.read_rate / len(SEARCH_KINDS)) for k in SEARCH_KINDS},
         }
+        runs = {}
+        for endpoint, load_ in loads.items():
+            users = max(2, plan.read_users // len(load_))
+            run_wrk(stack.url("api"), load_, tokens, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup")
+            runs[endpoint] = run_wrk(stack.url("api"), load_, tokens, users, plan.read_s, ctx.run_dir,
+                                     stack.pids(), endpoint)
         raw = asyncio.run(_raw(stack.settings.dsn, sample))
     finally:
         stack.stop()
@@ -51,25 +65,43 @@ def run(ctx: Context) -> dict[str, Any]:
         "interactions": plan.interactions,
         "load_seconds": round(load_s, 1),
         "offered_per_s": plan.read_rate,
-        "endpoints": {name: _figures(run_, raw) for name, run_ in loads.items()},
+        "agents": plan.read_agents,
+        "warmup_s": plan.read_warmup_s,
+        "connections": plan.read_users,
+        "endpoints": {name: _figures(found, raw) for name, found in runs.items()},
     }
 
 
-def _figures(load_run: LoadRun, raw: dict[str, list[float]]) -> dict[str, Any]:
-    names = sorted({s.name for s in load_run.samples})
-    found: dict[str, Any] = {"cpu_cores": load_run.cpu, "failures": load_run.failures}
-    if len(names) > 1:
-        found["all"] = {"api_ms": summary([s.ms for s in load_run.ok()]),
-                        "raw_sql_ms": summary([v for n in names for v in raw.get(n, [])])}
-    for name in names:
-        api = summary([s.ms for s in load_run.ok(name)])
+def _request_files(run_dir: Path, sample: list[dict[str, str]]) -> dict[str, Path]:
+    """One file of request paths per read, for wrk to pick from at random."""
+    paths = {
+        "card": [f"/v1/customers/{c['id']}" for c in sample],
+        "timeline": [f"/v1/customers/{c['id']}/timeline" for c in sample],
+        **{k: [f"/v1/customers?q={quote(c[k], safe='')}" for c in sample] for k in SEARCH_KINDS},
+    }
+    files = {}
+    for name, lines in paths.items():
+        files[name] = run_dir / f"read-paths-{name}.txt"
+        files[name].write_text("".join(f"{line}\n" for line in lines))
+    return files
+
+
+def _figures(runs: dict[str, WrkRun], raw: dict[str, list[float]]) -> dict[str, Any]:
+    first = next(iter(runs.values()))
+    found: dict[str, Any] = {"cpu_cores": first.cpu, "failures": sum(r.failures for r in runs.values())}
+    if len(runs) > 1:
+        found["all"] = {"api_ms": merged(list(runs.values())),
+                        "raw_sql_ms": summary([v for n in runs for v in raw.get(n, [])])}
+    for name, run_ in runs.items():
+        api = run_.summary()
         base = summary(raw.get(name, []))
         found[name] = {
             "api_ms": api,
             "raw_sql_ms": base,
             "p99_ratio_to_raw": ratio(api["p99"], base["p99"]),
-            "achieved_per_s": round(len(load_run.ok(name)) / max(load_run.seconds, 1e-6), 1),
-            "latencies": sorted(round(s.ms, 2) for s in load_run.ok(name)),
+            "achieved_per_s": run_.per_s,
+            "failures": run_.failures,
+            "latencies": run_.quantiles_ms,
         }
     return found
 
