@@ -145,6 +145,10 @@ class AccessAuditor:
             raise
         future.add_callback(self._acked, ticket, loop, waiter)
         future.add_errback(self._failed, ticket, loop, waiter, value)
+        if waiter is not None:
+            # This read waits for its acknowledgement: send now rather than after the linger.
+            flushed = loop.run_in_executor(None, self.producer.flush, self.ack_timeout_s)
+            flushed.add_done_callback(_ignore_outcome)  # the waiter reports a failure
         return waiter
 
     def _acked(self, ticket: int, loop: Any, waiter: Any, _metadata: Any) -> None:
@@ -164,6 +168,10 @@ class AccessAuditor:
         log.error("access event lost", extra={"error": str(exc), "event": value.decode()})
         if waiter is not None:
             loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_exception(exc))
+
+
+def _ignore_outcome(future: asyncio.Future[Any]) -> None:
+    future.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 _TYPE = type_of(AccessRecorded).encode()

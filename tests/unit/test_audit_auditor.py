@@ -43,6 +43,10 @@ class Producer:
 
     def __init__(self, auto_ack: bool = True) -> None:
         self.auto_ack, self.sent, self.deliveries = auto_ack, [], []
+        self.flushes = 0
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.flushes += 1
 
     def partitions_for(self, topic: str) -> set[int]:
         return {0}
@@ -179,3 +183,19 @@ def test_the_access_event_is_byte_for_byte_the_envelope_of_the_contract() -> Non
                            source=envelope.source, time=envelope.time, subject=envelope.subject))
     assert value == expected
     assert key == "emp-Ж\"q".encode() and headers == [("event-type", envelope.type.encode())]
+
+
+def test_a_read_that_waits_for_its_ack_flushes_at_once_and_a_busy_one_leaves_it_to_the_linger() -> None:
+    producer = Producer()
+    audit = auditor(producer, fresh_s=60)
+
+    async def two_reads() -> None:
+        await audit.record(request(), WHO, "customer.card", ["c-1"])  # idle: nothing acked yet
+        await asyncio.sleep(0.05)  # the executor's flush has run
+        flushed_after_first = producer.flushes
+        await audit.record(request(), WHO, "customer.card", ["c-2"])  # acked 0 s ago: busy
+        await asyncio.sleep(0.05)
+        assert (flushed_after_first, producer.flushes) == (1, 1)
+
+    asyncio.run(two_reads())
+    assert len(producer.sent) == 2
