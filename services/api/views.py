@@ -51,7 +51,7 @@ async def search(pool: AsyncConnectionPool, q: str, limit: int) -> list[dict[str
         params: dict[str, Any] = {"kind": exact[0], "value": exact[1], "limit": limit}
     else:
         found = _BY_NAME
-        params = {"q": folded(q), "lat": latin(q), "k": max(100, 2 * limit),
+        params = {"q": folded(q), "lat": latin(q), "k": max(20, limit), "over": 2 * limit,
                   "min": MIN_NAME_SIMILARITY, "limit": limit}
     # One statement: candidates and their summaries, so a search is one round trip.
     rows = await _all(pool, _SUMMARIES.format(found=found), params)  # type: ignore[arg-type]
@@ -69,24 +69,34 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
     return None
 
 
-# Nearest names by trigram distance in both scripts (typos, word order; ё = е), re-scored.
-# The nearest candidates come from GiST KNN scans, so a common surname costs the same as a
-# rare one; they are then scored by whole-name and word similarity plus russian stems.
+# Nearest distinct names by trigram distance in both scripts (typos, word order; ё = е),
+# re-scored by whole-name and word similarity plus russian stems, then expanded to their
+# customers by btree. Searching names rather than customers keeps a common name (hundreds of
+# namesakes) as cheap as a rare one; an Incremental Sort on the names' score stops the
+# expansion once enough customers are found. ``over`` leaves room for a root reached through
+# several of its members' names.
 _BY_NAME = """
     WITH candidates AS (
-        (SELECT id FROM customers ORDER BY search_name <-> %(q)s LIMIT %(k)s)
+        (SELECT search_name, search_latin, search_tsv FROM customer_names
+         ORDER BY search_name <-> %(q)s LIMIT %(k)s)
         UNION
-        (SELECT id FROM customers WHERE search_latin IS NOT NULL
+        (SELECT search_name, search_latin, search_tsv FROM customer_names WHERE search_latin IS NOT NULL
          ORDER BY search_latin <-> %(lat)s LIMIT %(k)s)
-    ), scored AS (
-        SELECT coalesce(c.root_id, c.id) AS id,
-               greatest(similarity(c.search_name, %(q)s), word_similarity(%(q)s, c.search_name),
-                        similarity(c.search_latin, %(lat)s), word_similarity(%(lat)s, c.search_latin))
-               + 0.5 * ts_rank(c.search_tsv, plainto_tsquery('russian', %(q)s)) AS score
-        FROM customers c JOIN candidates USING (id)
+    ), scored AS MATERIALIZED (
+        SELECT search_name,
+               max(greatest(similarity(search_name, %(q)s), word_similarity(%(q)s, search_name),
+                            similarity(search_latin, %(lat)s), word_similarity(%(lat)s, search_latin))
+                   + 0.5 * ts_rank(search_tsv, plainto_tsquery('russian', %(q)s))) AS score
+        FROM candidates GROUP BY search_name
+    ), reached AS (
+        SELECT r.id, n.score
+        FROM (SELECT * FROM scored WHERE score >= %(min)s ORDER BY score DESC LIMIT %(limit)s) n
+        CROSS JOIN LATERAL (
+            SELECT DISTINCT coalesce(c.root_id, c.id) AS id FROM customers c
+            WHERE c.search_name = n.search_name ORDER BY 1 LIMIT %(limit)s) r
+        ORDER BY n.score DESC, r.id LIMIT %(over)s
     ), best AS (
-        SELECT id, max(score) AS score FROM scored WHERE score >= %(min)s
-        GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
+        SELECT id, max(score) AS score FROM reached GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
     )
     SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS ord FROM best"""
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
 from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
 from events.envelope import wrap
 from events.interaction import Interaction
+from events.names import latin
 from kartoteka import db
 from services.projections.timeline.apply import rows_for
 from services.projections.timeline.store import TimelineStore
@@ -87,3 +89,41 @@ def test_search_results_carry_phones_in_e164_and_emails(api, auth, customers) ->
     [item] = api.get("/v1/customers", params={"q": "89123456789"}, headers=auth("agent")).json()["items"]
     assert item["phones"] == ["+79123456789"] and item["emails"] == ["irina@mail.ru"]
     assert item["name"] == "Ирина Петрова" and item["score"] == 1.0
+
+
+def _insert(settings, *names: str) -> list[str]:
+    """Customers written straight to the read model, as a bulk load would (the names follow)."""
+    ids = sorted(str(uuid.uuid4()) for _ in names)
+    with psycopg.connect(settings.dsn) as conn:
+        conn.cursor().executemany(
+            "INSERT INTO customers (id, name, search_latin, registered_at, name_at) VALUES (%s, %s, %s, %s, %s)",
+            [(cid, name, latin(name), AT, AT) for cid, name in zip(ids, names, strict=True)])
+    return ids
+
+
+def test_namesakes_beyond_the_limit_come_by_id_after_the_exact_name(api, auth, settings) -> None:
+    namesakes = _insert(settings, *["Зоя Котова"] * 30)
+    [near] = _insert(settings, "Зоя Котовская")
+    items = api.get("/v1/customers", params={"q": "зоя котова", "limit": 10}, headers=auth("agent")).json()["items"]
+    assert [i["id"] for i in items] == namesakes[:10]
+    items = api.get("/v1/customers", params={"q": "Зоя Котова"}, headers=auth("agent")).json()["items"]
+    assert [i["id"] for i in items] == [*namesakes, near]
+
+
+def test_a_renamed_customer_is_found_by_the_new_name_only(api, auth, settings) -> None:
+    [cid] = _insert(settings, "Глеб Усов")
+    with psycopg.connect(settings.dsn) as conn:
+        conn.execute("UPDATE customers SET name = %s, search_latin = %s WHERE id = %s",
+                     ("Ефросинья Ширяева", latin("Ефросинья Ширяева"), cid))
+    found = api.get("/v1/customers", params={"q": "Ефросиня Ширяева"}, headers=auth("agent")).json()["items"]
+    assert [i["id"] for i in found] == [cid]
+    assert api.get("/v1/customers", params={"q": "Глеб Усов"}, headers=auth("agent")).json()["items"] == []
+
+
+def test_a_merged_customer_is_answered_once_by_its_root(api, auth, settings) -> None:
+    root, merged = _insert(settings, "Тимур Ахметов", "Timur Akhmetov")
+    with psycopg.connect(settings.dsn) as conn:
+        conn.execute("UPDATE customers SET root_id = %s, merged_into = %s WHERE id = %s", (root, root, merged))
+    for query in ("Тимур Ахметов", "Timur Akhmetov", "Ахметов"):
+        items = api.get("/v1/customers", params={"q": query}, headers=auth("agent")).json()["items"]
+        assert [i["id"] for i in items] == [root], query
