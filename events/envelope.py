@@ -54,6 +54,11 @@ def register_upcaster(
     _UPCASTERS[old_type] = upcast
 
 
+def upcasts(type_name: str) -> bool:
+    """True when records of ``type_name`` are read through an upcaster."""
+    return type_name in _UPCASTERS
+
+
 def type_of(model: type[BaseModel] | BaseModel) -> str:
     return model.event_type  # type: ignore[union-attr,no-any-return]
 

@@ -55,16 +55,40 @@ IDLE_FETCH_WAIT_MS = 500
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
 
 
-@dataclass(slots=True)  # one per record: a frozen dataclass's __init__ cost four times as much
 class Decoded:
-    """A record that parsed into a known event (treat as read-only)."""
+    """A record that parsed into a known event (treat as read-only).
 
-    partition: int
-    offset: int
-    key: bytes | None
-    envelope: Envelope
-    payload: BaseModel
-    topic: str = ""
+    A projection that decodes its common records its own way (``Projection.digest``) gets
+    its ``digest`` here; the envelope and payload of such a record are decoded only if asked for.
+    """
+
+    # Slotted, with a plain __init__: one per record, and a frozen dataclass's __init__ cost
+    # four times as much.
+    __slots__ = ("partition", "offset", "key", "topic", "digest", "_envelope", "_payload", "_raw")
+
+    def __init__(self, partition: int, offset: int, key: bytes | None,
+                 envelope: Envelope | None = None, payload: BaseModel | None = None,
+                 topic: str = "", *, digest: object = None, raw: bytes | None = None) -> None:
+        if envelope is None and raw is None:
+            raise ValueError("a Decoded needs its envelope or its raw value")
+        self.partition, self.offset, self.key, self.topic = partition, offset, key, topic
+        self.digest = digest
+        self._envelope, self._payload, self._raw = envelope, payload, raw
+
+    @property
+    def envelope(self) -> Envelope:
+        if self._envelope is None:
+            self._envelope, self._payload = decode(self._raw)
+        return self._envelope
+
+    @property
+    def payload(self) -> BaseModel:
+        if self._payload is None:
+            self._envelope, self._payload = decode(self._raw)
+        return self._payload
+
+    def __repr__(self) -> str:
+        return f"Decoded({self.topic}/{self.partition}/{self.offset})"
 
 
 class Projection(Protocol):
@@ -75,6 +99,17 @@ class Projection(Protocol):
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         """Write the effects of ``items`` and the ``trackings`` in one transaction."""
+
+
+class Digesting(Protocol):
+    """A projection may also read its common records without the contract's models.
+
+    ``digest(value)`` returns what its ``apply`` needs of the record, or None to leave the
+    record to the full decode. It must only accept records the full decode accepts, so a
+    poison record is still dead-lettered with the decode's reason.
+    """
+
+    def digest(self, raw: bytes | None) -> object | None: ...
 
 
 @dataclass
@@ -238,7 +273,12 @@ class Runner:
             return
         good: list[Decoded] = []
         poison: list[Poison] = []
+        digest = getattr(self.projection, "digest", None)
         for record in fresh:
+            if digest is not None and (digested := digest(record.value)) is not None:
+                good.append(Decoded(record.partition, record.offset, record.key, topic=record.topic,
+                                    digest=digested, raw=record.value))
+                continue
             try:
                 envelope, payload = decode(record.value)
                 good.append(

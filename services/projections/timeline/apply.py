@@ -20,6 +20,8 @@ from events.identity import (
     InteractionReattributed,
     SuspiciousLinkRecorded,
 )
+from services.projections.runner import Decoded
+from services.projections.timeline.digest import Digest
 
 # json.dumps(details, ensure_ascii=False), byte for byte, with the C encoder built once: dumps
 # and JSONEncoder.encode build a new one per call, which cost more than the encoding itself.
@@ -54,6 +56,27 @@ def rows_for(events: list[tuple[Envelope, BaseModel]]) -> Rows:
     rows = Rows()
     for envelope, payload in events:
         _apply(rows, envelope, payload)
+    return rows
+
+
+def rows_of(items: list[Decoded]) -> Rows:
+    """:func:`rows_for` of a polled batch, whose common events come digested (see ``digest``)."""
+    rows = Rows()
+    for item in items:
+        found = item.digest
+        if not isinstance(found, Digest):
+            _apply(rows, item.envelope, item.payload)
+            continue
+        if found.customer is not None:
+            rows.customers.append(found.customer)
+        if found.identifier is not None:
+            rows.identifiers.append(found.identifier)
+        if found.timeline is not None:
+            rows.timeline.append(found.timeline)
+        if found.seen:
+            rows.seen += found.seen
+        if found.name is not None:
+            rows.names.append(found.name)
     return rows
 
 

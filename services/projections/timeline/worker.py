@@ -6,7 +6,8 @@ from eventsourcing.persistence import Tracking
 
 from events import topics
 from services.projections.runner import Decoded
-from services.projections.timeline.apply import rows_for
+from services.projections.timeline.apply import rows_of
+from services.projections.timeline.digest import Digest, digest
 from services.projections.timeline.store import TimelineStore
 
 
@@ -21,4 +22,7 @@ class TimelineProjection:
         self.batch_max_records = batch_max_records
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        self.store.write(rows_for([(d.envelope, d.payload) for d in items]), trackings)
+        self.store.write(rows_of(items), trackings)
+
+    def digest(self, raw: bytes | None) -> Digest | None:
+        return digest(raw)
