@@ -49,8 +49,8 @@ MARK_RAISED = (
     " ON CONFLICT (alert_id) DO UPDATE SET severity_rank = excluded.severity_rank, raised_at = now()"
 )
 PRUNE = "DELETE FROM detect_accesses WHERE at < %s"
-# An employee whose accesses are stored but not evaluated yet (the worker evaluates each
-# employee at most once a second) is marked in detect_raised, under an id no alert can have,
+# An employee whose accesses are stored but not evaluated yet (the worker paces each
+# employee's evaluations, see pacing.py) is marked in detect_raised, under an id no alert can have,
 # with the earliest such access as its time: a restart evaluates them first.
 PENDING_RANK = -1
 MARK_PENDING = (
@@ -86,9 +86,9 @@ class History:
     def accesses(
         self, curs: Cursor[Any], employee_id: str, since: datetime, until: datetime
     ) -> list[Access]:
-        # Tuples, and Access objects without re-checking what the table guarantees (aware
-        # times): an evaluation reads thousands of rows, and these were most of its cost.
-        rows = curs.connection.cursor(row_factory=tuple_row).execute(
+        # Tuples in binary (no text to parse), and Access objects without re-checking what
+        # the table guarantees (aware times): an evaluation reads thousands of rows.
+        rows = curs.connection.cursor(row_factory=tuple_row, binary=True).execute(
             f"SELECT employee_id, action, customer_ids, at, query, kafka_offset"  # noqa: S608
             f" FROM {self.source} WHERE employee_id = %s AND at >= %s AND at < %s ORDER BY at",
             (employee_id, since, until),
@@ -150,10 +150,9 @@ def _stored_access(
     offset: int | None,
 ) -> Access:
     access = object.__new__(Access)
-    for name, value in (("employee_id", employee_id), ("action", action),
-                        ("customer_ids", tuple(customer_ids)), ("at", at), ("query", query),
-                        ("offset", offset)):
-        object.__setattr__(access, name, value)
+    # Filling the instance dict at once; frozen only guards attribute assignment.
+    access.__dict__.update(employee_id=employee_id, action=action,
+                           customer_ids=tuple(customer_ids), at=at, query=query, offset=offset)
     return access
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from services.projections.audit.detectors.config import DetectorConfig
@@ -24,10 +26,26 @@ PeerCounts = Mapping[str, Mapping[date, int]]
 """Peer employee id -> distinct customers viewed per local day (see daily_distinct_counts)."""
 
 SAMPLE_SIZE = 10
+T = TypeVar("T")
 
 
 class Ordered(list[Access]):
-    """Accesses already in ``in_order``'s order (a stable sort by the same key)."""
+    """Accesses already in ``in_order``'s order (a stable sort by the same key), and what
+    detectors derived from them (see ``shared``)."""
+
+    def __init__(self, accesses: Iterable[Access] = ()) -> None:
+        super().__init__(accesses)
+        self.derived: dict[Hashable, Any] = {}
+
+
+def shared(accesses: Iterable[Access], key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, once per ordered stream for all the detectors asking the same ``key``
+    (several group the same views by day); the result must be left unchanged by them."""
+    if not isinstance(accesses, Ordered):
+        return compute()
+    if key not in accesses.derived:
+        accesses.derived[key] = compute()
+    return cast(T, accesses.derived[key])
 
 
 def ordered(accesses: Iterable[Access]) -> Ordered:
@@ -61,10 +79,6 @@ class Bucket:
         self.customers.update(dict.fromkeys(customer_ids))
 
 
-def _everyone(_: str) -> bool:
-    return True
-
-
 @lru_cache(maxsize=1 << 17)
 def local_date(at: datetime, zone: ZoneInfo) -> date:
     """The local calendar day of ``at``; remembered, as every detector asks it of every access
@@ -73,18 +87,36 @@ def local_date(at: datetime, zone: ZoneInfo) -> date:
 
 
 def by_local_day(
-    accesses: Iterable[Access], zone: ZoneInfo, keep: Callable[[str], bool] = _everyone
+    accesses: Iterable[Access], zone: ZoneInfo, drop: AbstractSet[str] = frozenset()
 ) -> dict[date, Bucket]:
-    """Group accesses by the employee's local calendar day, keeping customers ``keep`` allows."""
+    """Group accesses by the employee's local calendar day, leaving out the customers in
+    ``drop`` (the accesses still count)."""
+    # Per access, as cheaply as possible: a heavy reader's history is tens of thousands.
     days: dict[date, Bucket] = {}
+    day: date | None = None
+    kept: list[Access] = []
+    customers: dict[str, None] = {}
     for access in accesses:
-        bucket = days.get(day := local_date(access.at, zone))
-        if bucket is None:
-            bucket = days[day] = Bucket()
-        bucket.accesses.append(access)
+        if (at_day := local_date(access.at, zone)) != day:
+            bucket = days.get(at_day)
+            if bucket is None:
+                bucket = days[at_day] = Bucket()
+            day, kept, customers = at_day, bucket.accesses, bucket.customers
+        kept.append(access)
         ids = access.customer_ids
-        bucket.customers.update(dict.fromkeys(ids if keep is _everyone else filter(keep, ids)))
+        if drop and not drop.isdisjoint(ids):
+            ids = tuple(c for c in ids if c not in drop)
+        for customer in ids:
+            customers[customer] = None
     return dict(sorted(days.items()))
+
+
+def views_by_day(
+    accesses: Iterable[Access], ctx: EmployeeContext, cfg: DetectorConfig
+) -> dict[date, Bucket]:
+    """The customers viewed per local day (shared by the detectors of one stream)."""
+    return shared(accesses, ("views_by_day", ctx.timezone, cfg.view_actions),
+                  lambda: by_local_day(in_order(accesses, cfg.view_actions), ctx.zone))
 
 
 def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -98,8 +130,7 @@ def daily_distinct_counts(
     accesses: Iterable[Access], ctx: EmployeeContext, cfg: DetectorConfig
 ) -> dict[date, int]:
     """Distinct customers viewed per local day: feed one of these per peer to ``peers``."""
-    days = by_local_day(in_order(accesses, cfg.view_actions), ctx.zone)
-    return {day: len(bucket.customers) for day, bucket in days.items()}
+    return {day: len(bucket.customers) for day, bucket in views_by_day(accesses, ctx, cfg).items()}
 
 
 @dataclass(frozen=True)
@@ -182,7 +213,7 @@ def evidence(
         "window": {"start": iso(window[0]), "end": iso(window[1])},
         "accesses": len(accesses),
         "distinct_customers": len(customers),
-        "sample_customer_ids": list(customers)[:SAMPLE_SIZE],
+        "sample_customer_ids": list(islice(customers, SAMPLE_SIZE)),
         "offsets": offsets[:SAMPLE_SIZE],
         "offset_range": [min(offsets), max(offsets)] if offsets else None,
         **extra,

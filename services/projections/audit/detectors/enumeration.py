@@ -9,6 +9,7 @@ calls makes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.projections.audit.detectors.common import (
@@ -47,42 +48,67 @@ def _alpha_rank(query: str) -> tuple[int, int, int] | None:
     return None
 
 
-def query_step(prev: str, cur: str) -> int | None:
-    """How far ``cur`` is after ``prev`` as a number or as a same-length word, if comparable."""
-    a, b = _as_number(prev), _as_number(cur)
+Parsed = tuple[int | None, tuple[int, int, int] | None]
+"""A normalised query as a number, or else as a one-alphabet word (see ``_alpha_rank``)."""
+
+
+def _parsed(query: str) -> Parsed:
+    number = _as_number(query)
+    # A number holds a digit, which no alphabet has: its word rank would be None anyway.
+    return number, _alpha_rank(query) if number is None else None
+
+
+def _step(prev: Parsed, cur: Parsed) -> int | None:
+    (a, ra), (b, rb) = prev, cur
     if a is not None and b is not None:
         return b - a
-    ra, rb = _alpha_rank(prev), _alpha_rank(cur)
     if ra is not None and rb is not None and ra[:2] == rb[:2]:
         return rb[2] - ra[2]
     return None
 
 
-def _continues(prev: Access, cur: Access, cfg: DetectorConfig) -> bool:
-    step = query_step(normal_query(prev.query), normal_query(cur.query))
-    return (
-        step is not None
-        and 1 <= step <= cfg.enum_max_step
-        and (cur.at - prev.at <= cfg.enum_max_gap)
-    )
+def query_step(prev: str, cur: str) -> int | None:
+    """How far ``cur`` is after ``prev`` as a number or as a same-length word, if comparable."""
+    return _step(_parsed(prev), _parsed(cur))
 
 
-def _is_prefix(access: Access, cfg: DetectorConfig) -> bool:
-    return 0 < len(normal_query(access.query).replace(" ", "")) <= cfg.enum_prefix_len
+@dataclass(frozen=True)
+class _Signals:
+    """Per search, once: whether it continues the search before it (the next query, soon
+    enough), whether it is a bare prefix. Every window and every alert asks again of the same
+    searches, and parsing queries was most of this detector's cost."""
+
+    continues: list[bool]
+    prefix: list[bool]
+
+    @classmethod
+    def of(cls, searches: list[Access], cfg: DetectorConfig) -> _Signals:
+        queries = [normal_query(s.query) for s in searches]
+        parsed = [_parsed(q) for q in queries]
+        continues = [False]
+        for i in range(1, len(searches)):
+            step = _step(parsed[i - 1], parsed[i])
+            continues.append(
+                step is not None
+                and 1 <= step <= cfg.enum_max_step
+                and searches[i].at - searches[i - 1].at <= cfg.enum_max_gap
+            )
+        prefix = [0 < len(q.replace(" ", "")) <= cfg.enum_prefix_len for q in queries]
+        return cls(continues, prefix)
 
 
 def _first_trigger(
-    searches: list[Access], begin: int, cfg: DetectorConfig
+    searches: list[Access], signals: _Signals, begin: int, cfg: DetectorConfig
 ) -> tuple[int, int] | None:
     """(first, trigger) indexes of the earliest search window where any signal fires."""
     run_start = left = begin
     prefixes = 0
     for right in range(begin, len(searches)):
-        if right > begin and not _continues(searches[right - 1], searches[right], cfg):
+        if right > begin and not signals.continues[right]:
             run_start = right
-        prefixes += _is_prefix(searches[right], cfg)
+        prefixes += signals.prefix[right]
         while searches[right].at - searches[left].at >= cfg.enum_window:
-            prefixes -= _is_prefix(searches[left], cfg)
+            prefixes -= signals.prefix[left]
             left += 1
         starts = [run_start] if right - run_start + 1 > cfg.enum_sequential_run else []
         if prefixes > cfg.enum_prefix_count or right - left + 1 > cfg.enum_search_count:
@@ -92,10 +118,12 @@ def _first_trigger(
     return None
 
 
-def _longest_run(searches: list[Access], cfg: DetectorConfig) -> int:
-    longest = run = min(len(searches), 1)
-    for prev, cur in zip(searches, searches[1:], strict=False):
-        run = run + 1 if _continues(prev, cur, cfg) else 1
+def _longest_run(continues: list[bool]) -> int:
+    """The longest run of searches, given whether each continues the one before (the first
+    of them starts a run whatever it says)."""
+    longest = run = min(len(continues), 1)
+    for step in continues[1:]:
+        run = run + 1 if step else 1
         longest = max(longest, run)
     return longest
 
@@ -104,24 +132,27 @@ def _enumeration_alert(
     ctx: EmployeeContext,
     cfg: DetectorConfig,
     found: list[Access],
+    signals: _Signals,
+    first: int,
     window: tuple[datetime, datetime],
 ) -> Alert:
     returned = Bucket()
     for search in found:
         returned.add(search, search.customer_ids)
-    signals = {
-        "sequential_run": (_longest_run(found, cfg), cfg.enum_sequential_run),
-        "prefix_searches": (sum(_is_prefix(s, cfg) for s in found), cfg.enum_prefix_count),
+    end = first + len(found)
+    signal_counts = {
+        "sequential_run": (_longest_run(signals.continues[first:end]), cfg.enum_sequential_run),
+        "prefix_searches": (sum(signals.prefix[first:end]), cfg.enum_prefix_count),
         "searches": (len(found), cfg.enum_search_count),
     }
-    ratio = max(count / max(limit, 1) for count, limit in signals.values())
+    ratio = max(count / max(limit, 1) for count, limit in signal_counts.values())
     ev = evidence(
         window,
         found,
         returned.customers,
-        **{name: count for name, (count, _) in signals.items()},
-        signals=[name for name, (count, limit) in signals.items() if count > limit],
-        threshold={name: limit for name, (_, limit) in signals.items()},
+        **{name: count for name, (count, _) in signal_counts.items()},
+        signals=[name for name, (count, limit) in signal_counts.items() if count > limit],
+        threshold={name: limit for name, (_, limit) in signal_counts.items()},
         sample_queries=[normal_query(s.query) for s in found[:SAMPLE_SIZE]],
     )
     return make_alert(ctx, "enumeration", ratio, 1.0, window, ev)
@@ -138,9 +169,10 @@ def detect_enumeration(
     than ``enum_prefix_count`` bare prefixes or more than ``enum_search_count`` searches
     within ``enum_window``. Evidence counts the customers the searches returned."""
     searches = in_order(accesses, {"customer.search"})
+    signals = _Signals.of(searches, cfg)
     alerts: list[Alert] = []
     begin = 0
-    while (hit := _first_trigger(searches, begin, cfg)) is not None:
+    while (hit := _first_trigger(searches, signals, begin, cfg)) is not None:
         first, trigger = hit
         start = searches[first].at
         # A slow run can outlast the window; the alert then covers all of it.
@@ -148,5 +180,5 @@ def detect_enumeration(
         begin = first
         while begin < len(searches) and searches[begin].at <= window[1]:
             begin += 1
-        alerts.append(_enumeration_alert(ctx, cfg, searches[first:begin], window))
+        alerts.append(_enumeration_alert(ctx, cfg, searches[first:begin], signals, first, window))
     return alerts

@@ -14,6 +14,8 @@ from services.projections.audit.detectors.common import (
     evidence,
     in_order,
     make_alert,
+    shared,
+    views_by_day,
 )
 from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
 from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
@@ -24,12 +26,13 @@ def _unknown_by_day(
 ) -> dict[date, Bucket]:
     """Per local day, the views of customers the employee has no recorded reason to see."""
     known = ctx.known_customer_ids
-    views = [
-        a
-        for a in in_order(accesses, cfg.view_actions)
-        if any(c not in known for c in a.customer_ids)
-    ]
-    return by_local_day(views, ctx.zone, keep=lambda customer: customer not in known)
+
+    def group() -> dict[date, Bucket]:
+        views = in_order(accesses, cfg.view_actions)
+        return by_local_day([a for a in views if not known.issuperset(a.customer_ids)],
+                            ctx.zone, drop=known)
+
+    return shared(accesses, ("unknown_by_day", ctx.timezone, cfg.view_actions, known), group)
 
 
 def detect_no_business_reason(
@@ -45,7 +48,7 @@ def detect_no_business_reason(
     Both conditions, because a few look-ups for a colleague are normal, and a busy day of
     mostly one's own customers with a handful of strangers is too.
     """
-    totals = by_local_day(in_order(accesses, cfg.view_actions), ctx.zone)
+    totals = views_by_day(accesses, ctx, cfg)
     alerts = []
     for day, unknown in _unknown_by_day(accesses, ctx, cfg).items():
         count, total = len(unknown.customers), len(totals[day].customers)

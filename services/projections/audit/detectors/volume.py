@@ -18,6 +18,7 @@ from services.projections.audit.detectors.common import (
     iso,
     make_alert,
     trailing,
+    views_by_day,
 )
 from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
 from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
@@ -100,7 +101,7 @@ def detect_volume_spike(
 
     Either comparison is skipped when it has too little data; with neither, nothing is said.
     """
-    days = by_local_day(in_order(accesses, cfg.view_actions), ctx.zone)
+    days = views_by_day(accesses, ctx, cfg)
     counts = {day: len(bucket.customers) for day, bucket in days.items()}
     alerts = (_volume_alert(ctx, cfg, day, bucket, counts, peers) for day, bucket in days.items())
     return [alert for alert in alerts if alert is not None]
