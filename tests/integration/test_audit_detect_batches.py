@@ -11,6 +11,7 @@ from eventsourcing.persistence import Tracking
 from events.catalog import AlertRaised
 from events.envelope import decode
 from kartoteka import db
+from services.projections.detect.pacing import Pacing
 from services.projections.detect.worker import DetectProjection
 from services.projections.runner import Decoded
 from services.projections.tracking import Positions
@@ -76,5 +77,36 @@ def test_a_deferred_evaluation_happens_without_a_further_batch(settings):
         wait_until(lambda: published, timeout_s=30, message="the deferred evaluation")
         assert [a.kind for a in published] == ["bulk_export"]
         wait_until(lambda: count(settings.dsn, PENDING) == 0, message="the mark cleared")
+    finally:
+        datastore.close()
+
+
+def test_a_costly_employee_waits_longer_pending_and_marked_then_is_evaluated(settings):
+    datastore = db.datastore(settings.dsn)
+    published: list[AlertRaised] = []
+    batches = Batches()
+    now = [0.0]
+    try:
+        worker = projection(datastore, published, start_timer=False, clock=lambda: now[0],
+                            pacing=Pacing(every_s=1.0, cost_factor=10.0, max_interval_s=30.0))
+        detect = worker._detect
+
+        def costly(*args: Any) -> list[AlertRaised]:
+            now[0] += 2.0  # as if this employee's history took two seconds to evaluate
+            return detect(*args)
+
+        worker._detect = costly  # type: ignore[method-assign]
+        worker.apply(*batches.next(3))  # evaluated at once, in 2 s: next due 20 s after
+        now[0] += 5.0
+        worker.apply(*batches.next(5))  # past the base interval, but not due yet
+        assert published == []
+        assert count(settings.dsn, PENDING) == 1
+        assert worker.flush() == 0
+        now[0] += 14.0
+        assert worker.flush() == 0
+        now[0] += 1.0
+        assert worker.flush() == 1
+        assert [(a.kind, a.evidence["exports"]) for a in published] == [("bulk_export", 8)]
+        assert count(settings.dsn, PENDING) == 0
     finally:
         datastore.close()
