@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     # The card + timeline projection: its set-based batches cost PostgreSQL less per record
     # the larger they are (5,000 against 2,000: a quarter less in a replay).
     timeline_batch_max_records: int = Field(5000, ge=1)
+    # The card + timeline worker runs this many processes, each owning a share of customers.v1's
+    # partitions, while it is at least timeline_share_backlog records behind (a rebuild, a
+    # catch-up): one Python process decodes on one core. Caught up, it runs one (cheaper).
+    timeline_processes: int = Field(2, ge=1, le=64)
+    timeline_share_backlog: int = Field(20_000, ge=0)
     log_level: str = "INFO"
     db_pool_size: int = 4
     # uvicorn worker processes per HTTP service; each has its own pool and producer.

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
 
+from events import topics
 from events.audit.trail import checkpoint_key
 from kartoteka import db
 from kartoteka.settings import Settings
@@ -23,6 +24,7 @@ from services.projections.identity.relay import Relay
 from services.projections.identity.store import IdentityLog
 from services.projections.identity.worker import IdentityResolver
 from services.projections.runner import Projection, Runner
+from services.projections.shares import share_name
 from services.projections.staff.store import EmployeeStore
 from services.projections.staff.worker import EmployeeProjection
 from services.projections.timeline.store import TimelineStore
@@ -64,8 +66,20 @@ def _projection(
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
 
 
-def run_worker(name: str, settings: Settings) -> None:
-    """Run one worker until SIGTERM/SIGINT; the supervisor restarts it if it crashes."""
+def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = None) -> None:
+    """Run one worker until SIGTERM/SIGINT; the supervisor restarts it if it crashes.
+
+    The card + timeline worker runs as up to ``timeline_processes`` processes while it has a
+    backlog, each owning a share of the partitions (``share``: its index and the count).
+    """
+    most = min(settings.timeline_processes, settings.partitions) if name == "timeline" else 1
+    if share is None and most > 1:
+        from services.projections.shares import run_shares
+
+        if run_shares(name, settings.topic(topics.CUSTOMERS), settings, most,
+                      settings.timeline_share_backlog, status_file(settings, name)):
+            raise SystemExit(1)
+        return
     datastore = db.datastore(settings.dsn, pool_size=2)
     positions = Positions(datastore)
     try:
@@ -79,7 +93,8 @@ def run_worker(name: str, settings: Settings) -> None:
             settings,
             _projection(name, datastore, positions, settings),
             positions,
-            status_file(settings, name),
+            status_file(settings, name if share is None else share_name(name, share[0])),
+            share=share or (0, 1),
         )
         runner.install_signal_handlers()
         runner.run()

@@ -127,8 +127,12 @@ class Runner:
         projection: Projection,
         positions: Positions,
         status_file: Path | None = None,
+        share: tuple[int, int] = (0, 1),
     ) -> None:
         self.settings = settings
+        # (index, count): this runner owns the partitions p with p % count == index, so that
+        # count processes share a projection's topics (positions are per partition anyway).
+        self.share = share
         self.projection = projection
         self.positions = positions
         self.topics = [settings.topic(t) for t in getattr(projection, "topics", (projection.topic,))]
@@ -162,7 +166,11 @@ class Runner:
         try:
             while not self.stopping.is_set():
                 try:
-                    polled = self._consumer.poll(timeout_ms=200, max_records=self.batch_max_records)
+                    if self._names:
+                        polled = self._consumer.poll(timeout_ms=200, max_records=self.batch_max_records)
+                    else:  # a share without partitions (more processes than partitions)
+                        polled = {}
+                        self.stopping.wait(0.2)
                 except OffsetOutOfRangeError as exc:
                     self._settle()
                     if not self._topic_recreated():
@@ -230,7 +238,9 @@ class Runner:
             self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records, **waits
         )
         self._dlq = kafka.producer(self.settings, linger_ms=0)
-        partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)]
+        index, count = self.share
+        partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)
+                      if tp.partition % count == index]
         self._topic_ids = kafka.topic_ids(self.settings, self.topics)
         self._names = {
             tp: position_name(self.projection.name, tp.topic, self._topic_ids[tp.topic], tp.partition)

@@ -9,10 +9,13 @@ PostgreSQL and broker restarts use servers of their own, so other tests never no
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 import time
 import uuid
 from collections import deque
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -200,3 +203,44 @@ def _tracked(settings: Settings, worker: str) -> int | None:
         row = conn.execute("SELECT max(notification_id) FROM tracking WHERE application_name LIKE %s",
                            (f"{worker}:%",)).fetchone()
     return row[0] if row else None
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.add(int(entry.name))
+    return found
+
+
+def test_the_timeline_worker_runs_as_partition_shares_that_die_with_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind (here: always), two processes share customers.v1 (KARTOTEKA_TIMELINE_PROCESSES); a
+    kill -9 of the worker the supervisor started takes them along, so its restart never runs
+    beside old shares."""
+    monkeypatch.setenv("KARTOTEKA_TIMELINE_SHARE_BACKLOG", "0")
+    produce(settings, settings.topic("customers.v1"), [(b"k%d" % n, b"not an event", []) for n in range(8)])
+    worker = spawn(settings, "timeline")
+    status = settings.data_dir / "run" / f"{settings.topic_prefix}timeline.status.json"
+    try:
+        wait_until(lambda: status.exists() and json.loads(status.read_text()).get("shares") == 2,
+                   timeout_s=60, message="one status for the worker's two shares")
+        shares = _children(worker.pid)
+        assert len(shares) == 2, shares
+        wait_until(lambda: _tracked(settings, "timeline") is not None and json.loads(
+            status.read_text())["lag"] == 0, timeout_s=60, message="both shares caught up")
+    finally:
+        worker.kill()
+        worker.wait(10)
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in shares),
+               timeout_s=10, message="the shares gone with their parent")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -186,3 +186,105 @@ def test_times_with_offsets_postgresql_cannot_read_as_text_are_stored_as_the_sam
     assert rows["identifiers"][0][5:] == (at, at)
     with psycopg.connect(settings.dsn) as conn:
         assert conn.execute("SELECT occurred_at FROM timeline").fetchone()[0] == at
+
+
+def _customers_log(groups: int) -> list[tuple[bytes, bytes]]:
+    """customers.v1 as the relay keys it, with merges whose two sides sit on different partitions.
+
+    Each group: four customers with their registrations, links and interactions, then
+    b -> a, c -> a and a -> d merged (a merged survivor: roots must end at d wherever each
+    merge was applied first), each merge keyed by its merged customer.
+    """
+    from events.envelope import serialise
+    from events.identity import CustomerMerged
+
+    def record(key: str, payload: BaseModel, sequence: int) -> tuple[bytes, bytes]:
+        return key.encode(), serialise(payload, id=str(uuid.uuid4()), source="test", time=T0,
+                                       subject=key, sequence=sequence)
+
+    log: list[tuple[bytes, bytes]] = []
+    sequence = 0
+    for group in range(groups):
+        ids = [str(uuid.uuid4()) for _ in range(4)]
+        for n, cid in enumerate(ids):
+            phone = f"+7912{group:04d}{n:03d}"
+            at = T0 + timedelta(minutes=group * 10 + n)
+            for payload in (
+                CustomerRegistered(customer_id=cid, first_interaction_id="i", at=at),
+                _linked(cid, at, phone)[1],
+                _attributed(cid, at + timedelta(minutes=1), name=f"Клиент {group}-{n}", phone=phone)[1],
+            ):
+                sequence += 1
+                log.append(record(cid, payload, sequence))
+        a, b, c, d = ids
+        for merged, survivor in ((b, a), (c, a), (a, d)):
+            sequence += 1
+            log.append(record(merged, CustomerMerged(survivor_id=survivor, merged_id=merged, interaction_id="i",
+                                                     keys=["phone:+7"], at=T0 + timedelta(hours=1)), sequence))
+    return log
+
+
+def _build(settings, shares: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Rebuild the read models from offset zero with ``shares`` runners, as many processes would."""
+    import threading
+    import time
+
+    from services.projections.runner import Runner
+    from services.projections.timeline.worker import TimelineProjection
+
+    with psycopg.connect(settings.dsn) as conn:
+        conn.execute("TRUNCATE customers, customer_identifiers, timeline, customer_history")
+        conn.execute("DELETE FROM tracking WHERE application_name LIKE 'timeline:%'")
+    datastore = db.datastore(settings.dsn, pool_size=shares)
+    positions = Positions(datastore)
+    # Small batches: many transactions of the two runners interleave.
+    runners = [Runner(settings, TimelineProjection(TimelineStore(datastore, positions), 7), positions,
+                      share=(index, shares)) for index in range(shares)]
+    threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while sum(r.processed for r in runners) < len(_LOG) and time.monotonic() < deadline:
+            assert all(t.is_alive() for t in threads), "a runner stopped"
+            time.sleep(0.05)
+    finally:
+        for runner in runners:
+            runner.stopping.set()
+        for thread in threads:
+            thread.join(30)
+        datastore.close()
+    assert sum(r.processed for r in runners) == len(_LOG), "each record applied by exactly one share"
+    queries = {
+        "customers": "SELECT id::text, name, name_at, registered_at, merged_into::text,"
+                     " coalesce(root_id, id)::text FROM customers ORDER BY 1",
+        "identifiers": "SELECT customer_id::text, kind, value, first_seen, last_seen"
+                       " FROM customer_identifiers ORDER BY 1, 2, 3",
+        "timeline": "SELECT interaction_id::text, customer_id::text, seq FROM timeline ORDER BY 1",
+        "history": "SELECT event_id::text, customer_id::text, kind FROM customer_history ORDER BY 1",
+        "positions": "SELECT application_name, notification_id FROM tracking"
+                     " WHERE application_name LIKE 'timeline:%' ORDER BY 1",
+    }
+    with psycopg.connect(settings.dsn) as conn:
+        return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}  # type: ignore[arg-type]
+
+
+_LOG = _customers_log(25)
+
+
+def test_two_processes_sharing_the_partitions_build_what_one_builds_merges_across_partitions_included(
+    settings,
+) -> None:
+    from kartoteka import kafka
+
+    producer = kafka.producer(settings)
+    for key, value in _LOG:
+        producer.send(settings.topic("customers.v1"), key=key, value=value)
+    producer.flush(30)
+    producer.close()
+    one = _build(settings, 1)
+    roots = {row[0]: row[5] for row in one["customers"]}
+    assert len(set(roots.values())) == 25, "each group ends as one card"
+    assert len({key for key, _ in _LOG}) > 4, "the log spreads over every partition"
+    for _ in range(2):  # the two runners' batches interleave differently each time
+        assert _build(settings, 2) == one

@@ -121,6 +121,13 @@ INSERT_HISTORY = (
     " VALUES (%s, %s, %s, %s::uuid[], %s, %s::jsonb) ON CONFLICT (event_id) DO NOTHING"
 )
 
+# Merges and unlinks read customers' roots and re-root other customers' rows, which may live
+# on partitions another process of the projection writes (shares): a batch that has any takes
+# this lock first, so two of them apply one after the other, each seeing the other's roots
+# (under READ COMMITTED, every statement sees what committed before it). Taken before the
+# batch's other writes, so it waits holding no row lock. The rest of a batch needs no lock.
+ROOTS_LOCK = "SELECT pg_advisory_xact_lock(7202604011)"
+
 IdentifierKey = tuple[str, str, str]  # (customer id, kind, value)
 # (customer id, kind, value, valid, channel, first_seen, last_seen); a sighting has no
 # valid, channel or first_seen.
@@ -168,6 +175,8 @@ class TimelineStore:
         with self.datastore.get_connection() as conn:
             self._stage(conn)
             with conn.transaction(), conn.cursor() as cur:
+                if work.rare:
+                    cur.execute(ROOTS_LOCK)
                 for statement, copy_rows in work.copies():
                     with cur.copy(statement) as copy:
                         for row in copy_rows:
