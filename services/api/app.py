@@ -51,11 +51,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Access events wait up to 25 ms to share a batch: a busy api then sends a few per
+        # Access events wait up to 100 ms to share a batch: a busy api then sends a few per
         # produce request instead of one, which saves its sender thread CPU, and Tansu's memory
         # storage, whose every fetch wake-up lists all batches of the partition, keeps fewer.
         # A read that must confirm its event flushes at once (AccessAuditor._send).
-        producer = kafka.producer(settings, linger_ms=25)
+        producer = kafka.producer(settings, linger_ms=100)
         role = await restricted_role(settings.dsn)
         pool = AsyncConnectionPool(
             settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False,
