@@ -4,8 +4,6 @@ broker, its own ports, and the real services and workers as real processes (as `
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import signal
 import subprocess
@@ -20,6 +18,7 @@ import psycopg
 
 from kartoteka.auth import Role, mint
 from kartoteka.embedded import free_port
+from kartoteka.lifetime import preexec
 from kartoteka.settings import Settings
 from tests.support.infra import Infra, env_for
 
@@ -42,7 +41,7 @@ class Proc:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, preexec_fn=preexec(),
             )
         self.started_at = time.time()
 
@@ -144,12 +143,6 @@ class Stack:
     def stop(self, *names: str) -> None:
         for name in names or tuple(self.procs):
             self.procs[name].stop()
-
-
-def _die_with_parent() -> None:
-    """A killed bench must not leave services behind (PR_SET_PDEATHSIG, as the supervisor does)."""
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _http_ready(base: str) -> bool:

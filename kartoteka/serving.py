@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
 
 log = logging.getLogger("kartoteka.serve")
@@ -43,26 +43,11 @@ def serve(service: str, settings: Settings) -> int:
     return 0
 
 
-def _die_with_parent() -> None:
-    """A worker must not outlive its manager (kill -9 of ``serve``): it would keep serving a
-    configuration nobody supervises, on a port a restarted manager shares with it."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        return
-    parent = multiprocessing.parent_process()
-    if parent is not None and os.getppid() != parent.pid:
-        # The manager died while this worker was starting: the signal will never come.
-        raise SystemExit("the serve manager is gone")
-
-
 def _worker(service: str, host: str, port: int) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
     import uvicorn
 
-    _die_with_parent()
+    die_with_parent(signal.SIGTERM)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

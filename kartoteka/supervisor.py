@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kartoteka import kafka
 from kartoteka.embedded import EmbeddedBroker, EmbeddedPostgres
+from kartoteka.lifetime import preexec
 from kartoteka.migrate import migrate
 from kartoteka.settings import Settings
 
@@ -40,7 +41,7 @@ class Child:
         # Own session: a terminal's Ctrl-C reaches only the supervisor, which stops the
         # children in order (intake first, then drain). Parent death still stops them.
         self.process = subprocess.Popen(
-            self.argv, env=self.env, start_new_session=True, preexec_fn=_die_with_parent
+            self.argv, env=self.env, start_new_session=True, preexec_fn=preexec()
         )
         self.started_at = time.monotonic()
         log.info("started", extra={"child": self.name, "pid": self.process.pid})
@@ -225,15 +226,6 @@ class Supervisor:
                 quiet = 0
             time.sleep(0.5)
         log.warning("drain incomplete at shutdown")
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _http_ok(host: str, port: int) -> bool:

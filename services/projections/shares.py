@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -29,6 +28,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,25 +158,12 @@ def _share(name: str, settings: Settings, index: int, count: int) -> None:
     from kartoteka import logs
     from services.projections.main import run_worker
 
-    _die_with_parent()
+    # SIGKILL, as the single-process worker would have died with it.
+    die_with_parent(signal.SIGKILL)
     for sig in (signal.SIGTERM, signal.SIGINT):  # the parent's handlers came along with a fork
         signal.signal(sig, signal.SIG_DFL)
     logs.configure(f"worker-{name}.share{index}", settings.log_level)
     run_worker(name, settings, share=(index, count))
-
-
-def _die_with_parent() -> None:
-    """A share must not outlive its parent: killed (kill -9), the parent's restart would start
-    new shares beside the old ones. SIGKILL, as the single-process worker would have died."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        return
-    parent = multiprocessing.parent_process()
-    if parent is not None and os.getppid() != parent.pid:
-        raise SystemExit("the worker's parent is gone")
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
