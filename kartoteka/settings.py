@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     timeline_share_backlog: int = Field(20_000, ge=0)
     log_level: str = "INFO"
     db_pool_size: int = 4
+    # The embedded PostgreSQL's shared_buffers in MB, or "auto": a quarter of the memory,
+    # 128MB to 8GB (kartoteka.embedded.shared_buffers_mb). Ignored with DATABASE_URL.
+    pg_shared_buffers: str = Field("auto", pattern=r"^(auto|[0-9]+)$")
     # uvicorn worker processes per HTTP service; each has its own pool and producer.
     http_workers: int = Field(2, ge=1, le=32)
     # Identity guards (issue 3): values never used to match, and how many customers one

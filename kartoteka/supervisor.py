@@ -98,7 +98,7 @@ class Supervisor:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, KARTOTEKA_DATA_DIR=str(self.data_dir))
         if not self.settings.database_url:
-            self.postgres = EmbeddedPostgres(self.data_dir / "pg")
+            self.postgres = EmbeddedPostgres(self.data_dir / "pg", self.settings.pg_shared_buffers)
             env["DATABASE_URL"] = self.postgres.start()
             log.info("embedded postgres started", extra={"pgdata": str(self.postgres.pgdata)})
         if not self.settings.kafka_bootstrap_servers:
