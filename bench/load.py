@@ -85,8 +85,8 @@ def _at(fraction: float) -> str:
     return (START + SPAN * fraction).isoformat()
 
 
-def prewarm(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> int:
-    """Load the tables and their indexes into PostgreSQL's buffer cache; returns the pages read.
+def prewarm(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> None:
+    """Load the tables and their indexes into PostgreSQL's buffer cache.
 
     A server that has been answering agents holds its read models in memory by the time
     there are 1M customers (if its shared_buffers can hold them: the embedded server sizes
@@ -103,14 +103,11 @@ def prewarm(conn: psycopg.Connection[Any], tables: tuple[str, ...]) -> int:
         " WHERE c.oid IN (SELECT oid FROM t)"
         " OR c.oid IN (SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM t))"
         " ORDER BY c.relpages", (list(tables),)).fetchall()
-    read = 0
     with tqdm(total=sum(pages for _, pages in relations), desc="prewarm read models", unit="page",
               unit_scale=True) as bar:
         for name, pages in relations:
-            row = conn.execute("SELECT pg_prewarm(%s::regclass)", (name,)).fetchone()
-            read += row[0] if row else 0
+            conn.execute("SELECT pg_prewarm(%s::regclass)", (name,))
             bar.update(pages)
-    return read
 
 
 def _has_column(conn: psycopg.Connection[Any], table: str, column: str) -> bool:

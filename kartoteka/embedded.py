@@ -18,9 +18,10 @@ from psycopg import sql
 log = logging.getLogger(__name__)
 DATABASE = "kartoteka"
 MIB = 1024 * 1024
-# PostgreSQL's own default (128MB) holds a few hundred thousand customers' read models; past
-# that, every card read fetches its pages from the disk. A quarter of the memory is the usual
-# size for a server that has the machine to itself; above 8GB the OS cache does as well.
+# initdb's 128MB holds a small part of the read models at 1M customers (5.5 GB): reads then
+# fetch their pages from the OS, and from the disk where its page cache keeps little (this VM
+# keeps 1-2 GB). A quarter of the memory is the usual size for a server that has the machine
+# to itself; above 8GB the OS cache does as well.
 SHARED_BUFFERS_SHARE = 0.25
 SHARED_BUFFERS_MIN_MB, SHARED_BUFFERS_MAX_MB = 128, 8192
 
