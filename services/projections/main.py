@@ -30,9 +30,11 @@ from services.projections.staff.worker import EmployeeProjection
 from services.projections.timeline.store import TimelineStore
 from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
+from services.projections.work.store import WorkStore
+from services.projections.work.worker import WorkProjection
 
 log = logging.getLogger(__name__)
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work")
 
 
 def status_file(settings: Settings, name: str) -> Path:
@@ -63,6 +65,8 @@ def _projection(
         return DetectProjection(datastore, positions, AlertPublisher(settings).publish)
     if name == "alerts":
         return AlertProjection(AlertStore(datastore, positions))
+    if name == "work":
+        return WorkProjection(WorkStore(datastore, positions))
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
 
 
