@@ -41,8 +41,8 @@ def card_until(api: TestClient, auth: Callable[..., dict[str, str]], customer_id
 
 
 def listed(api: TestClient, auth: Callable[..., dict[str, str]], path: str, params: dict[str, Any],
-           check: Callable[[list[dict[str, Any]]], bool], what: str, who: tuple[str, str] = ("supervisor", "sup-poller"),
-           key: str = "items") -> list[dict[str, Any]]:
+           check: Callable[[list[dict[str, Any]]], bool], what: str,
+           who: tuple[str, str] = ("supervisor", "sup-poller"), key: str = "items") -> list[dict[str, Any]]:
     """A list endpoint's items once ``check`` holds."""
 
     def read() -> list[dict[str, Any]] | None:
