@@ -17,8 +17,8 @@ from events.work_rules import parse_outcomes, parse_sla_hours
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
+from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
-from services.api.coverage import install_audit_guard
 from services.api.routes import (
     audit,
     customers,
