@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS work_log (
 CREATE TABLE IF NOT EXISTS work_notes (
     note_id        uuid PRIMARY KEY,
     customer_id    uuid NOT NULL,
-    seq            bigserial NOT NULL,
+    seq            bigint NOT NULL,         -- the note's position in work_log
     channel        text NOT NULL DEFAULT 'note',
     occurred_at    timestamptz NOT NULL,
     agent_id       text NOT NULL,

@@ -117,3 +117,10 @@ async def tasks(pool: AsyncConnectionPool, *, assignees: list[str] | None, statu
         params["at"], params["tid"] = before  # type: ignore[assignment]
     return await rows(pool, f"SELECT {TASK_FIELDS} FROM work_tasks t WHERE "  # noqa: S608
                             f"{' AND '.join(clauses)} ORDER BY t.due_at, t.task_id LIMIT %(limit)s", params)
+
+
+async def owned_by(pool: AsyncConnectionPool, employee_id: str, limit: int = 500) -> list[str]:
+    """Customers ``employee_id`` owns now (the first ``limit``): what a handover touches."""
+    found = await rows(pool, "SELECT customer_id::text AS id FROM customer_profiles WHERE owner = %(id)s"
+                             " ORDER BY customer_id LIMIT %(limit)s", {"id": employee_id, "limit": limit})
+    return [r["id"] for r in found]

@@ -132,6 +132,7 @@ async def handover(request: Request, who: Lead, employee_id: EmployeeId, body: H
     now, handover_id = datetime.now(UTC), new_id(request, "handover", who)
     event = EmployeeHandedOver(handover_id=handover_id, from_employee=employee_id, to_employee=body.to,
                                by=who.subject, at=now)
+    owned = await work_views.owned_by(request.app.state.pool, employee_id)
     await publish(request, who, "employee.handover", event, event_id=handover_id, key=employee_id,
-                  at=now, customer_ids=[])
+                  at=now, customer_ids=owned)
     return JSONResponse({"id": handover_id}, 202)

@@ -24,8 +24,8 @@ from events.work_rules import TRANSITIONS
 Statement = tuple[str, dict[str, Any]]
 
 INSERT_NOTE = (
-    "INSERT INTO work_notes (note_id, customer_id, occurred_at, agent_id, body, outcome, interaction_id)"
-    " VALUES (%(note_id)s, %(customer_id)s, %(at)s, %(by)s, %(text)s, %(outcome)s, %(interaction_id)s)"
+    "INSERT INTO work_notes (note_id, customer_id, seq, occurred_at, agent_id, body, outcome, interaction_id)"
+    " VALUES (%(note_id)s, %(customer_id)s, %(seq)s, %(at)s, %(by)s, %(text)s, %(outcome)s, %(interaction_id)s)"
     " ON CONFLICT (note_id) DO NOTHING"
 )
 # Only the fields the change names are written; the others keep what they held.
@@ -82,8 +82,9 @@ HANDOVER = (
 _PROFILE_COLUMNS = ("name", "birth_date", "company", "tags", "owner")
 
 
-def statements_for(payload: BaseModel) -> list[Statement]:
-    """What applying ``payload`` writes; nothing for an event this projection does not keep."""
+def statements_for(payload: BaseModel, seq: int) -> list[Statement]:
+    """What applying ``payload`` (at ``seq`` in the work log) writes; nothing for an event this
+    projection does not keep."""
     if isinstance(payload, ProfileChanged):
         return [_profile(payload)]
     if isinstance(payload, RequestStatusChanged):
@@ -94,7 +95,7 @@ def statements_for(payload: BaseModel) -> list[Statement]:
         TaskDone: TASK_DONE, EmployeeHandedOver: HANDOVER,
     }
     statement = simple.get(type(payload))
-    return [(statement, payload.model_dump())] if statement else []
+    return [(statement, {**payload.model_dump(), "seq": seq})] if statement else []
 
 
 def _profile(change: ProfileChanged) -> Statement:

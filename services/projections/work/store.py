@@ -9,7 +9,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 from pydantic import BaseModel
 
-from events.envelope import Envelope, encode
+from events.envelope import Envelope, decode, encode
 from services.projections.tracking import Positions
 from services.projections.work.apply import statements_for
 
@@ -34,9 +34,10 @@ class WorkStore:
         with self.datastore.transaction(commit=True) as curs:
             for envelope, payload in events:
                 curs.execute(RECORD, (envelope.id, envelope.type, encode(envelope).decode()))
-                if curs.fetchone() is None:
+                recorded = curs.fetchone()
+                if recorded is None:
                     continue  # already recorded: a redelivery, or the log replayed after a reset
-                for statement, params in statements_for(payload):
+                for statement, params in statements_for(payload, recorded["seq"]):
                     curs.execute(statement, params)  # type: ignore[arg-type]
                 applied += 1
             self.positions.record(curs, trackings)
@@ -44,14 +45,12 @@ class WorkStore:
 
     def replay(self) -> int:
         """Empty the read models and apply the recorded log again, in its order (a rebuild)."""
-        from events.envelope import decode
-
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
-            curs.execute("SELECT envelope FROM work_log ORDER BY seq")
+            curs.execute("SELECT seq, envelope FROM work_log ORDER BY seq")
             rows = curs.fetchall()
             for row in rows:
                 _, payload = decode(row["envelope"].encode())
-                for statement, params in statements_for(payload):
+                for statement, params in statements_for(payload, row["seq"]):
                     curs.execute(statement, params)  # type: ignore[arg-type]
         return len(rows)
