@@ -19,6 +19,7 @@ from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
+from services.api.pages import install_pages
 from services.api.routes import (
     audit,
     customers,
@@ -114,4 +115,5 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
                    work.router, requests.router, tasks.router, reports.router):
         app.include_router(router)
+    install_pages(app)
     return app

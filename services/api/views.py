@@ -270,3 +270,12 @@ async def timeline(pool: AsyncConnectionPool, ids: list[str], channel: str | Non
              " subject, body, details, seq FROM timeline WHERE " + " AND ".join(clauses)
              + " ORDER BY occurred_at DESC, seq DESC LIMIT %s")
     return await _all(pool, query, (*params, limit + 1))
+
+
+async def inbound_calls_and_chats(pool: AsyncConnectionPool, agent_id: str, since: datetime
+                                  ) -> list[dict[str, Any]]:
+    """Inbound calls and chats routed to one agent since a moment (the desk's screen-pop)."""
+    return await _all(pool, "SELECT interaction_id::text AS id, customer_id::text AS customer_id, channel"
+                            " FROM timeline WHERE agent_id = %s AND occurred_at >= %s"
+                            " AND direction = 'inbound' AND channel IN ('call', 'chat')"
+                            " ORDER BY occurred_at", (agent_id, since))

@@ -1,0 +1,95 @@
+"""The security console: alerts, an employee's activity in charts, who saw a customer, and the
+audit chain's status. Reads go through the audit read module and are audited like the
+audit API's (an officer's reading of the trail is itself an access record)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from services.api import audit_views, work_views
+from services.api.audit_views import AccessFilter
+from services.api.pages import activity, charts
+from services.api.pages.common import Csrf, OfficerSession, checked
+from services.api.pages.render import formatter, page, partial
+from services.api.routes.customers import customer_id_or_404
+from services.api.verification import verify_trail
+
+router = APIRouter(include_in_schema=False)
+RAW_RECORDS = 200
+
+
+@router.get("/console")
+async def console(request: Request, session: OfficerSession) -> HTMLResponse:
+    """Alerts newest first with their workflow, and the chain's last verification."""
+    rows = await audit_views.alerts_page(request.app.state.pool, None, None, None, None, 50)
+    await request.app.state.auditor.record(request, session.principal, "audit.alerts", [], "console")
+    return page(request, "console.html", session, alerts=rows[:50],
+                chain=getattr(request.app.state, "last_verification", None))
+
+
+@router.post("/console/verify", response_model=None)
+async def verify_now(request: Request, session: OfficerSession, csrf: Csrf = "") -> Response:
+    """Recompute the chain now; a fault raises a chain_integrity alert, as through the API."""
+    checked(request, session, csrf)
+    state = request.app.state
+    report = await verify_trail(state.pool, state.checkpoint_key)
+    await state.auditor.record(request, session.principal, "audit.verify", [])
+    if not report.ok and report.first_bad is not None:
+        await state.alerts.chain_broken(report.first_bad, report.reason or "chain broken")
+    # Per api process: the console shows what this process verified last.
+    state.last_verification = {"at": datetime.now(UTC), **report.as_json()}
+    if partial(request):
+        return page(request, "partials/chain.html", session, chain=state.last_verification)
+    return RedirectResponse("/console", 303)
+
+
+@router.get("/console/employees/{employee_id}")
+async def employee(request: Request, session: OfficerSession, employee_id: str) -> HTMLResponse:
+    """Hourly accesses against the own baseline and the peers' band, daily customers, exports
+    and searches, HR status and team, and the raw access records."""
+    pool, t = request.app.state.pool, formatter(request)
+    now = datetime.now(UTC)
+    hr = await work_views.employee(pool, employee_id)
+    peers = [p for p in (await work_views.team_of(pool, employee_id) or []) if p != employee_id]
+    rows = await audit_views.hourly_accesses(pool, [employee_id, *peers],
+                                             now - timedelta(days=activity.BASELINE_DAYS))
+    slots = activity.hour_slots(now)
+    counts, baseline, band = activity.hourly_series(rows, employee_id, peers, slots)
+    days, daily = activity.daily_series(
+        await audit_views.daily_activity(pool, employee_id, now - timedelta(days=activity.DAYS_SHOWN),
+                                         request.app.state.settings.pages_timezone),
+        now.astimezone(t.zone).date())
+    records = await audit_views.access_page(pool, AccessFilter(employee_id=employee_id), None, RAW_RECORDS)
+    await request.app.state.auditor.record(request, session.principal, "audit.access", [],
+                                           f"employee_id={employee_id}")
+    labels = [t.when(s) for s in slots]
+    day_labels = [t.day(d) for d in days]
+    svg = {
+        "hourly": charts.hourly(t("accesses_hourly"), labels, counts, baseline, band,
+                                (employee_id, t("own_baseline"), t("peer_band"))),
+        **{key: charts.bars(t(title), day_labels, daily[key])
+           for key, title in (("customers", "distinct_customers"), ("exports", "exports"),
+                              ("searches", "searches"))},
+    }
+    return page(request, "employee.html", session, employee_id=employee_id, hr=hr, peers=peers, svg=svg,
+                records=records[:RAW_RECORDS])
+
+
+@router.get("/console/customers/{customer_id}")
+async def who_saw(request: Request, session: OfficerSession, customer_id: str) -> HTMLResponse:
+    """Every access to one customer: who, when, and through which page or route."""
+    cid = customer_id_or_404(customer_id)
+    records = await audit_views.access_page(request.app.state.pool, AccessFilter(customer_id=cid), None,
+                                            RAW_RECORDS)
+    await request.app.state.auditor.record(request, session.principal, "audit.access", [cid],
+                                           f"customer_id={cid}")
+    return page(request, "who_saw.html", session, customer_id=cid, records=records[:RAW_RECORDS])
+
+
+@router.get("/console/customers")
+async def who_saw_form(session: OfficerSession, id: str = "") -> RedirectResponse:  # noqa: A002
+    """The console's who-saw form: on to the page of the id typed in."""
+    return RedirectResponse(f"/console/customers/{customer_id_or_404(id.strip())}", 303)
