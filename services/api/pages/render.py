@@ -16,7 +16,8 @@ from services.api.pages import i18n
 from services.api.pages.session import LANG_COOKIE, Session, cookie_flags
 
 HERE = Path(__file__).parent
-CHANNEL_ICONS = {"call": "📞", "email": "✉️", "chat": "💬", "sms": "📱", "web_form": "📝", "note": "🗒️"}
+# Symbols every common font has (emoji fonts are missing on many desks, and in headless Chromium).
+CHANNEL_ICONS = {"call": "☎", "email": "✉", "chat": "❝", "sms": "✆", "web_form": "⌨", "note": "✍"}
 
 
 @cache
