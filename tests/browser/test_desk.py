@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.support.data import interaction, unique_phone
-from tests.support.pages import access_rows, customer, sign_in, text, until
+from tests.support.pages import access_rows, customer, sign_in, text, text_of, until
 from tests.support.workers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -85,7 +85,7 @@ def test_a_note_and_a_reminder_are_saved_without_a_reload_and_reach_the_timeline
     browser.find_element(By.CSS_SELECTOR, "textarea[name=text]").send_keys("Договорились о возврате")
     browser.find_element(By.CSS_SELECTOR, "#note-outcome option[value=callback]").click()
     browser.find_element(By.CSS_SELECTOR, "form[action$='/notes'] button").click()
-    until(browser, lambda d: "Сохранено." in d.find_element(By.ID, "note-result").text, "note saved")
+    until(browser, lambda d: "Сохранено." in text_of(d, "note-result"), "note saved")
     first = browser.find_element(By.CSS_SELECTOR, "#timeline > li")
     assert "Договорились о возврате" in first.text and "callback" in first.text
     due = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
@@ -93,7 +93,7 @@ def test_a_note_and_a_reminder_are_saved_without_a_reload_and_reach_the_timeline
     # The date-time picker's typing order follows the browser's locale; a person picks, the test sets.
     browser.execute_script("document.getElementById('task-due').value = arguments[0]", due)
     browser.find_element(By.CSS_SELECTOR, "form[action$='/tasks'] button").click()
-    until(browser, lambda d: "Сохранено." in d.find_element(By.ID, "task-result").text, "task saved")
+    until(browser, lambda d: "Сохранено." in text_of(d, "task-result"), "task saved")
     assert browser.execute_script("return window.notReloaded") is True
     wait_until(lambda: any(i["channel"] == "note" for i in
                            site.api("GET", f"/v1/customers/{cid}/timeline").json()["items"]),
@@ -102,10 +102,10 @@ def test_a_note_and_a_reminder_are_saved_without_a_reload_and_reach_the_timeline
     assert "Договорились о возврате" in text(browser)
     browser.get(f"{site.url}/desk")
     until(browser, lambda d: "Перезвонить о возврате" in text(d) or d.refresh(), "the reminder on the desk")
-    actions = {r["action"] for r in wait_until(
-        lambda: len(access_rows(site, agent, "/desk/customers/{customer_id}/tasks")) and
-        access_rows(site, agent, "/desk/customers/{customer_id}/notes"), message="writes audited")}
-    assert actions == {"customer.note"}
+    for route, action in (("notes", "customer.note"), ("tasks", "task.create")):
+        records = wait_until(lambda r=route: access_rows(site, agent, f"/desk/customers/{{customer_id}}/{r}"),
+                             message=f"{route} audited")
+        assert [(r["action"], r["customer_ids"]) for r in records] == [(action, [cid])]
 
 
 def test_an_inbound_call_pops_the_callers_card_without_a_reload(browser, site):
@@ -117,7 +117,7 @@ def test_an_inbound_call_pops_the_callers_card_without_a_reload(browser, site):
     ring = interaction(customer={"phone": phone}, agent_id=agent, occurred_at=datetime.now(UTC).isoformat())
     sent = time.monotonic()
     assert site.ingest.post("/v1/interactions", json=ring, headers=site.headers("channel", "tel")).status_code == 202
-    until(browser, lambda d: "Пётр Сидоров" in d.find_element(By.ID, "pop").text, "screen-pop")
+    until(browser, lambda d: "Пётр Сидоров" in text_of(d, "pop"), "screen-pop")
     popped_after = time.monotonic() - sent
     assert browser.execute_script("return window.notReloaded") is True
     stranger = unique_phone()
@@ -125,8 +125,8 @@ def test_an_inbound_call_pops_the_callers_card_without_a_reload(browser, site):
                           occurred_at=datetime.now(UTC).isoformat())
     assert site.ingest.post("/v1/interactions", json=unknown,
                             headers=site.headers("channel", "chat")).status_code == 202
-    until(browser, lambda d: "новый клиент" in d.find_element(By.ID, "pop").text, "unknown caller pops")
-    assert stranger in browser.find_element(By.ID, "pop").text
+    until(browser, lambda d: "новый клиент" in text_of(d, "pop"), "unknown caller pops")
+    assert stranger in text_of(browser, "pop")
     print(f"screen-pop shown {popped_after:.2f} s after ingest answered")  # noqa: T201
     assert wait_until(lambda: access_rows(site, agent, "/desk/customers/{customer_id}/summary"),
                       message="pop audited")[0]["action"] == "customer.card"

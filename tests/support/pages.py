@@ -53,3 +53,10 @@ def access_rows(site: Any, employee: str, route: str) -> list[dict[str, Any]]:
 
     return rows(site.settings.dsn, "SELECT action, customer_ids, route FROM access_log"
                 " WHERE employee_id = %s AND route = %s", (employee, route))
+
+
+def text_of(browser: webdriver.Chrome, element_id: str) -> str:
+    """An element's text read in one script call: a fragment swapped in meanwhile cannot leave
+    the test holding a stale element."""
+    return str(browser.execute_script(
+        "var e = document.getElementById(arguments[0]); return e ? e.innerText : ''", element_id))
