@@ -9,6 +9,8 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
+from kartoteka.auth import Role
+from services.api.pages.session import open_session
 from tests.support.pages import customer, sign_in, text, until
 from tests.support.workers import wait_until
 
@@ -113,3 +115,30 @@ def test_each_role_sees_only_its_own_pages(site):
     channel = httpx.Client(base_url=site.url, timeout=10)
     csrf = channel.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
     assert channel.post("/login", data={"token": site.token("channel", "tel"), "csrf": csrf}).status_code == 401
+
+
+def test_every_page_route_declares_its_roles_and_refuses_every_other_role(site):
+    from services.api.app import create_app
+    from tests.e2e.test_roles import _flat_routes
+
+    public = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+    routes = [(m, r.path, r.dependant) for r in _flat_routes(create_app(site.settings))
+              if getattr(r, "path", "").startswith(("/desk", "/console", "/login", "/logout"))
+              for m in sorted(getattr(r, "methods", None) or ()) if m != "HEAD"]
+    assert len(routes) >= 14
+    checked = 0
+    for method, path, dependant in routes:
+        roles = {role for dep in dependant.dependencies for role in getattr(dep.call, "roles", ())}
+        if (method, path) in public:
+            assert not roles, f"{method} {path} is the way in; it needs no session"
+            continue
+        assert roles, f"{method} {path} declares no roles"
+        url = path.replace("{customer_id}", str(uuid.uuid4())).replace("{employee_id}", "emp-x")
+        for role in set(Role) - roles:
+            _, cookie = open_session(site.settings.secret, site.token(role.value, f"emp-{role.value}"))
+            answer = httpx.request(method, site.url + url, cookies={"kartoteka_session": cookie}, timeout=10)
+            assert answer.status_code == 403 and "forbidden" in answer.text, f"{method} {path} as {role}"
+            checked += 1
+        nobody = httpx.request(method, site.url + url, timeout=10)
+        assert nobody.status_code in (303, 403), f"{method} {path} without a session"
+    assert checked >= 3 * len(routes) - 9
