@@ -1,4 +1,5 @@
-"""Reads: p50/p99 of card, timeline and search through the real api (agent tokens, audited) on a
+"""Reads: p50/p99 of card, timeline, search and the desk's card page (its HTML: card and first
+timeline page, rendered) through the real api (agent tokens or page sessions, audited) on a
 bulk-loaded dataset (:mod:`bench.load`), at a steady offered rate per endpoint driven by wrk
 (:mod:`bench.wrk`); vs the same SQL (``services.api.views``) called in-process, one at a time,
 with no HTTP, auth or audit event.
@@ -26,6 +27,8 @@ from bench.stats import ratio, summary
 from bench.wrk import WrkRun, merged, run_wrk, wrk_binary
 from kartoteka.auth import Role
 from services.api import views
+from services.api.pages.desk import PAGE as CARD_PAGE_ITEMS
+from services.api.pages.session import open_session
 from services.projections.registry import names as worker_names
 
 SEARCH_KINDS = ("phone", "email", "name")
@@ -46,17 +49,23 @@ def run(ctx: Context) -> dict[str, Any]:
         tokens = ctx.run_dir / "read-tokens.txt"
         tokens.write_text("".join(f"{stack.token(Role.agent, f'bench-agent-{i:03d}')}\n"
                                   for i in range(plan.read_agents)))
+        sessions = ctx.run_dir / "read-sessions.txt"
+        sessions.write_text("".join(f"{open_session(stack.settings.secret, token)[1]}\n"
+                                    for token in tokens.read_text().split()))
         loads = {
             "card": {"card": (files["card"], plan.read_rate)},
             "timeline": {"timeline": (files["timeline"], plan.read_rate)},
             "search": {f"search:{k}": (files[k], plan.read_rate / len(SEARCH_KINDS)) for k in SEARCH_KINDS},
+            "card_page": {"card_page": (files["card_page"], plan.read_rate)},
         }
         runs = {}
         for endpoint, load_ in loads.items():
             users = max(2, plan.read_users // len(load_))
-            run_wrk(stack.url("api"), load_, tokens, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup")
-            runs[endpoint] = run_wrk(stack.url("api"), load_, tokens, users, plan.read_s, ctx.run_dir,
-                                     stack.pids(), endpoint)
+            auth, who = ("cookie", sessions) if endpoint == "card_page" else ("bearer", tokens)
+            run_wrk(stack.url("api"), load_, who, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup",
+                    auth)
+            runs[endpoint] = run_wrk(stack.url("api"), load_, who, users, plan.read_s, ctx.run_dir,
+                                     stack.pids(), endpoint, auth)
         raw = asyncio.run(_raw(stack.settings.dsn, sample))
     finally:
         stack.stop()
@@ -77,6 +86,7 @@ def _request_files(run_dir: Path, sample: list[dict[str, str]]) -> dict[str, Pat
     paths = {
         "card": [f"/v1/customers/{c['id']}" for c in sample],
         "timeline": [f"/v1/customers/{c['id']}/timeline" for c in sample],
+        "card_page": [f"/desk/customers/{c['id']}" for c in sample],
         **{k: [f"/v1/customers?q={quote(c[k], safe='')}" for c in sample] for k in SEARCH_KINDS},
     }
     files = {}
@@ -121,12 +131,19 @@ async def _raw(dsn: str, sample: list[dict[str, str]]) -> dict[str, list[float]]
                 "card": lambda w=who: views.card(pool, w["id"]),
                 "timeline": lambda w=who: _timeline(pool, w["id"]),
                 f"search:{kind}": lambda w=who, k=kind: views.search(pool, w[k], 50),
+                "card_page": lambda w=who: _card_page(pool, w["id"]),
             }
             for name, call in calls.items():
                 started = time.perf_counter()
                 await call()
                 timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
     return timings
+
+
+async def _card_page(pool: AsyncConnectionPool, customer_id: str) -> Any:
+    """What the card page reads: the card, then the first page of the timeline."""
+    await views.card_json(pool, customer_id)
+    return await views.timeline_page(pool, customer_id, None, None, CARD_PAGE_ITEMS)
 
 
 async def _timeline(pool: AsyncConnectionPool, customer_id: str) -> Any:
