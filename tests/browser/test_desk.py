@@ -44,9 +44,12 @@ def test_an_agent_signs_in_finds_a_typed_phone_and_opens_the_card(browser, site)
                           ("/desk", {"customer.search", "task.list", "request.list"})):
         records = wait_until(lambda r=route: access_rows(site, agent, r), message=f"{route} audited")
         assert {r["action"] for r in records} >= action
-    card_reads = [r for r in access_rows(site, agent, "/desk/customers/{customer_id}")
-                  if r["action"] == "customer.card"]
-    assert card_reads[0]["customer_ids"] == [cid]
+    assert site.api("GET", f"/v1/customers/{cid}", subject=agent).status_code == 200
+    api_read = wait_until(lambda: access_rows(site, agent, "/v1/customers/{customer_id}"), message="api read")
+    page_read = [r for r in access_rows(site, agent, "/desk/customers/{customer_id}") if r["action"] == "customer.card"]
+    same = ("action", "customer_ids", "role")
+    assert [{k: r[k] for k in same} for r in page_read] == [{k: r[k] for k in same} for r in api_read]
+    assert page_read[0]["customer_ids"] == [cid] and page_read[0]["role"] == "agent"
 
 
 def test_the_timeline_scrolls_for_more_filters_by_channel_and_folds_a_mail_thread(browser, site):

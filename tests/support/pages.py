@@ -51,7 +51,7 @@ def access_rows(site: Any, employee: str, route: str) -> list[dict[str, Any]]:
     """The employee's access records through one route, from the audit trail (audit worker)."""
     from tests.support.audit import rows
 
-    return rows(site.settings.dsn, "SELECT action, customer_ids, route FROM access_log"
+    return rows(site.settings.dsn, "SELECT action, customer_ids, route, role FROM access_log"
                 " WHERE employee_id = %s AND route = %s", (employee, route))
 
 
