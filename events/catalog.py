@@ -58,6 +58,10 @@ AccessAction = Literal[
     "audit.access",
     "audit.alerts",
     "audit.verify",
+    # The alert workflow and the suppressions it sets (events/alert_workflow.py).
+    "audit.alert",
+    "audit.alert_status",
+    "audit.suppressions",
     # The agent's work (events/work.py): writes, their lists and the supervisors' reports.
     "customer.note",
     "customer.profile",

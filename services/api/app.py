@@ -20,6 +20,7 @@ from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
 from services.api.routes import (
+    alerts,
     audit,
     customers,
     employees,
@@ -112,6 +113,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
     for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
-                   work.router, requests.router, tasks.router, reports.router):
+                   work.router, requests.router, tasks.router, reports.router, alerts.router):
         app.include_router(router)
     return app

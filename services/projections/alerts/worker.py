@@ -1,17 +1,19 @@
-"""Alerts projection worker: alerts.v1 -> the alerts read model."""
+"""Alerts projection worker: alerts.v1 -> the alerts read model and its workflow."""
 
 from __future__ import annotations
 
 from eventsourcing.persistence import Tracking
 
 from events import topics
+from events.alert_workflow import AlertStatusChanged
 from events.catalog import AlertRaised
-from services.projections.alerts.store import AlertStore, alert_row
+from services.projections.alerts.store import AlertStore, Event
 from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
 
 
 class AlertProjection:
-    """Every alert event becomes (or escalates) one row of the alerts table."""
+    """Every alert event becomes (or escalates) one row of the alerts table; every status
+    change moves one along its workflow."""
 
     name = "alerts"
     topic = topics.ALERTS
@@ -21,5 +23,7 @@ class AlertProjection:
         self.store = store
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        rows = [alert_row(d.payload) for d in items if isinstance(d.payload, AlertRaised)]
-        self.store.apply(rows, trackings)
+        events: list[Event] = [
+            d.payload for d in items if isinstance(d.payload, AlertRaised | AlertStatusChanged)
+        ]
+        self.store.apply(events, trackings)
