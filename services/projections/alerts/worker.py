@@ -8,16 +8,13 @@ from events import topics
 from events.alert_workflow import AlertStatusChanged
 from events.catalog import AlertRaised
 from services.projections.alerts.store import AlertStore, Event
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 
 
 class AlertProjection:
     """Every alert event becomes (or escalates) one row of the alerts table; every status
     change moves one along its workflow."""
-
-    name = "alerts"
-    topic = topics.ALERTS
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: AlertStore) -> None:
         self.store = store
@@ -27,3 +24,11 @@ class AlertProjection:
             d.payload for d in items if isinstance(d.payload, AlertRaised | AlertStatusChanged)
         ]
         self.store.apply(events, trackings)
+
+
+WORKER = WorkerSpec(
+    name="alerts", consumes=(topics.ALERTS,), produces=(),
+    read_model=("alerts", "alert_status_log", "alert_suppressions"),
+    build=lambda ctx: AlertProjection(AlertStore(ctx.datastore, ctx.positions)),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)

@@ -8,7 +8,8 @@ from eventsourcing.persistence import Tracking
 
 from events import topics
 from events import work as _work  # noqa: F401  (registers the work event types)
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 from services.projections.work.store import WorkStore
 
 log = logging.getLogger(__name__)
@@ -17,10 +18,6 @@ log = logging.getLogger(__name__)
 class WorkProjection:
     """Employees' writes, in log (per-customer) order, each applied once."""
 
-    name = "work"
-    topic = topics.WORK_COMMANDS
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
-
     def __init__(self, store: WorkStore) -> None:
         self.store = store
 
@@ -28,3 +25,11 @@ class WorkProjection:
         applied = self.store.apply(((d.envelope, d.payload) for d in items), trackings)
         if applied:
             log.info("work applied", extra={"events": applied, "records": len(items)})
+
+
+# The work log is its record of truth (its rebuild replays that log), so no read model here.
+WORKER = WorkerSpec(
+    name="work", consumes=(topics.WORK_COMMANDS,), produces=(),
+    build=lambda ctx: WorkProjection(WorkStore(ctx.datastore, ctx.positions)),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)
