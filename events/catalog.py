@@ -113,6 +113,8 @@ class EmployeeStatusChanged(BaseModel):
     role: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     work_hours: tuple[int, int] | None = None
+    # A rota or weekly hours with its time zone (events.schedule), from ``effective_at`` on.
+    schedule: str | None = Field(default=None, max_length=300)
     effective_at: datetime
     changed_by: str
     at: datetime
