@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"
     work_sla_hours: str = "urgent=4,high=8,normal=24,low=72"
+    # A false positive silences alerts of the same pattern (employee, kind) this many days.
+    alert_suppression_days: float = Field(14.0, ge=0)
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:

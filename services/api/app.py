@@ -21,6 +21,7 @@ from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
 from services.api.pages import install_pages
 from services.api.routes import (
+    alerts,
     audit,
     customers,
     employees,
@@ -113,7 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
     for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
-                   work.router, requests.router, tasks.router, reports.router):
+                   work.router, requests.router, tasks.router, reports.router, alerts.router):
         app.include_router(router)
     install_pages(app)
     return app

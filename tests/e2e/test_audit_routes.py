@@ -24,6 +24,8 @@ CALLS = {
     "audit.access": ("security_officer", "/v1/audit/access", {"customer_id": CUSTOMER}),
     "audit.alerts": ("security_officer", "/v1/audit/alerts", {}),
     "audit.verify": ("security_officer", "/v1/audit/verify", {}),
+    "audit.alert": ("security_officer", f"/v1/audit/alerts/{CUSTOMER}", {}),
+    "audit.suppressions": ("security_officer", "/v1/audit/suppressions", {}),
 }
 
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kartoteka.auth import Role, mint
+from tests.support.alerts import raise_alert
 from tests.support.data import interaction, unique_phone
 from tests.support.workers import running, wait_until
 
@@ -112,6 +113,11 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "GET", "/v1/audit/access"): lambda d: ({}, {"employee_id": "emp-1"}, None),
     ("api", "GET", "/v1/audit/alerts"): lambda d: ({}, {}, None),
     ("api", "GET", "/v1/audit/verify"): lambda d: ({}, {}, None),
+    ("api", "GET", "/v1/audit/alerts/{alert_id}"): lambda d: ({"alert_id": d["alert"]}, {}, None),
+    ("api", "POST", "/v1/audit/alerts/{alert_id}/status"): lambda d: (
+        {"alert_id": d["alert"]}, {}, {"status": "acknowledged"}
+    ),
+    ("api", "GET", "/v1/audit/suppressions"): lambda d: ({}, {}, None),
     ("api", "POST", "/v1/employees/{employee_id}/status"): lambda d: (
         {"employee_id": "emp-roles-target"}, {}, {"status": "active", "team": "sales"}
     ),
@@ -140,7 +146,7 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "GET", "/v1/reports/activity"): lambda d: ({}, {"by": "channel"}, None),
 }
 MADE_UP = {"customer": str(uuid.uuid4()), "phone": "+79161234567", "request": str(uuid.uuid4()),
-           "task": str(uuid.uuid4())}
+           "task": str(uuid.uuid4()), "alert": str(uuid.uuid4())}
 
 
 def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[str, str]) -> Any:
@@ -232,14 +238,18 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
         headers=auth("channel", "tel"),
     )
     assert sent.status_code == 202, sent.text
-    with running(settings, ("resolver", "relay", "timeline", "work")):
+    alert = raise_alert(settings, "emp-roles-watched")
+    with running(settings, ("resolver", "relay", "timeline", "work", "alerts")):
         found = wait_until(
             lambda: both["api"]
             .get("/v1/customers", params={"q": phone}, headers=auth("agent", "emp-setup"))
             .json()["items"],
             message="the customer is searchable",
         )
-        data = {"customer": found[0]["id"], "phone": phone, **_work_items(both["api"], auth, found[0]["id"])}
+        data = {"customer": found[0]["id"], "phone": phone, "alert": alert,
+                **_work_items(both["api"], auth, found[0]["id"])}
+        wait_until(lambda: both["api"].get(f"/v1/audit/alerts/{alert}", headers=auth(
+            "security_officer", "emp-setup")).status_code == 200, message="the alert is listed")
     failures = []
     for route in routes:
         for role in sorted(route.roles or ()):

@@ -215,8 +215,8 @@ POSITIVE: list[tuple[Kind, Callable[[], Scenario], datetime, dict[str, Any]]] = 
     (
         "off_hours",
         off_hours,
-        moment(14, 20),
-        {"accesses": 12, "first_local": "22:00", "last_local": "01:40"},
+        moment(14, 22),
+        {"accesses": 12, "first_local": "22:00", "last_local": "01:40", "basis": "own_history"},
     ),
     (
         "enumeration",
@@ -349,14 +349,15 @@ def test_exports_on_separate_days_are_not_bulk() -> None:
 def test_off_hours_alerts_above_ten_in_a_night(accesses: int, alerts: int) -> None:
     log = Log()
     log.views(moment(0, 23), [own(n) for n in range(accesses)], timedelta(minutes=10))
-    assert _count(detect_off_hours, log) == alerts
+    assert _count(detect_off_hours, log, context(work_hours=(8, 20))) == alerts
 
 
 def test_off_hours_uses_the_employees_own_time_zone() -> None:
     log = Log()  # 21:00-22:50 in Moscow is 18:00-19:50 in London
     log.views(moment(0, 21), [own(n) for n in range(12)], timedelta(minutes=10))
-    assert _count(detect_off_hours, log, context(timezone="Europe/Moscow")) == 1
-    assert _count(detect_off_hours, log, context(timezone="Europe/London")) == 0
+    day = (8, 20)
+    assert _count(detect_off_hours, log, context(timezone="Europe/Moscow", work_hours=day)) == 1
+    assert _count(detect_off_hours, log, context(timezone="Europe/London", work_hours=day)) == 0
 
 
 def test_a_night_shift_at_night_is_within_its_hours() -> None:
@@ -369,7 +370,7 @@ def test_accesses_on_two_nights_are_counted_per_night() -> None:
     log = Log()
     log.views(moment(0, 21), [own(n) for n in range(6)], timedelta(minutes=10))
     log.views(moment(1, 21), [own(n) for n in range(6)], timedelta(minutes=10))
-    assert _count(detect_off_hours, log) == 0
+    assert _count(detect_off_hours, log, context(work_hours=(8, 20))) == 0
 
 
 def test_no_business_reason_needs_a_majority_of_strangers() -> None:

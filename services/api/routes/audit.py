@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -13,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from events.catalog import AlertKind, AlertSeverity
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
 from services.api import audit_views
@@ -80,33 +78,6 @@ def _csv_download(request: Request, where: AccessFilter) -> StreamingResponse:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="access-{stamp}.csv"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-@router.get("/alerts", responses={400: {}, 401: {}, 403: {}, 503: {}})
-async def alerts(
-    request: Request,
-    who: Officer,
-    employee_id: ShortQuery = None,
-    kind: AlertKind | None = None,
-    severity: AlertSeverity | None = None,
-    before: ShortQuery = None,
-    limit: Limit = 50,
-) -> dict[str, Any]:
-    """Alerts with their evidence, newest first."""
-    decoded = decode_cursor(before, (datetime, uuid.UUID)) if before else None
-    cursor = (decoded[0], str(decoded[1])) if decoded else None
-    rows = await audit_views.alerts_page(
-        request.app.state.pool, employee_id, kind, severity, cursor, limit  # type: ignore[arg-type]
-    )
-    await _record(request, who, "audit.alerts", None,
-                  f"employee_id={employee_id} kind={kind} severity={severity}")
-    page = rows[:limit]
-    items = [{**r, "id": str(r["id"])} for r in page]
-    more = len(rows) > limit
-    return {
-        "items": items,
-        "next": encode_cursor(page[-1]["raised_at"], str(page[-1]["id"])) if more else None,
-    }
 
 
 @router.get("/verify", responses={401: {}, 403: {}, 503: {}})

@@ -1,29 +1,34 @@
-"""Alerts projection worker: alerts.v1 -> the alerts read model."""
+"""Alerts projection worker: alerts.v1 -> the alerts read model and its workflow."""
 
 from __future__ import annotations
 
 from eventsourcing.persistence import Tracking
 
 from events import topics
+from events.alert_workflow import AlertStatusChanged
 from events.catalog import AlertRaised
-from services.projections.alerts.store import AlertStore, alert_row
+from services.projections.alerts.store import AlertStore, Event
 from services.projections.records import Decoded
 from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 
 
 class AlertProjection:
-    """Every alert event becomes (or escalates) one row of the alerts table."""
+    """Every alert event becomes (or escalates) one row of the alerts table; every status
+    change moves one along its workflow."""
 
     def __init__(self, store: AlertStore) -> None:
         self.store = store
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        rows = [alert_row(d.payload) for d in items if isinstance(d.payload, AlertRaised)]
-        self.store.apply(rows, trackings)
+        events: list[Event] = [
+            d.payload for d in items if isinstance(d.payload, AlertRaised | AlertStatusChanged)
+        ]
+        self.store.apply(events, trackings)
 
 
 WORKER = WorkerSpec(
-    name="alerts", consumes=(topics.ALERTS,), produces=(), read_model=("alerts",),
+    name="alerts", consumes=(topics.ALERTS,), produces=(),
+    read_model=("alerts", "alert_status_log", "alert_suppressions"),
     build=lambda ctx: AlertProjection(AlertStore(ctx.datastore, ctx.positions)),
     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
 )

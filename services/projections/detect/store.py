@@ -10,8 +10,10 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from psycopg import Cursor
 from psycopg.rows import tuple_row
@@ -36,8 +38,24 @@ INSERT_ACCESS = (
 )
 INSERT_CHUNK = 5000  # rows per statement: 7 parameters each, under PostgreSQL's 65535
 EMPLOYEE = (
-    "SELECT team, status, notice_given_at, timezone, work_start, work_end"
+    "SELECT team, status, notice_given_at, timezone, work_start, work_end, schedule, schedule_from"
     " FROM employees WHERE employee_id = %s"
+)
+# The team's usual hours for one who has no history: per local hour, the peer-days with
+# customer-data activity in it (and how many peer-days there were).
+TEAM_HOURS = (
+    "SELECT h, count(*) AS days, sum(count(*)) OVER () AS total FROM ("
+    " SELECT DISTINCT d.employee_id, (d.at AT TIME ZONE %(tz)s)::date AS day,"
+    "  extract(hour FROM d.at AT TIME ZONE %(tz)s)::int AS h FROM {source} d"
+    " JOIN employees e ON e.employee_id = d.employee_id"
+    " WHERE e.team = %(team)s AND d.employee_id <> %(me)s AND d.action = ANY(%(actions)s)"
+    " AND d.at >= %(since)s AND d.at < %(until)s) x GROUP BY h"
+)
+TEAM_DAYS = (
+    "SELECT count(*) AS n FROM (SELECT DISTINCT d.employee_id, (d.at AT TIME ZONE %(tz)s)::date"
+    " FROM {source} d JOIN employees e ON e.employee_id = d.employee_id"
+    " WHERE e.team = %(team)s AND d.employee_id <> %(me)s AND d.action = ANY(%(actions)s)"
+    " AND d.at >= %(since)s AND d.at < %(until)s) x"
 )
 KNOWN = (
     "SELECT DISTINCT customer_id::text AS id FROM timeline"
@@ -102,7 +120,21 @@ class History:
         interactions in the period from the timeline (their business reason)."""
         row = curs.execute(EMPLOYEE, (employee_id,)).fetchone() or {}
         known = {r["id"] for r in curs.execute(KNOWN, (employee_id, since, until)).fetchall()}
-        return build_context(employee_id, row, known, self.default_zone)
+        ctx = build_context(employee_id, row, known, self.default_zone)
+        return self._with_team_hours(curs, ctx, until)
+
+    def _with_team_hours(self, curs: Cursor[Any], ctx: EmployeeContext, until: datetime,
+                         cfg: DetectorConfig = DEFAULT_CONFIG) -> EmployeeContext:
+        """Only what the off-hours detector may need: none with a schedule or set hours."""
+        if ctx.schedule or ctx.work_hours or not ctx.team:
+            return ctx
+        params = {"tz": ctx.timezone, "team": ctx.team, "me": ctx.employee_id,
+                  "actions": sorted(cfg.activity_actions), "until": until,
+                  "since": until - timedelta(days=cfg.hours_baseline_days)}
+        days = curs.execute(TEAM_DAYS.format(source=self.source), params).fetchone()
+        hours = curs.execute(TEAM_HOURS.format(source=self.source), params).fetchall()
+        return replace(ctx, team_hours={r["h"]: r["days"] for r in hours},
+                       team_days=int(days["n"]) if days else 0)
 
     def peers(
         self,
@@ -171,12 +203,17 @@ def build_context(
     }
     if row.get("work_start") is not None and row.get("work_end") is not None:
         values["work_hours"] = (row["work_start"], row["work_end"])
+    if row.get("schedule"):
+        values["schedule"] = row["schedule"]
+        start = row.get("schedule_from")
+        values["schedule_from"] = start.astimezone(ZoneInfo(values["timezone"])).date() if start else None
     try:
         return EmployeeContext(**values)
     except ValueError as exc:
         log.warning("bad employee context; defaults used", extra={"employee": employee_id,
                                                                    "error": str(exc)})
         values.pop("work_hours", None)
+        values.pop("schedule_from", None)
         return EmployeeContext(**{**values, "timezone": default_zone})
 
 

@@ -7,11 +7,12 @@ taken in key order so that two share processes lock shared counters in one order
 
 from __future__ import annotations
 
-# A call counts as answered when the PBX says so or when it carries talk time.
-_TALK = ("CASE WHEN details->>'duration_s' ~ '^[0-9]+(\\.[0-9]+)?$'"
+# A call counts as answered when the PBX says so or when it carries talk time (bench/work_load.py
+# aggregates a bulk-loaded timeline with the same expressions).
+TALK_S = ("CASE WHEN details->>'duration_s' ~ '^[0-9]+(\\.[0-9]+)?$'"
          " THEN (details->>'duration_s')::numeric END")
-_ANSWERED = (f"(channel = 'call' AND (coalesce(upper(details->>'disposition') = 'ANSWERED', false)"
-             f" OR (details->>'disposition' IS NULL AND coalesce({_TALK}, 0) > 0)))")
+ANSWERED = (f"(channel = 'call' AND (coalesce(upper(details->>'disposition') = 'ANSWERED', false)"
+             f" OR (details->>'disposition' IS NULL AND coalesce({TALK_S}, 0) > 0)))")
 
 REPORT_ROWS = (
     " contacts AS (INSERT INTO customer_contacts (customer_id, last_contact_at)"
@@ -28,9 +29,9 @@ REPORT_ROWS = (
     " calls_answered, calls_missed, talk_time_s)"
     " SELECT (occurred_at AT TIME ZONE 'UTC')::date, channel, coalesce(agent_id, ''), count(*),"
     " count(*) FILTER (WHERE direction = 'inbound'), count(*) FILTER (WHERE direction = 'outbound'),"
-    f" count(*) FILTER (WHERE {_ANSWERED}),"
-    f" count(*) FILTER (WHERE channel = 'call' AND NOT {_ANSWERED}),"
-    f" coalesce(sum({_TALK}) FILTER (WHERE channel = 'call'), 0)"
+    f" count(*) FILTER (WHERE {ANSWERED}),"
+    f" count(*) FILTER (WHERE channel = 'call' AND NOT {ANSWERED}),"
+    f" coalesce(sum({TALK_S}) FILTER (WHERE channel = 'call'), 0)"
     " FROM new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     " ON CONFLICT (day, channel, agent_id) DO UPDATE SET"
     " interactions = activity_daily.interactions + excluded.interactions,"

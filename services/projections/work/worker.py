@@ -18,10 +18,6 @@ log = logging.getLogger(__name__)
 class WorkProjection:
     """Employees' writes, in log (per-customer) order, each applied once."""
 
-    name = "work"
-    topic = topics.WORK_COMMANDS
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
-
     def __init__(self, store: WorkStore) -> None:
         self.store = store
 
@@ -31,8 +27,8 @@ class WorkProjection:
             log.info("work applied", extra={"events": applied, "records": len(items)})
 
 
+# The work log is its record of truth (its rebuild replays that log), so no read model here.
 WORKER = WorkerSpec(
-    # The recorded work log is its record of truth (rebuilt from that log, not from Kafka).
     name="work", consumes=(topics.WORK_COMMANDS,), produces=(),
     build=lambda ctx: WorkProjection(WorkStore(ctx.datastore, ctx.positions)),
     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,

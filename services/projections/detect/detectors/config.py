@@ -69,7 +69,21 @@ class DetectorConfig(BaseModel):
     )
 
     off_hours_threshold: int = Field(
-        default=10, ge=0, description="Accesses in one off-hours span (a night for 8-20 hours)."
+        default=10, ge=0, description="Accesses in one run outside the employee's hours."
+    )
+    off_hours_gap: timedelta = Field(
+        default=timedelta(hours=2), description="A longer pause ends a run of off-hours accesses."
+    )
+    shift_grace: timedelta = Field(
+        default=timedelta(minutes=45), description="A scheduled shift widened by this either side."
+    )
+    usual_hour_share: float = Field(
+        default=0.1, gt=0, le=1,
+        description="Learned hours: an hour is usual when active on this share of the days "
+        "(own history: of the employee's active days; team: of the peers' days).",
+    )
+    hours_baseline_days: int = Field(
+        default=28, ge=1, description="Trailing days the own and the team's usual hours come from."
     )
 
     enum_window: timedelta = Field(default=timedelta(minutes=30), description="Sliding window.")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,12 +55,14 @@ class Access:
 
 @dataclass(frozen=True)
 class EmployeeContext:
-    """Who the employee is: status, team (peer group), local working hours, own customers.
+    """Who the employee is: status, team (peer group), when they work, own customers.
 
-    ``work_hours`` is ``(start_hour, end_hour)`` in local time; a start after the end is a
-    night shift wrapping midnight, equal hours mean round the clock. ``known_customer_ids``
-    are the customers among the employee's own recent interactions and queue: a view of one
-    of them has an obvious business reason.
+    When they work, in order of trust: ``schedule`` (events.schedule text, its rota counted
+    from ``schedule_from``); ``work_hours`` ``(start_hour, end_hour)`` set by an administrator
+    (a start after the end wraps midnight, equal hours mean round the clock); else the hours
+    their own history shows; else ``team_hours`` (local hour -> peer-days active in it, out of
+    ``team_days``). ``known_customer_ids`` are the customers the employee has a business
+    reason to read (own interactions, owned, requests and tasks, their queue).
     """
 
     employee_id: str
@@ -67,14 +70,19 @@ class EmployeeContext:
     status: Status = "active"
     notice_given_at: datetime | None = None
     timezone: str = "Europe/Moscow"
-    work_hours: tuple[int, int] = (8, 20)
+    work_hours: tuple[int, int] | None = None
     known_customer_ids: frozenset[str] = frozenset()
+    schedule: str | None = None
+    schedule_from: date | None = None
+    team_hours: Mapping[int, int] = field(default_factory=dict, hash=False, compare=False)
+    team_days: int = 0
 
     def __post_init__(self) -> None:
         _require_aware("EmployeeContext.notice_given_at", self.notice_given_at)
-        start, end = self.work_hours
-        if not (0 <= start <= 23 and 0 <= end <= 23):
-            raise ValueError(f"work_hours must be hours 0..23, got {self.work_hours!r}")
+        if self.work_hours is not None:
+            start, end = self.work_hours
+            if not (0 <= start <= 23 and 0 <= end <= 23):
+                raise ValueError(f"work_hours must be hours 0..23, got {self.work_hours!r}")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
