@@ -128,7 +128,7 @@ async def chain_rows(conn: AsyncConnection[Any], page: int) -> AsyncIterator[lis
 async def hourly_accesses(pool: AsyncConnectionPool, employee_ids: list[str], since: datetime
                           ) -> list[dict[str, Any]]:
     """Access records per employee and hour since a moment (the console's activity charts)."""
-    return await _all(
+    return await all_rows(
         pool,
         "SELECT employee_id, date_trunc('hour', at) AS hour, count(*) AS n FROM access_log"
         " WHERE employee_id = ANY(%s) AND at >= %s GROUP BY 1, 2",
@@ -139,7 +139,7 @@ async def hourly_accesses(pool: AsyncConnectionPool, employee_ids: list[str], si
 async def daily_activity(pool: AsyncConnectionPool, employee_id: str, since: datetime, zone: str
                          ) -> list[dict[str, Any]]:
     """Per local day: distinct customers seen, exports and searches of one employee."""
-    return await _all(
+    return await all_rows(
         pool,
         "SELECT (at AT TIME ZONE %s)::date AS day,"
         " count(DISTINCT c) FILTER (WHERE c IS NOT NULL) AS customers,"

@@ -58,6 +58,7 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("POST", "/desk/customers/{customer_id}/tasks"): "task.create",
     ("GET", "/console"): "audit.alerts",
     ("POST", "/console/verify"): "audit.verify",
+    ("POST", "/console/alerts/{alert_id}/status"): "audit.alert_status",
     ("GET", "/console/employees/{employee_id}"): "audit.access",
     ("GET", "/console/customers/{customer_id}"): "audit.access",
 }

@@ -43,6 +43,23 @@ def test_the_officer_starts_from_the_alerts_and_verifies_the_chain(browser, site
     row.find_element(By.TAG_NAME, "summary").click()
     assert "exports: 42" in row.text
     browser.execute_script("window.notReloaded = true")
+    row.find_element(By.NAME, "comment").send_keys("checking with the manager")
+    row.find_element(By.CSS_SELECTOR, "button[value=acknowledged]").click()
+    until(browser, lambda d: "acknowledged" in text_of(d, f"alert-{alert_id}"), "acknowledged")
+    assert "checking with the manager" in text_of(browser, f"alert-{alert_id}")
+    wait_until(lambda: site.api("GET", "/v1/audit/alerts", role="security_officer", subject="sec-w2",
+                                params={"status": "acknowledged", "employee_id": suspect}).json()["items"],
+               message="acknowledged in the alerts read model")
+    browser.get(f"{site.url}/console?status=acknowledged")
+    browser.find_element(By.CSS_SELECTOR, f"#alert-{alert_id} button[value=resolved]").click()
+    until(browser, lambda d: "resolved" in text_of(d, f"alert-{alert_id}"), "resolved")
+    assert not browser.find_elements(By.CSS_SELECTOR, f"#alert-{alert_id} form")  # final: no more workflow
+    workflow = wait_until(lambda: len(access_rows(site, "sec-console", "/console/alerts/{alert_id}/status")) == 2
+                          and access_rows(site, "sec-console", "/console/alerts/{alert_id}/status"),
+                          message="workflow audited")
+    assert {r["action"] for r in workflow} == {"audit.alert_status"}
+    browser.get(f"{site.url}/console")
+    browser.execute_script("window.notReloaded = true")
     browser.find_element(By.CSS_SELECTOR, "form[action='/console/verify'] button").click()
     until(browser, lambda d: "intact" in text_of(d, "chain-status"), "chain verified")
     status = text_of(browser, "chain-status")

@@ -5,29 +5,64 @@ audit API's (an officer's reading of the trail is itself an access record)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
-from services.api import audit_views, work_views
+from kartoteka.http import ApiError
+from services.api import alert_views, audit_views, work_views
+from services.api.alert_views import AlertFilter
 from services.api.audit_views import AccessFilter
 from services.api.pages import activity, charts
 from services.api.pages.common import Csrf, OfficerSession, checked
 from services.api.pages.render import formatter, page, partial
+from services.api.routes import alerts as alert_routes
 from services.api.routes.customers import customer_id_or_404
 from services.api.verification import verify_trail
 
 router = APIRouter(include_in_schema=False)
 RAW_RECORDS = 200
+STATUSES = ("open", "acknowledged", "resolved", "false_positive", "suppressed")
+Status = Annotated[str, Query(pattern=f"^({'|'.join(STATUSES)})$")]
 
 
 @router.get("/console")
-async def console(request: Request, session: OfficerSession) -> HTMLResponse:
-    """Alerts newest first with their workflow, and the chain's last verification."""
-    rows = await audit_views.alerts_page(request.app.state.pool, None, None, None, None, 50)
-    await request.app.state.auditor.record(request, session.principal, "audit.alerts", [], "console")
-    return page(request, "console.html", session, alerts=rows[:50],
+async def console(request: Request, session: OfficerSession, status: Status = "open") -> HTMLResponse:
+    """Alerts of one status (open ones first thing in the morning) newest first, with their
+    workflow, and the chain's last verification."""
+    where = AlertFilter(session.principal.subject, status=status)
+    rows = await alert_views.alerts_page(request.app.state.pool, where, None, 50)
+    await request.app.state.auditor.record(request, session.principal, "audit.alerts", [],
+                                           f"status={status}")
+    return page(request, "console.html", session, alerts=rows[:50], listed=status, statuses=STATUSES,
                 chain=getattr(request.app.state, "last_verification", None))
+
+
+@router.post("/console/alerts/{alert_id}/status", response_model=None)
+async def alert_status(request: Request, session: OfficerSession, alert_id: str, csrf: Csrf = "",
+                       status: Annotated[str, Form(max_length=40)] = "",
+                       comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Acknowledge, resolve or dismiss an alert through the alert API's own handler."""
+    checked(request, session, csrf)
+    try:
+        body = alert_routes.StatusBody(status=status, comment=comment.strip() or None)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", str(exc.errors()[0]["msg"])) from exc
+    error: str | None = None
+    try:
+        await alert_routes.change_status(request, session.principal, alert_id, body)
+    except ApiError as exc:
+        if exc.status != 409 or not partial(request):
+            raise
+        error = exc.message
+    if not partial(request):
+        return RedirectResponse("/console", 303)
+    found: dict[str, Any] = await alert_views.alert(request.app.state.pool, alert_id, session.principal.subject) or {}
+    # The alerts projection applies the change shortly after the 202: show what was asked.
+    shown = {**found, "status": found.get("status") if error else body.status, "comment": body.comment}
+    return page(request, "partials/alert_row.html", session, alert=shown, workflow=True, error=error)
 
 
 @router.post("/console/verify", response_model=None)
