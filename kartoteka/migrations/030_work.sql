@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS work_requests (
     opened_by         text NOT NULL,
     channel           text,
     thread            text,
+    thread_since      timestamptz,       -- replies later than this in the thread attach to it
     interaction_id    uuid,
     opened_at         timestamptz NOT NULL,
     due_at            timestamptz NOT NULL,
@@ -65,8 +66,7 @@ CREATE INDEX IF NOT EXISTS work_requests_assignee ON work_requests (assignee, st
 CREATE INDEX IF NOT EXISTS work_requests_opened ON work_requests (opened_at);
 CREATE INDEX IF NOT EXISTS work_requests_resolved ON work_requests (resolved_at) WHERE resolved_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS work_requests_due ON work_requests (due_at);
-CREATE INDEX IF NOT EXISTS work_requests_thread ON work_requests (thread)
-    WHERE thread IS NOT NULL AND status IN ('open', 'pending');
+CREATE INDEX IF NOT EXISTS work_requests_thread ON work_requests (thread) WHERE thread IS NOT NULL;
 
 -- Inbound interactions that replied to a request's thread (written by the card + timeline
 -- projection as it stores them), and the status history of each request.

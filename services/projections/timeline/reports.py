@@ -2,7 +2,9 @@
 
 Appended to the timeline insert as further data-modifying CTEs over its ``new`` rows, so the
 reports move in the same transaction as the timeline, and only for rows that were new. Rows are
-taken in key order so that two share processes lock shared counters in one order.
+taken in key order so that two share processes lock shared counters in one order. A reply joins
+every request of its thread opened from an earlier message, whatever the request's status now:
+a rebuild then attaches the same replies as the live run did.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ REPORT_ROWS = (
     " replies AS (INSERT INTO request_interactions (request_id, interaction_id, occurred_at)"
     " SELECT r.request_id, n.interaction_id, n.occurred_at FROM new n JOIN work_requests r"
     " ON r.thread = coalesce(n.details->>'thread_id', n.details->>'conversation_id')"
-    " AND r.status IN ('open', 'pending')"
+    " AND n.occurred_at > r.thread_since"
     " WHERE n.direction = 'inbound' AND (n.details ? 'thread_id' OR n.details ? 'conversation_id')"
     " ON CONFLICT DO NOTHING)"
     " INSERT INTO activity_daily (day, channel, agent_id, interactions, inbound, outbound,"

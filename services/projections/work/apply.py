@@ -38,10 +38,11 @@ PROFILE = (
 )
 INSERT_REQUEST = (
     "INSERT INTO work_requests (request_id, customer_id, subject, priority, status, assignee, opened_by,"
-    " channel, thread, interaction_id, opened_at, due_at, updated_at)"
-    " VALUES (%(request_id)s, %(customer_id)s, %(subject)s, %(priority)s, 'open', %(assignee)s, %(by)s,"
-    " (SELECT channel FROM timeline WHERE interaction_id = %(interaction_id)s), %(thread)s,"
-    " %(interaction_id)s, %(opened_at)s, %(due_at)s, %(opened_at)s)"
+    " channel, thread, thread_since, interaction_id, opened_at, due_at, updated_at)"
+    " SELECT %(request_id)s, %(customer_id)s, %(subject)s, %(priority)s, 'open', %(assignee)s, %(by)s,"
+    " t.channel, %(thread)s, coalesce(t.occurred_at, %(opened_at)s), %(interaction_id)s, %(opened_at)s,"
+    " %(due_at)s, %(opened_at)s"
+    " FROM (SELECT 1) one LEFT JOIN timeline t ON t.interaction_id = %(interaction_id)s"
     " ON CONFLICT (request_id) DO NOTHING"
 )
 # The api checked the transition against what it read; a change that lost a race to another
