@@ -74,11 +74,17 @@ HANDOVER = (
     " requests AS (UPDATE work_requests SET assignee = %(to_employee)s, updated_at = %(at)s"
     " WHERE assignee = %(from_employee)s AND status IN ('open', 'pending') RETURNING 1),"
     " tasks AS (UPDATE work_tasks SET assignee = %(to_employee)s"
-    " WHERE assignee = %(from_employee)s AND status = 'open' RETURNING 1)"
+    " WHERE assignee = %(from_employee)s AND status = 'open' RETURNING 1),"
+    " contacts AS (UPDATE customer_contacts SET owner = %(to_employee)s WHERE owner = %(from_employee)s)"
     " INSERT INTO work_handovers (handover_id, from_employee, to_employee, by_employee, at, customers,"
     " requests, tasks) SELECT %(handover_id)s, %(from_employee)s, %(to_employee)s, %(by)s, %(at)s,"
     " (SELECT count(*) FROM customers), (SELECT count(*) FROM requests), (SELECT count(*) FROM tasks)"
     " ON CONFLICT (handover_id) DO NOTHING"
+)
+# The dormant report reads one owner's customers by last contact (customer_contacts.owner).
+OWNER_CONTACTS = (
+    "INSERT INTO customer_contacts (customer_id, owner) VALUES (%(customer_id)s, %(owner)s)"
+    " ON CONFLICT (customer_id) DO UPDATE SET owner = excluded.owner"
 )
 _PROFILE_COLUMNS = ("name", "birth_date", "company", "tags", "owner")
 
@@ -87,7 +93,8 @@ def statements_for(payload: BaseModel, seq: int) -> list[Statement]:
     """What applying ``payload`` (at ``seq`` in the work log) writes; nothing for an event this
     projection does not keep."""
     if isinstance(payload, ProfileChanged):
-        return [_profile(payload)]
+        owner = [(OWNER_CONTACTS, payload.model_dump())] if "owner" in payload.fields else []
+        return [_profile(payload), *owner]
     if isinstance(payload, RequestStatusChanged):
         sources = sorted(s for s, targets in TRANSITIONS.items() if payload.status in targets)
         return [(REQUEST_STATUS, {**payload.model_dump(), "from": sources})]

@@ -47,6 +47,7 @@ class WorkStore:
         """Empty the read models and apply the recorded log again, in its order (a rebuild)."""
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
+            curs.execute("UPDATE customer_contacts SET owner = NULL WHERE owner IS NOT NULL")
             curs.execute("SELECT seq, envelope FROM work_log ORDER BY seq")
             rows = curs.fetchall()
             for row in rows:
