@@ -1,6 +1,6 @@
 """A supervisor's morning: dormant customers, birthdays, activity, late requests, segments and a
-handover; reports are for supervisors only, audited as bulk reads; ``kartoteka rebuild`` (identity
-log, then the recorded work log) reproduces the work read models and report projections exactly."""
+handover; reports are for supervisors only, audited as bulk reads; ``kartoteka rebuild`` (through
+the registry) reproduces the work read models and the report projections exactly."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from services.projections import registry
 from services.projections.rebuild import rebuild
-from services.projections.work.store import READ_MODELS
+from services.projections.timeline.reports import REPORT_PROJECTIONS
 from tests.support.data import interaction
 from tests.support.work import (
     WORK_WORKERS,
@@ -128,7 +129,8 @@ def test_rebuilding_the_work_read_models_from_the_recorded_log_reproduces_them(s
                         headers=auth("agent", "emp-7")).status_code == 202
         card_until(api, auth, cid, lambda c: c["company"] == "ИП Петров" and not c["open_requests"], "all applied")
     before = _snapshot(settings)
-    rebuild(settings)
+    report = rebuild(settings)
+    assert {"timeline", "work"} <= set(report.rebuilt) and not report.skipped
     after = _snapshot(settings)
     assert after == before
     assert before["work_requests"] and before["work_tasks"] and before["customer_profiles"]
@@ -147,8 +149,8 @@ def _snapshot(settings) -> dict[str, list[tuple]]:
     order = {"work_notes": "note_id", "customer_profiles": "customer_id", "work_requests": "request_id",
              "request_changes": "change_id", "work_tasks": "task_id", "work_handovers": "handover_id",
              "customer_contacts": "customer_id", "activity_daily": "day, channel, agent_id",
-             "request_interactions": "request_id, interaction_id", "work_log": "seq"}
-    assert set(READ_MODELS) <= set(order)
+             "request_interactions": "request_id, interaction_id", "work_log": "event_id"}
+    assert set(registry.spec_of("work").read_model) | set(REPORT_PROJECTIONS) == set(order)
     with psycopg.connect(settings.dsn) as conn:
         return {table: [tuple(r) for r in conn.execute(
             f"SELECT * FROM {table} ORDER BY {columns}").fetchall()]  # noqa: S608
