@@ -155,3 +155,22 @@ def _snapshot(settings) -> dict[str, list[tuple]]:
         return {table: [tuple(r) for r in conn.execute(
             f"SELECT * FROM {table} ORDER BY {columns}").fetchall()]  # noqa: S608
             for table, columns in order.items()}
+
+
+def test_report_pages_follow_their_cursors_without_repeating_anyone(settings, ingest, api, auth):
+    with running(settings, WORK_WORKERS):
+        ids = [customer_through_pipeline(ingest, api, auth)[0] for _ in range(3)]
+        today = datetime.now(UTC).date()
+        born = today.replace(year=1985) if (today.month, today.day) != (2, 29) else today.replace(year=1984)
+        for cid in ids:
+            assert api.patch(f"/v1/customers/{cid}", json={"birth_date": born.isoformat()},
+                             headers=auth("supervisor", "sup-1")).status_code == 202
+        listed(api, auth, "/v1/reports/birthdays", {"within_days": 1}, lambda i: len(i) == 3, "three birthdays")
+        for path, params in (("/v1/reports/dormant", {"days": 7}), ("/v1/reports/birthdays", {"within_days": 1})):
+            seen, cursor = [], None
+            for _ in range(3):
+                page = api.get(path, params={**params, "limit": 1, **({"before": cursor} if cursor else {})},
+                               headers=auth("supervisor", "sup-1")).json()
+                seen += [i["id"] for i in page["items"]]
+                cursor = page["next"]
+            assert sorted(seen) == sorted(ids) and cursor is None, path
