@@ -98,18 +98,19 @@ def test_overdue_requests_segments_and_a_handover_move_work_to_another_employee(
         assert record["customer_ids"] == [cid]
 
 
-def test_a_mail_reply_in_a_requests_thread_attaches_to_it(settings, ingest, api, auth):
+@pytest.mark.parametrize(("channel", "key"), [("email", "thread_id"), ("chat", "chat_id")])
+def test_a_reply_in_a_requests_mail_thread_or_chat_attaches_to_it(settings, ingest, api, auth, channel, key):
     with running(settings, WORK_WORKERS):
         thread = f"thread-{datetime.now(UTC).timestamp()}"
-        cid, mail = customer_through_pipeline(ingest, api, auth, channel="email", details={"thread_id": thread})
+        cid, mail = customer_through_pipeline(ingest, api, auth, channel=channel, details={key: thread})
         rid = api.post(f"/v1/customers/{cid}/requests", json={"subject": "Re: доставка", "interaction_id": mail["id"]},
                        headers=auth("agent", "emp-7")).json()["id"]
         listed(api, auth, "/v1/requests", {"customer_id": cid}, bool, "request opened")
-        reply = interaction(channel="email", customer=mail["customer"], details={"thread_id": thread})
+        reply = interaction(channel=channel, customer=mail["customer"], details={key: thread})
         reply_id = ingest.post("/v1/interactions", json=reply, headers=auth("channel", "mail")).json()["id"]
         [item] = listed(api, auth, "/v1/requests", {"customer_id": cid}, lambda i: bool(i and i[0]["replies"]),
                         "reply attached")
-        assert (item["id"], item["replies"], item["channel"]) == (rid, [reply_id], "email")
+        assert (item["id"], item["replies"], item["channel"]) == (rid, [reply_id], channel)
 
 
 def test_rebuilding_the_work_read_models_from_the_recorded_log_reproduces_them(settings, ingest, api, auth):

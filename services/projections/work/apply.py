@@ -20,6 +20,7 @@ from events.work import (
     TaskDone,
 )
 from events.work_rules import TRANSITIONS
+from services.projections.timeline.reports import thread_of
 
 Statement = tuple[str, dict[str, Any]]
 
@@ -53,7 +54,7 @@ ATTACH_REPLIES = (
     " JOIN customers m ON coalesce(m.root_id, m.id) = (SELECT coalesce(root_id, id) FROM customers"
     " WHERE id = r.customer_id)"
     " JOIN timeline t ON t.customer_id = m.id AND t.direction = 'inbound' AND t.occurred_at > r.thread_since"
-    " AND coalesce(t.details->>'thread_id', t.details->>'conversation_id') = r.thread"
+    f" AND {thread_of('t')} = r.thread"
     " WHERE r.request_id = %(request_id)s AND r.thread IS NOT NULL ON CONFLICT DO NOTHING"
 )
 # The api checked the transition against what it read; a change that lost a race to another
