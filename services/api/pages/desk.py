@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from kartoteka.http import ApiError
 from services.api import views, work_views
 from services.api.pages.common import AgentSession
 from services.api.pages.render import formatter, page, partial
@@ -83,8 +84,6 @@ async def _card(request: Request, session: Any, cid: str) -> dict[str, Any]:
     seen = [cid] + ([found[0]] if found and found[0] != cid else [])
     await request.app.state.auditor.record(request, session.principal, "customer.card", seen)
     if found is None:
-        from kartoteka.http import ApiError
-
         raise ApiError(404, "not_found", "no such customer")
     card: dict[str, Any] = json.loads(found[1])
     by_kind: dict[str, list[str]] = {"phone": [], "email": [], "handle": []}
