@@ -14,7 +14,7 @@ from events import topics
 from events.catalog import AlertRaised
 from events.envelope import encode, wrap
 from tests.support.kafka_tools import produce
-from tests.support.pages import access_rows, customer, sign_in, text, text_of, until
+from tests.support.pages import access_rows, customer, sign_in, text, text_of, unlabelled_inputs, until
 from tests.support.workers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -38,6 +38,7 @@ def test_the_officer_starts_from_the_alerts_and_verifies_the_chain(browser, site
     sign_in(browser, site, "security_officer", "sec-console", lang="en")
     assert browser.current_url.endswith("/console")
     until(browser, lambda d: d.find_elements(By.ID, f"alert-{alert_id}") or d.refresh(), "alert listed")
+    assert unlabelled_inputs(browser) == []
     row = browser.find_element(By.ID, f"alert-{alert_id}")
     assert suspect in row.text and "bulk_export" in row.text and "high" in row.text and "0.93" in row.text
     row.find_element(By.TAG_NAME, "summary").click()

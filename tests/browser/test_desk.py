@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.support.data import interaction, unique_phone
-from tests.support.pages import access_rows, customer, sign_in, text, text_of, until
+from tests.support.pages import access_rows, customer, sign_in, text, text_of, unlabelled_inputs, until
 from tests.support.workers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -29,6 +29,7 @@ def test_an_agent_signs_in_finds_a_typed_phone_and_opens_the_card(browser, site)
     sign_in(browser, site, "agent", agent)
     assert browser.current_url.endswith("/desk")
     assert browser.switch_to.active_element.get_attribute("name") == "q"  # focused on load
+    assert unlabelled_inputs(browser) == []
     digits = phone.replace(" ", "").replace("(", "").replace(")", "").replace("-", "")
     typed = f"+7 {digits[1:4]} {digits[4:7]} {digits[7:9]} {digits[9:]}"  # another spelling
     browser.switch_to.active_element.send_keys(typed, Keys.ENTER)
@@ -84,6 +85,7 @@ def test_a_note_and_a_reminder_are_saved_without_a_reload_and_reach_the_timeline
     cid, _, _ = customer(site, agent)
     sign_in(browser, site, "agent", agent)
     browser.get(f"{site.url}/desk/customers/{cid}")
+    assert unlabelled_inputs(browser) == []
     browser.execute_script("window.notReloaded = true")
     browser.find_element(By.CSS_SELECTOR, "textarea[name=text]").send_keys("Договорились о возврате")
     browser.find_element(By.CSS_SELECTOR, "#note-outcome option[value=callback]").click()

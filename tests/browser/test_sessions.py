@@ -88,6 +88,10 @@ def test_a_form_post_without_the_csrf_token_or_from_another_origin_is_refused(si
                                                     params={"channel": "note"}).json()["items"]],
                        message="the accepted note projected")
     assert [n["body"] for n in notes] == ["всё в порядке"]  # the refused posts left nothing
+    assert client.post("/logout", data={}).status_code == 403  # signing out is a form post too
+    out = client.post("/logout", data={"csrf": csrf})
+    assert (out.status_code, out.headers["location"]) == (303, "/login")
+    assert client.get("/desk").headers["location"] == "/login"
 
 
 def test_a_leavers_open_session_is_refused_at_once(browser, site):

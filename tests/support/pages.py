@@ -60,3 +60,10 @@ def text_of(browser: webdriver.Chrome, element_id: str) -> str:
     the test holding a stale element."""
     return str(browser.execute_script(
         "var e = document.getElementById(arguments[0]); return e ? e.innerText : ''", element_id))
+
+
+def unlabelled_inputs(browser: webdriver.Chrome) -> list[str]:
+    """Names of the visible form fields that no label names (each needs one for screen readers)."""
+    return list(browser.execute_script(
+        "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))"
+        ".filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)"))
