@@ -14,7 +14,15 @@ from events import topics
 from events.catalog import AlertRaised
 from events.envelope import encode, wrap
 from tests.support.kafka_tools import produce
-from tests.support.pages import access_rows, customer, sign_in, text, text_of, unlabelled_inputs, until
+from tests.support.pages import (
+    access_rows,
+    customer,
+    sign_in,
+    text,
+    text_of,
+    unlabelled_inputs,
+    until,
+)
 from tests.support.workers import wait_until
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from tests.support.data import interaction, unique_phone
-from tests.support.pages import access_rows, customer, sign_in, text, text_of, unlabelled_inputs, until
+from tests.support.pages import (
+    access_rows,
+    customer,
+    sign_in,
+    text,
+    text_of,
+    unlabelled_inputs,
+    until,
+)
 from tests.support.workers import wait_until
 
 pytestmark = pytest.mark.integration
