@@ -85,7 +85,8 @@ async def verify(request: Request, who: Officer) -> dict[str, Any]:
     """Recompute the hash chain of the access trail: ``{"ok", "checked", "first_bad"}``
     plus the reason of the first fault. A fault also raises a ``chain_integrity`` alert."""
     state = request.app.state
-    report = await verify_trail(state.pool, state.checkpoint_key)
+    report = await verify_trail(state.pool, state.checkpoint_key,
+                                anchor_path=state.settings.anchor_path)
     await _record(request, who, "audit.verify", None, None)
     if not report.ok and report.first_bad is not None:
         await state.alerts.chain_broken(report.first_bad, report.reason or "chain broken")
