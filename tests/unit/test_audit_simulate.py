@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from kartoteka.entrypoints.simulate.measure import ORDINARY, benchmark, detect, groups, score, simulate
+from kartoteka.entrypoints.simulate.measure import (
+    ORDINARY,
+    benchmark,
+    detect,
+    groups,
+    score,
+    simulate,
+)
 from kartoteka.entrypoints.simulate.scenarios import SCENARIOS
 
 
