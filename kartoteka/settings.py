@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     partitions: int = Field(4, ge=1, le=64)
     token_secret: SecretStr | None = None
     token_ttl_s: int = 30 * 24 * 3600
+    # The password of the api's database login kartoteka_api_login (none with trust auth).
+    api_db_password: str | None = None
     audit_fail_closed: bool = True
     batch_max_records: int = 2000
     # The card + timeline projection: its set-based batches cost PostgreSQL less per record
