@@ -62,6 +62,7 @@ AccessAction = Literal[
     "audit.alert",
     "audit.alert_status",
     "audit.suppressions",
+    "audit.export",  # a CSV download of access records: the officer's own bulk read
     # The agent's work (events/work.py): writes, their lists and the supervisors' reports.
     "customer.note",
     "customer.profile",

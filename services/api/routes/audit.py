@@ -48,7 +48,7 @@ async def access(
     where = AccessFilter(employee_id, customer_id, from_, to)
     asked = f"employee_id={employee_id} customer_id={customer_id} from={from_} to={to}"
     if format == "csv":
-        await _record(request, who, "audit.access", customer_id, f"{asked} format=csv")
+        await _record(request, who, "audit.export", customer_id, f"{asked} format=csv")
         return _csv_download(request, where)
     cursor = decode_cursor(before, (int,))[0] if before else None
     rows = await access_page(request.app.state.pool, where, cursor, limit)
