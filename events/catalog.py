@@ -62,6 +62,7 @@ AccessAction = Literal[
     "audit.alert",
     "audit.alert_status",
     "audit.suppressions",
+    "audit.export",  # a CSV download of access records: the officer's own bulk read
     # The agent's work (events/work.py): writes, their lists and the supervisors' reports.
     "customer.note",
     "customer.profile",
@@ -154,3 +155,16 @@ class AlertRaised(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
     raised_at: datetime
     detector: str = "detect"
+
+
+@register("kartoteka.audit.checkpoint_signed.v1")
+class AuditCheckpointSigned(BaseModel):
+    """The access chain had ``hash`` at ``seq``, signed: kept outside the database, it lets a
+    verifier tell a rewritten chain from the one that was written."""
+
+    model_config = _FROZEN
+    chain: str
+    seq: int = Field(ge=1)
+    hash: str
+    signature: str
+    signed_at: datetime

@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from events.audit import chain
-from events.audit.trail import CHAIN, alert_event_id, chain_alert, stored_record
-from events.envelope import encode, wrap
-from kartoteka.kafka import send_all
-from services.api import audit_views
+from events.audit.anchor import Reading, read
+from events.audit.records import alert_record
+from events.audit.trail import CHAIN, chain_alert, stored_record
+from kartoteka import outbox
+from services.api.queries import access
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,33 @@ class Report:
     head_seq: int
     checkpoints: int
     unchained: int
+    anchor: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _anchors(path: Path | None, key: bytes) -> Reading:
+    if path is None or not path.exists():
+        return Reading([], [])
+    return read(path.read_text(encoding="utf-8"), CHAIN, key)
+
+
+def _explained(report: Report, reading: Reading) -> Report:
+    """Say when the fault is a disagreement with the anchor kept outside the database."""
+    latest = reading.latest
+    if report.ok or latest is None or report.first_bad is None:
+        return report
+    outside = {a.checkpoint.seq for a in reading.anchors}
+    if "checkpoint" in (report.reason or "") and report.first_bad in outside:
+        why = "; the anchor outside the database disagrees: rows were rewritten, hashes recomputed"
+    elif latest.checkpoint.seq > report.head_seq and report.first_bad > report.head_seq:
+        why = (f"; seq {latest.checkpoint.seq} was anchored outside the database at"
+               f" {latest.anchored_at.isoformat()}: the database was restored from an earlier"
+               " copy or its tail was cut off")
+    else:
+        return report
+    return replace(report, reason=f"{report.reason}{why}")
 
 
 def _checkpoints(head: dict[str, Any] | None, rows: list[dict[str, Any]]) -> list[chain.Checkpoint]:
@@ -54,20 +79,36 @@ def _checkpoints(head: dict[str, Any] | None, rows: list[dict[str, Any]]) -> lis
     return sorted(signed, key=lambda cp: cp.seq)
 
 
-async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEGMENT) -> Report:
-    """Verify the whole access chain; stops at the first fault."""
+async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEGMENT,
+                       anchor_path: Path | None = None) -> Report:
+    """Verify the whole access chain against its signed heads, its checkpoints and the latest
+    anchor kept outside the database; stops at the first fault."""
+    reading = await asyncio.to_thread(_anchors, anchor_path, key)
+    report = await _verify(pool, key, segment, reading)
+    if report.ok and reading.faults:
+        return replace(report, ok=False, reason="; ".join(reading.faults))
+    return _explained(report, reading)
+
+
+async def _verify(pool: AsyncConnectionPool, key: bytes, segment: int, reading: Reading) -> Report:
     async with pool.connection() as conn, conn.transaction():
-        await audit_views.snapshot(conn)
-        head = await audit_views.chain_head(conn, CHAIN)
-        cps = _checkpoints(head, await audit_views.checkpoints(conn, CHAIN))
-        extra = {"head_seq": head["seq"] if head else 0, "checkpoints": len(cps),
-                 "unchained": await audit_views.unchained(conn)}
+        await access.snapshot(conn)
+        head = await access.chain_head(conn, CHAIN)
+        # The anchors last: at a seq the database also signed, the one kept outside it counts.
+        cps = _checkpoints(head, await access.checkpoints(conn, CHAIN))
+        cps += [a.checkpoint for a in reading.anchors]
+        latest = reading.latest
+        extra: dict[str, Any] = {"head_seq": head["seq"] if head else 0, "checkpoints": len(cps),
+                                 "unchained": await access.unchained(conn),
+                                 "anchor": None if latest is None else {
+                                     "seq": latest.checkpoint.seq, "hash": latest.checkpoint.hash,
+                                     "anchored_at": latest.anchored_at.isoformat()}}
         forged = next((cp for cp in cps if not chain.verify_checkpoint(cp, key)), None)
         if forged is not None:
             reason = f"checkpoint at seq {forged.seq}: bad signature"
             return Report(False, 0, forged.seq, reason, **extra)
         checked, next_seq, prev = 0, 1, chain.GENESIS
-        async for rows in audit_views.chain_rows(conn, segment):
+        async for rows in access.chain_rows(conn, segment):
             segment_rows = [chain.ChainRow(r["chain_seq"], stored_record(r), r["prev_hash"],
                                            r["hash"]) for r in rows]
             last = segment_rows[-1].seq
@@ -86,21 +127,14 @@ async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEG
         return Report(end.ok, checked, end.first_bad, end.reason, **extra)
 
 
-class ChainAlerts:
-    """Raises a ``chain_integrity`` alert on alerts.v1 when verification finds a fault.
+async def record_chain_alert(pool: AsyncConnectionPool, first_bad: int, reason: str) -> None:
+    """Records a ``chain_integrity`` alert in the outbox; the relay publishes it to alerts.v1.
 
-    Best effort: the officer's answer already says what is wrong; a lost alert is logged.
+    Best effort: the officer's answer already says what is wrong; an alert not recorded is logged.
     """
-
-    def __init__(self, producer: KafkaProducer, topic: str) -> None:
-        self.producer, self.topic = producer, topic
-
-    async def chain_broken(self, first_bad: int, reason: str) -> None:
-        alert = chain_alert(first_bad, reason, datetime.now(UTC), "verify")
-        envelope = wrap(alert, id=alert_event_id(alert), source="kartoteka/api",
-                        time=alert.raised_at, subject=alert.employee_id)
-        record = (self.topic, alert.employee_id.encode(), encode(envelope), [("event-type", b"alert")])
-        try:
-            await send_all(self.producer, [record], timeout_s=5)
-        except (KafkaError, TimeoutError) as exc:
-            log.error("chain alert not produced", extra={"first_bad": first_bad, "error": str(exc)})
+    alert = chain_alert(first_bad, reason, datetime.now(UTC), "verify")
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            await outbox.write_async(conn, [alert_record(alert, "kartoteka/api")], "api")
+    except psycopg.Error as exc:
+        log.error("chain alert not recorded", extra={"first_bad": first_bad, "error": str(exc)})

@@ -17,7 +17,7 @@ from tests.support.kafka_tools import read_all
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
-AUDIT_WORKERS = ("audit", "detect", "alerts")
+AUDIT_WORKERS = ("audit", "detect", "relay", "alerts")
 
 
 def _customers(settings, ingest, api, auth, n: int) -> list[str]:
@@ -94,14 +94,14 @@ def test_browsing_many_cards_raises_breadth_once_even_when_the_detector_runs_aga
     # One alerts worker throughout: Tansu under-reports a partition's end offset after a
     # multi-record batch, which the runner would take for a reset log on a restart.
     with running(settings, ("alerts",)):
-        with running(settings, ("audit", "detect")):
+        with running(settings, ("audit", "detect", "relay")):
             wait_until(lambda: _alerts(api, auth, kind="breadth"), timeout_s=60,
                        message="breadth alert")
         # A fresh detector state (as after a change to it) re-evaluates the same history.
         with psycopg.connect(settings.dsn) as conn:
             conn.execute("DELETE FROM detect_raised")
             conn.execute("DELETE FROM tracking WHERE application_name LIKE 'detect:%'")
-        with running(settings, ("detect",)):
+        with running(settings, ("detect", "relay")):
             wait_until(lambda: len(read_all(settings, settings.topic(topics.ALERTS))) >= 2,
                        timeout_s=60, message="re-raised on alerts.v1")
         wait_until(lambda: _alerts_lag_zero(settings), message="alerts projected")
@@ -138,8 +138,9 @@ def test_officers_ask_who_saw_a_customer_and_export_the_answer_as_csv(settings, 
         assert {r["employee_id"] for r in table} - {"sec-1"} == {"emp-1", "emp-2"}
         assert {r["customer_ids"] for r in table} == {cid}
         wait_until(lambda: count(settings.dsn, "SELECT count(*) FROM access_log"
-                                 " WHERE action = 'audit.access'") == 3,
+                                 " WHERE action IN ('audit.access', 'audit.export')") == 3,
                    message="the officer's three queries audited")
-    queries = rows(settings.dsn, "SELECT query, customer_ids FROM access_log"
-                                 " WHERE action = 'audit.access' ORDER BY seq")
+    queries = rows(settings.dsn, "SELECT action, query, customer_ids FROM access_log"
+                                 " WHERE action IN ('audit.access', 'audit.export') ORDER BY seq")
+    assert [q["action"] for q in queries] == ["audit.access", "audit.access", "audit.export"]
     assert "format=csv" in queries[-1]["query"] and queries[-1]["customer_ids"] == [cid]

@@ -6,9 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from events import topics
-from events.audit.trail import alert_event_id
+from events.audit.records import alert_record
 from events.catalog import AlertRaised
-from events.envelope import encode, wrap
 from kartoteka.settings import Settings
 from tests.support.kafka_tools import produce
 
@@ -20,7 +19,6 @@ def raise_alert(settings: Settings, employee: str, kind: str = "off_hours", seve
     alert = AlertRaised(id=str(uuid.uuid4()), employee_id=employee, kind=kind, severity=severity,  # type: ignore[arg-type]
                         score=0.7, window_start=at - timedelta(hours=1), window_end=at,
                         evidence={"accesses": 12}, raised_at=at)
-    envelope = wrap(alert, id=alert_event_id(alert), source="test", time=at, subject=employee)
-    produce(settings, settings.topic(topics.ALERTS),
-            [(employee.encode(), encode(envelope), [("event-type", b"alert")])])
+    record = alert_record(alert, "test")
+    produce(settings, settings.topic(topics.ALERTS), [(record.key, record.value, list(record.headers))])
     return alert.id

@@ -226,7 +226,7 @@ POSITIVE: list[tuple[Kind, Callable[[], Scenario], datetime, dict[str, Any]]] = 
     ),
     ("bulk_export", bulk_export, moment(14, 0), {"exports": 6, "distinct_customers": 6}),
     ("notice_activity", notice_activity, moment(15, 0), {"distinct_customers": 90}),
-    ("low_and_slow", low_and_slow, moment(25 - 29, 0), {"without_reason": 312, "max_per_day": 12}),
+    ("low_and_slow", low_and_slow, moment(10 - 29, 0), {"without_reason": 132, "max_per_day": 12}),
 ]
 
 
@@ -373,11 +373,31 @@ def test_accesses_on_two_nights_are_counted_per_night() -> None:
     assert _count(detect_off_hours, log, context(work_hours=(8, 20))) == 0
 
 
-def test_no_business_reason_needs_a_majority_of_strangers() -> None:
+def test_no_business_reason_needs_a_fifth_of_the_day_to_be_strangers() -> None:
     log = Log()
-    log.views(moment(0, 9), [own(n) for n in range(40)], timedelta(minutes=5))
-    log.views(moment(0, 10), [stranger(n) for n in range(25)], timedelta(minutes=5))
+    log.views(moment(0, 9), [own(n) for n in range(120)], timedelta(minutes=3))
+    log.views(moment(0, 16), [stranger(n) for n in range(25)], timedelta(minutes=5))
     assert _count(detect_no_business_reason, log) == 0
+
+
+def test_forty_strangers_hidden_in_a_day_of_ordinary_work_are_caught() -> None:
+    log = normal_history(14)
+    day = moment(14, 9)
+    for n in range(60):  # the day's own customers, with forty strangers in between
+        log.views(day + timedelta(minutes=8 * n), [own(n)], timedelta(0))
+        if n < 40:
+            log.views(day + timedelta(minutes=8 * n + 3), [stranger(900 + n)], timedelta(0))
+    [alert] = detect_no_business_reason(log.items, context())
+    assert alert.evidence["without_reason"] == 40 and alert.evidence["customers_viewed"] >= 100
+
+
+def test_search_lists_request_lists_and_reports_need_a_reason_too() -> None:
+    log = Log()
+    for n in range(25):
+        log.add("customer.search", moment(0, 10, n), [stranger(10 * n + k) for k in range(2)], f"Фамилия{n}")
+    log.add("report.dormant", moment(0, 12), [stranger(1000 + n) for n in range(10)])
+    [alert] = detect_no_business_reason(log.items, context())
+    assert alert.evidence["without_reason"] == 60
 
 
 def test_a_few_lookups_for_colleagues_have_no_alert() -> None:
@@ -390,9 +410,9 @@ def test_low_and_slow_stays_quiet_at_exactly_the_threshold() -> None:
     log = Log()
     for day in range(30):
         log.views(
-            moment(day, 12), [stranger(10 * day + n) for n in range(10)], timedelta(minutes=15)
+            moment(day, 12), [stranger(4 * day + n) for n in range(4)], timedelta(minutes=15)
         )
-    assert _count(detect_low_and_slow, log) == 0
+    assert _count(detect_low_and_slow, log) == 0  # 4 a day: 120 in 30 days, the threshold
 
 
 def test_a_steady_harvest_is_reported_once_per_window_not_daily() -> None:
@@ -402,7 +422,8 @@ def test_a_steady_harvest_is_reported_once_per_window_not_daily() -> None:
             moment(day, 12), [stranger(15 * day + n) for n in range(15)], timedelta(minutes=15)
         )
     starts = [a.window_start for a in detect_low_and_slow(log.items, context())]
-    assert starts == [moment(20 - 29, 0), moment(50 - 29, 0)]
+    # 15 a day passes 120 on the 9th day; then once per further 30-day window.
+    assert starts == [moment(8 - 29, 0), moment(38 - 29, 0), moment(68 - 29, 0)]
 
 
 def test_a_team_wide_surge_is_not_a_volume_spike() -> None:

@@ -12,12 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from kartoteka.http import ApiError
-from services.api import alert_views, audit_views, work_views
-from services.api.alert_views import AlertFilter
-from services.api.audit_views import AccessFilter
+from services.api import work_views
 from services.api.pages import activity, charts
 from services.api.pages.common import Csrf, OfficerSession, checked
 from services.api.pages.render import formatter, page, partial
+from services.api.queries import access as access_queries
+from services.api.queries import alerts as alert_queries
+from services.api.queries.access import AccessFilter
+from services.api.queries.alerts import AlertFilter
 from services.api.routes import alerts as alert_routes
 from services.api.routes.customers import customer_id_or_404
 from services.api.verification import verify_trail
@@ -33,7 +35,7 @@ async def console(request: Request, session: OfficerSession, status: Status = "o
     """Alerts of one status (open ones first thing in the morning) newest first, with their
     workflow, and the chain's last verification."""
     where = AlertFilter(session.principal.subject, status=status)
-    rows = await alert_views.alerts_page(request.app.state.pool, where, None, 50)
+    rows = await alert_queries.alerts_page(request.app.state.pool, where, None, 50)
     await request.app.state.auditor.record(request, session.principal, "audit.alerts", [],
                                            f"status={status}")
     return page(request, "console.html", session, alerts=rows[:50], listed=status, statuses=STATUSES,
@@ -59,7 +61,7 @@ async def alert_status(request: Request, session: OfficerSession, alert_id: str,
         error = exc.message
     if not partial(request):
         return RedirectResponse("/console", 303)
-    found: dict[str, Any] = await alert_views.alert(request.app.state.pool, alert_id, session.principal.subject) or {}
+    found: dict[str, Any] = await alert_queries.alert(request.app.state.pool, alert_id, session.principal.subject) or {}
     # The alerts projection applies the change shortly after the 202: show what was asked.
     shown = {**found, "status": found.get("status") if error else body.status, "comment": body.comment}
     return page(request, "partials/alert_row.html", session, alert=shown, workflow=True, error=error)
@@ -89,15 +91,15 @@ async def employee(request: Request, session: OfficerSession, employee_id: str) 
     now = datetime.now(UTC)
     hr = await work_views.employee(pool, employee_id)
     peers = [p for p in (await work_views.team_of(pool, employee_id) or []) if p != employee_id]
-    rows = await audit_views.hourly_accesses(pool, [employee_id, *peers],
+    rows = await access_queries.hourly_accesses(pool, [employee_id, *peers],
                                              now - timedelta(days=activity.BASELINE_DAYS))
     slots = activity.hour_slots(now)
     counts, baseline, band = activity.hourly_series(rows, employee_id, peers, slots)
     days, daily = activity.daily_series(
-        await audit_views.daily_activity(pool, employee_id, now - timedelta(days=activity.DAYS_SHOWN),
+        await access_queries.daily_activity(pool, employee_id, now - timedelta(days=activity.DAYS_SHOWN),
                                          request.app.state.settings.pages_timezone),
         now.astimezone(t.zone).date())
-    records = await audit_views.access_page(pool, AccessFilter(employee_id=employee_id), None, RAW_RECORDS)
+    records = await access_queries.access_page(pool, AccessFilter(employee_id=employee_id), None, RAW_RECORDS)
     await request.app.state.auditor.record(request, session.principal, "audit.access", [],
                                            f"employee_id={employee_id}")
     labels = [t.when(s) for s in slots]
@@ -117,7 +119,7 @@ async def employee(request: Request, session: OfficerSession, employee_id: str) 
 async def who_saw(request: Request, session: OfficerSession, customer_id: str) -> HTMLResponse:
     """Every access to one customer: who, when, and through which page or route."""
     cid = customer_id_or_404(customer_id)
-    records = await audit_views.access_page(request.app.state.pool, AccessFilter(customer_id=cid), None,
+    records = await access_queries.access_page(request.app.state.pool, AccessFilter(customer_id=cid), None,
                                             RAW_RECORDS)
     await request.app.state.auditor.record(request, session.principal, "audit.access", [cid],
                                            f"customer_id={cid}")

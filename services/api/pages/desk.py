@@ -14,10 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from kartoteka.http import ApiError
-from services.api import views, work_views
+from services.api import work_views
 from services.api.pages.common import AgentSession
 from services.api.pages.render import formatter, page, partial
 from services.api.pagination import decode_cursor, encode_cursor
+from services.api.queries import customers as customer_queries
+from services.api.queries.timeline import timeline_page
 from services.api.routes.customers import TIMELINE_CHANNELS, customer_id_or_404
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +34,7 @@ async def desk(request: Request, session: AgentSession,
     who, pool, auditor = session.principal, request.app.state.pool, request.app.state.auditor
     results = None
     if q and q.strip():
-        results = await views.search(pool, q.strip(), 20)
+        results = await customer_queries.search(pool, q.strip(), 20)
         await auditor.record(request, who, "customer.search", [r["id"] for r in results], q)
         if partial(request):
             return page(request, "partials/search_results.html", session, q=q, results=results)
@@ -80,7 +82,7 @@ async def timeline(request: Request, session: AgentSession, customer_id: str, ch
 
 
 async def _card(request: Request, session: Any, cid: str) -> dict[str, Any]:
-    found = await views.card_json(request.app.state.pool, cid)
+    found = await customer_queries.card_json(request.app.state.pool, cid)
     seen = [cid] + ([found[0]] if found and found[0] != cid else [])
     await request.app.state.auditor.record(request, session.principal, "customer.card", seen)
     if found is None:
@@ -95,7 +97,7 @@ async def _card(request: Request, session: Any, cid: str) -> dict[str, Any]:
 
 async def _timeline(request: Request, session: Any, cid: str, channel: str | None,
                     cursor: tuple[datetime, int] | None) -> tuple[list[dict[str, Any]], str | None]:
-    root, raw, more = await views.timeline_page(request.app.state.pool, cid, channel, cursor, PAGE)
+    root, raw, more = await timeline_page(request.app.state.pool, cid, channel, cursor, PAGE)
     await request.app.state.auditor.record(request, session.principal, "customer.timeline",
                                            list(dict.fromkeys([cid, root or cid])))
     return fold_threads(json.loads(raw)), encode_cursor(*more) if more else None

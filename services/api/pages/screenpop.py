@@ -16,8 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from kartoteka.http import ApiError
-from services.api import views
 from services.api.pages.common import AgentSession
+from services.api.queries.timeline import inbound_calls_and_chats
 
 router = APIRouter(include_in_schema=False)
 POLL_S = 0.4
@@ -36,7 +36,7 @@ async def events(request: Request, session: AgentSession) -> StreamingResponse:
 async def _stream(request: Request, principal: object) -> AsyncIterator[str]:
     pool, check = request.app.state.pool, getattr(request.app.state, "status_check", None)
     agent = principal.subject  # type: ignore[attr-defined]
-    seen = {r["id"] for r in await views.inbound_calls_and_chats(pool, agent, datetime.now(UTC) - LOOKBACK)}
+    seen = {r["id"] for r in await inbound_calls_and_chats(pool, agent, datetime.now(UTC) - LOOKBACK)}
     yield "retry: 1000\n\n"
     quiet = 0.0
     while not await request.is_disconnected():
@@ -47,7 +47,7 @@ async def _stream(request: Request, principal: object) -> AsyncIterator[str]:
             except ApiError:
                 yield "event: ended\ndata: {}\n\n"
                 return
-        for row in await views.inbound_calls_and_chats(pool, agent, datetime.now(UTC) - LOOKBACK):
+        for row in await inbound_calls_and_chats(pool, agent, datetime.now(UTC) - LOOKBACK):
             if row["id"] not in seen:
                 seen.add(row["id"])
                 yield f"event: pop\ndata: {json.dumps(row)}\n\n"

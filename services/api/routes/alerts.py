@@ -24,9 +24,9 @@ from events.alert_workflow import (
 from events.catalog import AlertKind, AlertSeverity
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import alert_views
-from services.api.alert_views import AlertFilter
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries import alerts as alert_views
+from services.api.queries.alerts import AlertFilter
 from services.api.work_commands import new_id, publish
 
 router = APIRouter(prefix="/v1/audit", tags=["alerts"])

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from events.work import EmployeeHandedOver, EmployeeId, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import views, work_views
+from services.api import work_views
+from services.api.queries import customers as views
 from services.api.routes.customers import customer_id_or_404
 from services.api.work_commands import new_id, publish
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import replace
-from datetime import date, datetime, timedelta
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from events.ids import KARTOTEKA_NS
+from services.projections.detect.context import employee_context
 from services.projections.detect.detectors import (
     DEFAULT_CONFIG,
     Access,
@@ -37,30 +36,6 @@ INSERT_ACCESS = (
     " VALUES {rows} ON CONFLICT (id) DO NOTHING"
 )
 INSERT_CHUNK = 5000  # rows per statement: 7 parameters each, under PostgreSQL's 65535
-EMPLOYEE = (
-    "SELECT team, status, notice_given_at, timezone, work_start, work_end, schedule, schedule_from"
-    " FROM employees WHERE employee_id = %s"
-)
-# The team's usual hours for one who has no history: per local hour, the peer-days with
-# customer-data activity in it (and how many peer-days there were).
-TEAM_HOURS = (
-    "SELECT h, count(*) AS days, sum(count(*)) OVER () AS total FROM ("
-    " SELECT DISTINCT d.employee_id, (d.at AT TIME ZONE %(tz)s)::date AS day,"
-    "  extract(hour FROM d.at AT TIME ZONE %(tz)s)::int AS h FROM {source} d"
-    " JOIN employees e ON e.employee_id = d.employee_id"
-    " WHERE e.team = %(team)s AND d.employee_id <> %(me)s AND d.action = ANY(%(actions)s)"
-    " AND d.at >= %(since)s AND d.at < %(until)s) x GROUP BY h"
-)
-TEAM_DAYS = (
-    "SELECT count(*) AS n FROM (SELECT DISTINCT d.employee_id, (d.at AT TIME ZONE %(tz)s)::date"
-    " FROM {source} d JOIN employees e ON e.employee_id = d.employee_id"
-    " WHERE e.team = %(team)s AND d.employee_id <> %(me)s AND d.action = ANY(%(actions)s)"
-    " AND d.at >= %(since)s AND d.at < %(until)s) x"
-)
-KNOWN = (
-    "SELECT DISTINCT customer_id::text AS id FROM timeline"
-    " WHERE agent_id = %s AND occurred_at >= %s AND occurred_at < %s"
-)
 RAISED = "SELECT alert_id::text AS id, severity_rank FROM detect_raised WHERE alert_id = ANY(%s::uuid[])"
 MARK_RAISED = (
     "INSERT INTO detect_raised (alert_id, severity_rank) VALUES (%s, %s)"
@@ -116,25 +91,9 @@ class History:
     def context(
         self, curs: Cursor[Any], employee_id: str, since: datetime, until: datetime
     ) -> EmployeeContext:
-        """Status, team and hours from ``employees``; the customers of the agent's own
-        interactions in the period from the timeline (their business reason)."""
-        row = curs.execute(EMPLOYEE, (employee_id,)).fetchone() or {}
-        known = {r["id"] for r in curs.execute(KNOWN, (employee_id, since, until)).fetchall()}
-        ctx = build_context(employee_id, row, known, self.default_zone)
-        return self._with_team_hours(curs, ctx, until)
-
-    def _with_team_hours(self, curs: Cursor[Any], ctx: EmployeeContext, until: datetime,
-                         cfg: DetectorConfig = DEFAULT_CONFIG) -> EmployeeContext:
-        """Only what the off-hours detector may need: none with a schedule or set hours."""
-        if ctx.schedule or ctx.work_hours or not ctx.team:
-            return ctx
-        params = {"tz": ctx.timezone, "team": ctx.team, "me": ctx.employee_id,
-                  "actions": sorted(cfg.activity_actions), "until": until,
-                  "since": until - timedelta(days=cfg.hours_baseline_days)}
-        days = curs.execute(TEAM_DAYS.format(source=self.source), params).fetchone()
-        hours = curs.execute(TEAM_HOURS.format(source=self.source), params).fetchall()
-        return replace(ctx, team_hours={r["h"]: r["days"] for r in hours},
-                       team_days=int(days["n"]) if days else 0)
+        """Status, team, working time and the customers the employee has a business reason
+        to read (see ``employee_context``)."""
+        return employee_context(curs, self.source, employee_id, since, until, self.default_zone)
 
     def peers(
         self,
@@ -186,35 +145,6 @@ def _stored_access(
     access.__dict__.update(employee_id=employee_id, action=action,
                            customer_ids=tuple(customer_ids), at=at, query=query, offset=offset)
     return access
-
-
-def build_context(
-    employee_id: str, row: dict[str, Any], known: Iterable[str], default_zone: str
-) -> EmployeeContext:
-    """An EmployeeContext from an ``employees`` row, falling back to defaults for bad values
-    (a detector batch must never fail on one employee's odd settings)."""
-    values: dict[str, Any] = {
-        "employee_id": employee_id,
-        "team": row.get("team"),
-        "status": row.get("status") or "active",
-        "notice_given_at": row.get("notice_given_at"),
-        "known_customer_ids": frozenset(known),
-        "timezone": row.get("timezone") or default_zone,
-    }
-    if row.get("work_start") is not None and row.get("work_end") is not None:
-        values["work_hours"] = (row["work_start"], row["work_end"])
-    if row.get("schedule"):
-        values["schedule"] = row["schedule"]
-        start = row.get("schedule_from")
-        values["schedule_from"] = start.astimezone(ZoneInfo(values["timezone"])).date() if start else None
-    try:
-        return EmployeeContext(**values)
-    except ValueError as exc:
-        log.warning("bad employee context; defaults used", extra={"employee": employee_id,
-                                                                   "error": str(exc)})
-        values.pop("work_hours", None)
-        values.pop("schedule_from", None)
-        return EmployeeContext(**{**values, "timezone": default_zone})
 
 
 def raised_ranks(curs: Cursor[Any], alerts: Sequence[Alert]) -> dict[str, int]:

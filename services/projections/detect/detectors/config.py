@@ -19,6 +19,10 @@ _VIEWS: frozenset[AccessAction] = frozenset(
      "customer.segment"}
 )
 _CUSTOMER_DATA: frozenset[AccessAction] = _VIEWS | {"customer.search"}
+# Every door that shows who a customer is: cards, timelines, exports, search result lists,
+# request and task lists, reports (pages record the same actions).
+_REVEALING: frozenset[AccessAction] = _CUSTOMER_DATA | {
+    "request.list", "task.list", "report.dormant", "report.birthdays", "customer.segment"}
 
 
 class DetectorConfig(BaseModel):
@@ -32,8 +36,13 @@ class DetectorConfig(BaseModel):
         "left out: one search for a common name lists dozens of people; harvesting through "
         "search is the enumeration detector's job.",
     )
+    reason_actions: frozenset[AccessAction] = Field(
+        default=_REVEALING,
+        description="Actions whose customers need a business reason (no_business_reason, "
+        "low_and_slow): every door that reveals who a customer is counts the same.",
+    )
     activity_actions: frozenset[AccessAction] = Field(
-        default=_CUSTOMER_DATA, description="Actions counted as customer-data activity (off_hours)."
+        default=_REVEALING, description="Actions counted as customer-data activity (off_hours)."
     )
 
     baseline_days: int = Field(default=14, ge=1, description="Trailing days of the own baseline.")
@@ -48,6 +57,10 @@ class DetectorConfig(BaseModel):
     )
     volume_peer_factor: float = Field(
         default=2.5, ge=1, description="Peer group: alert above this multiple of the peers' median."
+    )
+    volume_new_peer_factor: float = Field(
+        default=3.75, ge=1,
+        description="Without an own baseline yet: above this multiple of the peers' median.",
     )
     volume_min_count: int = Field(
         default=40, ge=1, description="Never a volume spike at or below this many customers a day."
@@ -65,7 +78,10 @@ class DetectorConfig(BaseModel):
         default=20, ge=0, description="Customers a day viewed without a business reason."
     )
     no_reason_share: float = Field(
-        default=0.5, ge=0, le=1, description="And their share of the day's customers viewed."
+        default=0.2, ge=0, le=1, description="And their share of the day's customers viewed."
+    )
+    no_reason_factor: float = Field(
+        default=3.0, ge=1, description="And this multiple of the employee's own median day."
     )
 
     off_hours_threshold: int = Field(
@@ -106,6 +122,10 @@ class DetectorConfig(BaseModel):
     enum_search_count: int = Field(
         default=60, ge=1, description="Searches of any kind in the window."
     )
+    enum_name_count: int = Field(
+        default=25, ge=1,
+        description="Different names (surnames, name prefixes) searched in the window.",
+    )
 
     export_threshold: int = Field(default=5, ge=0, description="Exports in one local day.")
 
@@ -120,7 +140,7 @@ class DetectorConfig(BaseModel):
 
     low_slow_days: int = Field(default=30, ge=1, description="Rolling window, in local days.")
     low_slow_threshold: int = Field(
-        default=300, ge=1, description="Distinct customers without a business reason in the window."
+        default=120, ge=1, description="Distinct customers without a business reason in the window."
     )
 
 

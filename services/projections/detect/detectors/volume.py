@@ -51,13 +51,15 @@ def _peer_values(
 
 
 def _peer_threshold(
-    peers: PeerCounts | None, ctx: EmployeeContext, day: date, cfg: DetectorConfig
+    peers: PeerCounts | None, ctx: EmployeeContext, day: date, cfg: DetectorConfig, alone: bool
 ) -> tuple[Baseline, float] | None:
+    """``alone``: the peers are the only yardstick (no own baseline yet), so a wider margin:
+    a new hire's or a supervisor's first weeks differ from the average agent's day."""
     values = _peer_values(peers, ctx, day, cfg)
     if len(values) < cfg.peer_min_size:
         return None
     base = Baseline.of(values)
-    return base, base.median * cfg.volume_peer_factor
+    return base, base.median * (cfg.volume_new_peer_factor if alone else cfg.volume_peer_factor)
 
 
 def _volume_alert(
@@ -69,7 +71,7 @@ def _volume_alert(
     peers: PeerCounts | None,
 ) -> Alert | None:
     own = _own_threshold(counts, day, cfg)
-    peer = _peer_threshold(peers, ctx, day, cfg)
+    peer = _peer_threshold(peers, ctx, day, cfg, alone=own is None)
     if own is None and peer is None:
         return None
     # Both comparisons must agree: above one's own normal AND above what the team does today.

@@ -1,4 +1,4 @@
-"""Read side of the audit: plain SQL over the access trail, its chain, alerts and exports."""
+"""The audit trail read model (access_log, its chain head and checkpoints): pages, exports, verification reads."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from services.api.queries import fetch_all
+
 ACCESS_COLUMNS = (
     "seq, id, employee_id, role, action, customer_ids, at, request_id, client, route, query"
 )
-EXPORT_MAX_ROWS = 100_000
+EXPORT_MAX_ROWS = 100_000  # rows of one export (access records, a customer's contacts)
 
 
 @dataclass(frozen=True)
@@ -42,20 +44,13 @@ class AccessFilter:
         return " AND ".join(clauses), params
 
 
-async def all_rows(pool: AsyncConnectionPool, query: str, params: Any) -> list[dict[str, Any]]:
-    async with pool.connection() as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(query, params)
-        return await cursor.fetchall()
-
-
 async def access_page(
     pool: AsyncConnectionPool, where: AccessFilter, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Newest first; ``limit + 1`` rows so the caller knows whether a next page exists."""
     clause, params = where.where(before)
     query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} ORDER BY seq DESC LIMIT %s"
-    return await all_rows(pool, query, (*params, limit + 1))
+    return await fetch_all(pool, query, (*params, limit + 1))
 
 
 async def access_stream(
@@ -69,19 +64,6 @@ async def access_stream(
         await cursor.execute(query, (*params, max_rows))
         async for row in cursor:
             yield row
-
-
-async def full_timeline(
-    pool: AsyncConnectionPool, customer_id: str, max_rows: int = EXPORT_MAX_ROWS
-) -> list[dict[str, Any]]:
-    """A customer's whole contact history, newest first (for a data-subject export)."""
-    return await all_rows(
-        pool,
-        "SELECT interaction_id::text AS id, external_id, channel, direction, occurred_at,"
-        " agent_id, subject, body, details FROM timeline WHERE customer_id = %s"
-        " ORDER BY occurred_at DESC, seq DESC LIMIT %s",
-        (customer_id, max_rows),
-    )
 
 
 # --- the chain, read for verification (one REPEATABLE READ snapshot) -------------------------
@@ -128,7 +110,7 @@ async def chain_rows(conn: AsyncConnection[Any], page: int) -> AsyncIterator[lis
 async def hourly_accesses(pool: AsyncConnectionPool, employee_ids: list[str], since: datetime
                           ) -> list[dict[str, Any]]:
     """Access records per employee and hour since a moment (the console's activity charts)."""
-    return await all_rows(
+    return await fetch_all(
         pool,
         "SELECT employee_id, date_trunc('hour', at) AS hour, count(*) AS n FROM access_log"
         " WHERE employee_id = ANY(%s) AND at >= %s GROUP BY 1, 2",
@@ -139,7 +121,7 @@ async def hourly_accesses(pool: AsyncConnectionPool, employee_ids: list[str], si
 async def daily_activity(pool: AsyncConnectionPool, employee_id: str, since: datetime, zone: str
                          ) -> list[dict[str, Any]]:
     """Per local day: distinct customers seen, exports and searches of one employee."""
-    return await all_rows(
+    return await fetch_all(
         pool,
         "SELECT (at AT TIME ZONE %s)::date AS day,"
         " count(DISTINCT c) FILTER (WHERE c IS NOT NULL) AS customers,"

@@ -1,5 +1,5 @@
-"""Read side of the alerts: plain SQL over the alerts read model, its workflow history and the
-suppressions false positives set. Used by the JSON routes and the console pages alike."""
+"""The alerts read model: alerts, their workflow history and the suppressions false positives
+set. Used by the JSON routes and the console pages alike."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.api.audit_views import all_rows
+from services.api.queries import fetch_all
 
 ALERT_COLUMNS = (
     "a.id, a.employee_id, a.kind, a.severity, a.score, a.evidence, a.raised_at, a.window_start,"
@@ -50,19 +50,19 @@ async def alerts_page(pool: AsyncConnectionPool, where: AlertFilter,
     clause, params = where.where(before)
     query = (f"SELECT {ALERT_COLUMNS} {FROM_ALERTS} WHERE {clause}"  # noqa: S608 - fixed text
              " ORDER BY a.raised_at DESC, a.id DESC LIMIT %s")
-    return await all_rows(pool, query, (*params, limit + 1))
+    return await fetch_all(pool, query, (*params, limit + 1))
 
 
 async def alert(pool: AsyncConnectionPool, alert_id: str, viewer: str) -> dict[str, Any] | None:
     """One alert the viewer may see (not their own), or None."""
-    rows = await all_rows(pool, f"SELECT {ALERT_COLUMNS} {FROM_ALERTS}"  # noqa: S608
+    rows = await fetch_all(pool, f"SELECT {ALERT_COLUMNS} {FROM_ALERTS}"  # noqa: S608
                           " WHERE a.id = %s::uuid AND a.employee_id <> %s", (alert_id, viewer))
     return rows[0] if rows else None
 
 
 async def history(pool: AsyncConnectionPool, alert_id: str) -> list[dict[str, Any]]:
     """Every status change asked of an alert, oldest first (``applied`` false: it came too late)."""
-    return await all_rows(
+    return await fetch_all(
         pool, "SELECT change_id::text AS id, status, previous, applied, comment, by_officer AS by, at"
         " FROM alert_status_log WHERE alert_id = %s::uuid ORDER BY at, change_id", (alert_id,))
 
@@ -73,7 +73,7 @@ async def suppressions(pool: AsyncConnectionPool, viewer: str, now: datetime,
     clause, params = "", [viewer, now]
     if employee_id is not None:
         clause, params = " AND s.employee_id = %s", [*params, employee_id]
-    return await all_rows(
+    return await fetch_all(
         pool, "SELECT s.alert_id::text AS alert_id, s.employee_id, s.kind, s.since, s.until,"
         " s.by_officer AS by, s.comment,"
         " (SELECT count(*) FROM alerts a WHERE a.suppressed_by = s.alert_id) AS suppressed_alerts"
