@@ -2,7 +2,7 @@
 (its HTML: card and first timeline page, rendered) through the real api (agent and supervisor
 tokens, page sessions; audited) on a bulk-loaded dataset (:mod:`bench.load`), at a steady offered
 rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same query functions the routes and
-pages call (``services.api.queries``, ``report_views``) called in-process, one at a time, with
+pages call (``services.api.queries``) called in-process, one at a time, with
 no HTTP, auth or audit event.
 
 Each endpoint is warmed up first (the dataset was just bulk-loaded: its pages are not in

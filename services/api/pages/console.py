@@ -12,12 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from kartoteka.http import ApiError
-from services.api import work_views
 from services.api.pages import activity, charts
 from services.api.pages.common import Csrf, OfficerSession, checked
 from services.api.pages.render import formatter, page, partial
 from services.api.queries import access as access_queries
 from services.api.queries import alerts as alert_queries
+from services.api.queries import work as work_queries
 from services.api.queries.access import AccessFilter
 from services.api.queries.alerts import AlertFilter
 from services.api.routes import alerts as alert_routes
@@ -89,8 +89,8 @@ async def employee(request: Request, session: OfficerSession, employee_id: str) 
     and searches, HR status and team, and the raw access records."""
     pool, t = request.app.state.pool, formatter(request)
     now = datetime.now(UTC)
-    hr = await work_views.employee(pool, employee_id)
-    peers = [p for p in (await work_views.team_of(pool, employee_id) or []) if p != employee_id]
+    hr = await work_queries.employee(pool, employee_id)
+    peers = [p for p in (await work_queries.team_of(pool, employee_id) or []) if p != employee_id]
     rows = await access_queries.hourly_accesses(pool, [employee_id, *peers],
                                              now - timedelta(days=activity.BASELINE_DAYS))
     slots = activity.hour_slots(now)

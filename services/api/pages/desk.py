@@ -1,6 +1,6 @@
 """The agent desk: search, my work for today, and the customer card with its timeline.
 
-Views over the API's read module (services/api/views.py, work_views.py), each read recorded by
+Views over the API's read module (services/api/views.py, work_queries.py), each read recorded by
 the same auditor with the same action as its JSON twin; only the route differs.
 """
 
@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from kartoteka.http import ApiError
-from services.api import work_views
 from services.api.pages.common import AgentSession
 from services.api.pages.render import formatter, page, partial
 from services.api.pagination import decode_cursor, encode_cursor
 from services.api.queries import customers as customer_queries
+from services.api.queries import work as work_queries
 from services.api.queries.timeline import timeline_page
 from services.api.routes.customers import TIMELINE_CHANNELS, customer_id_or_404
 
@@ -39,10 +39,10 @@ async def desk(request: Request, session: AgentSession,
         if partial(request):
             return page(request, "partials/search_results.html", session, q=q, results=results)
     end_of_day = _end_of_today(request)
-    tasks = (await work_views.tasks(pool, assignees=[who.subject], status="open", due_before=None,
+    tasks = (await work_queries.tasks(pool, assignees=[who.subject], status="open", due_before=None,
                                     before=None, limit=20))[:20]
     await auditor.record(request, who, "task.list", [t["customer_id"] for t in tasks])
-    found = await work_views.requests(pool, members=None, assignee=who.subject, status=None, overdue=None,
+    found = await work_queries.requests(pool, members=None, assignee=who.subject, status=None, overdue=None,
                                       before=None, limit=200)
     due = [r for r in found if r["status"] in ("open", "pending") and r["due_at"] <= end_of_day]
     await auditor.record(request, who, "request.list", [r["customer_id"] for r in due])
