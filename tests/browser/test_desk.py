@@ -88,7 +88,7 @@ def test_the_timeline_scrolls_for_more_filters_by_channel_and_folds_a_mail_threa
     assert [i.get_attribute("data-channel") for i in shown] == ["email"]
 
 
-def test_a_note_and_a_reminder_are_saved_without_a_reload_and_reach_the_timeline(browser, site):
+def test_a_note_a_reminder_a_request_and_the_profile_are_saved_without_a_reload(browser, site):
     agent = _agent()
     cid, _, _ = customer(site, agent)
     sign_in(browser, site, "agent", agent)
@@ -107,15 +107,28 @@ def test_a_note_and_a_reminder_are_saved_without_a_reload_and_reach_the_timeline
     browser.execute_script("document.getElementById('task-due').value = arguments[0]", due)
     browser.find_element(By.CSS_SELECTOR, "form[action$='/tasks'] button").click()
     until(browser, lambda d: "Сохранено." in text_of(d, "task-result"), "task saved")
+    browser.find_element(By.ID, "request-subject").send_keys("Возврат товара")
+    browser.find_element(By.CSS_SELECTOR, "#request-priority option[value=urgent]").click()
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/requests'] button").click()
+    until(browser, lambda d: "Сохранено." in text_of(d, "request-result"), "request saved")
+    company = browser.find_element(By.ID, "profile-company")
+    company.send_keys("ООО Ромашка")
+    browser.find_element(By.CSS_SELECTOR, "form[action$='/profile'] button").click()
+    until(browser, lambda d: "Сохранено." in text_of(d, "profile-result"), "profile saved")
     assert browser.execute_script("return window.notReloaded") is True
+    wait_until(lambda: (lambda c: c["company"] == "ООО Ромашка" and c["open_requests"])(
+        site.api("GET", f"/v1/customers/{cid}").json()), message="profile and request projected")
     wait_until(lambda: any(i["channel"] == "note" for i in
                            site.api("GET", f"/v1/customers/{cid}/timeline").json()["items"]),
                message="note projected")
     browser.get(f"{site.url}/desk/customers/{cid}?channel=note")
-    assert "Договорились о возврате" in text(browser)
+    page = text(browser)
+    assert "Договорились о возврате" in page and "ООО Ромашка" in page
+    assert "Возврат товара · открыто · срочный" in page
     browser.get(f"{site.url}/desk")
     until(browser, lambda d: "Перезвонить о возврате" in text(d) or d.refresh(), "the reminder on the desk")
-    for route, action in (("notes", "customer.note"), ("tasks", "task.create")):
+    for route, action in (("notes", "customer.note"), ("tasks", "task.create"), ("requests", "request.open"),
+                          ("profile", "customer.profile")):
         records = wait_until(lambda r=route: access_rows(site, agent, f"/desk/customers/{{customer_id}}/{r}"),
                              message=f"{route} audited")
         assert [(r["action"], r["customer_ids"]) for r in records] == [(action, [cid])]
