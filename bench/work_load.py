@@ -3,7 +3,7 @@
 After :mod:`bench.load` filled customers and the timeline, this fills what the work projection
 and the timeline insert keep in production: profiles (a third of the customers with a birth date,
 an owner among 40 agents, tags and a company), requests (one per 10 customers, over the
-timeline's span, most resolved), the last contact per customer and the daily activity counts,
+timeline's span, most resolved), the last contact (and owner) per customer and the daily activity counts,
 the last two aggregated from the loaded timeline with the projection's own expressions.
 """
 
@@ -43,6 +43,8 @@ def load_work(conn: psycopg.Connection[Any], ids: list[str], start: Any, span: t
                 copy.write_row(_request(rng, ids, n, start, span))
         cur.execute("INSERT INTO customer_contacts (customer_id, last_contact_at)"
                     " SELECT customer_id, max(occurred_at) FROM timeline GROUP BY customer_id")
+        cur.execute("UPDATE customer_contacts c SET owner = p.owner FROM customer_profiles p"
+                    " WHERE p.customer_id = c.customer_id AND p.owner IS NOT NULL")
         cur.execute(
             "INSERT INTO activity_daily (day, channel, agent_id, interactions, inbound, outbound, calls_answered,"
             " calls_missed, talk_time_s) SELECT (occurred_at AT TIME ZONE 'UTC')::date, channel,"
