@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Every process and message names the same directory, wherever it was started from.
+        return value.expanduser().resolve()
+
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
         if self.env == "production" and self.token_secret is None:
@@ -78,6 +84,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL runs")
         return self.database_url
+
+    @property
+    def secret_file(self) -> Path | None:
+        """Where the token secret is kept; None when KARTOTEKA_TOKEN_SECRET gives it."""
+        return None if self.token_secret is not None else self.data_dir / "token_secret"
 
     @cached_property
     def secret(self) -> str:

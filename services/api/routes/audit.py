@@ -46,18 +46,20 @@ async def access(
     limit: Limit = 50,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    """Access records: who saw which customer, when, from where. ``format=csv`` exports the
-    whole result (newest first, up to 100 000 rows) as a CSV download."""
+    """Access records: who saw which customer, when, from where; newest first by the time of
+    the access (ties by sequence). ``format=csv`` exports the whole result in that order (up
+    to 100 000 rows) as a CSV download."""
     where = AccessFilter(employee_id, customer_id, from_, to)
     asked = f"employee_id={employee_id} customer_id={customer_id} from={from_} to={to}"
     if format == "csv":
         await _record(request, who, "audit.access", customer_id, f"{asked} format=csv")
         return _csv_download(request, where)
-    cursor = decode_cursor(before, (int,))[0] if before else None
+    decoded = decode_cursor(before, (datetime, int)) if before else None
+    cursor = (decoded[0], decoded[1]) if decoded else None
     rows = await audit_views.access_page(request.app.state.pool, where, cursor, limit)
     await _record(request, who, "audit.access", customer_id, asked)
     page = rows[:limit]
-    next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
+    next_cursor = encode_cursor(page[-1]["at"], page[-1]["seq"]) if len(rows) > limit else None
     return {"items": [_access_item(r) for r in page], "next": next_cursor}
 
 
