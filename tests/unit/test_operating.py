@@ -131,3 +131,14 @@ def _dead_pid() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def test_a_crash_loop_is_n_exits_within_the_window():
+    from kartoteka.crashloop import CrashLoop
+
+    loop = CrashLoop(limit=3, window_s=10)
+    assert not loop.exited(0) and not loop.exited(4)
+    assert not loop.exited(20)  # the first two fell out of the window
+    assert not loop.exited(25)
+    assert loop.exited(29)
+    assert "3 times within 10 s" in loop.describe("api", 1)
