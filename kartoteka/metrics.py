@@ -138,10 +138,11 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def registry(pids: Callable[[], Iterable[int]], extra: Iterable[Collector] = ()) -> CollectorRegistry:
+def registry(pids: Callable[[], Iterable[int]], extra: Iterable[Collector] = (),
+             folder: Path | None = None) -> CollectorRegistry:
     """What the stack's endpoint shows: the shared directory (or this process) and processes."""
     merged = CollectorRegistry()
-    folder = shared_dir()
+    folder = folder or shared_dir()
     if folder is not None:
         merged.register(_PruningCollector(folder))
     else:

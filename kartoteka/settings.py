@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
+    # Operating (issue 19). The supervisor serves every process's metrics merged on this port
+    # (kartoteka.metrics); a `serve`/`worker` run on its own serves its processes' when set.
+    metrics_port: int = Field(8002, ge=1, le=65535)
+    metrics_host: str | None = None  # default: host; 0.0.0.0 lets a Prometheus container scrape
+    # A process that exits this many times within the window is a crash loop: the stack stops.
+    crash_loop_restarts: int = Field(5, ge=2)
+    crash_loop_window_s: float = Field(60.0, gt=0)
+    # Detector thresholds overriding services/projections/detect/detectors/config.py, as a
+    # JSON object of its field names, e.g. '{"breadth_threshold": 80}'.
+    detectors: str = ""
 
     @field_validator("data_dir")
     @classmethod

@@ -11,6 +11,7 @@ from eventsourcing.postgres import PostgresDatastore
 from events import topics
 from events.audit.trail import checkpoint_key
 from kartoteka import db
+from kartoteka.entrypoints.operate import detector_config, name_process
 from kartoteka.settings import Settings
 from services.projections.alerts.store import AlertStore
 from services.projections.alerts.worker import AlertProjection
@@ -54,7 +55,8 @@ def _projection(
     if name == "employees":
         return EmployeeProjection(EmployeeStore(datastore, positions))
     if name == "detect":
-        return DetectProjection(datastore, positions, AlertPublisher(settings).publish)
+        return DetectProjection(datastore, positions, AlertPublisher(settings).publish,
+                                detector_config(settings))
     if name == "alerts":
         return AlertProjection(AlertStore(datastore, positions))
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
@@ -74,6 +76,8 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
                       settings.timeline_share_backlog, status_file(settings, name), run_worker):
             raise SystemExit(1)
         return
+    if share is not None:
+        name_process(f"kartoteka worker {name} share {share[0] + 1}/{share[1]}")
     datastore = db.datastore(settings.dsn, pool_size=2)
     positions = Positions(datastore)
     try:

@@ -19,11 +19,11 @@ import httpx
 import psycopg
 
 from kartoteka.auth import Role, mint
-from kartoteka.demo.sample import contacts, person
+from kartoteka.entrypoints.demo.sample import contacts, person
 from kartoteka.exits import UNREACHABLE, Refusal
 from kartoteka.settings import Settings
-from kartoteka.simulate.measure import Run, simulate
-from kartoteka.simulate.publish import Publisher
+from kartoteka.entrypoints.simulate.measure import Run, simulate
+from kartoteka.entrypoints.simulate.publish import Publisher
 
 SUSPICIOUS = ("breadth", "enumeration")  # caught in every trial week (simulate-staff figures)
 DAYS = 8
