@@ -254,9 +254,11 @@ class Supervisor:
         deadline = time.monotonic() + timeout_s
         quiet = 0
         while time.monotonic() < deadline and any(c.alive() for c in self.children):
-            statuses = [self._worker_status(n) for n in WORKERS]
+            # A worker that is down (a crash loop) drains nothing: wait for the others only.
+            running = [c.name for c in self.children if c.name in WORKERS and c.alive()]
+            statuses = [self._worker_status(n) for n in running]
             fresh = [s for s in statuses if s and time.time() - s.get("at", 0) < 3]
-            if len(fresh) == len(WORKERS) and all(s.get("lag", 1) == 0 for s in fresh):
+            if len(fresh) == len(running) and all(s.get("lag", 1) == 0 for s in fresh):
                 quiet += 1
                 if quiet >= 3:
                     log.info("workers drained")
