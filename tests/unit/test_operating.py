@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -142,3 +143,23 @@ def test_a_crash_loop_is_n_exits_within_the_window():
     assert not loop.exited(25)
     assert loop.exited(29)
     assert "3 times within 10 s" in loop.describe("api", 1)
+
+
+def test_the_demo_sample_is_a_russian_contact_center_week():
+    from datetime import UTC, datetime, timedelta
+
+    from events.identifiers import normalise_phone
+    from kartoteka.entrypoints.demo.load import build
+    from services.ingest.accept import Accepted, accept
+
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    sample = build(Settings(), 8, 1, now)
+    items = sample.interactions
+    assert {i["channel"] for i in items} == {"call", "email", "chat", "sms", "web_form"}
+    assert all(isinstance(accept(i), Accepted) for i in items[:500])  # the contract takes them
+    assert all(re.fullmatch(r"[А-ЯЁ][а-яё]+ [А-ЯЁ][а-яё]+", i["customer"]["name"]) for i in items)
+    assert all(normalise_phone(i["customer"]["phone"]).startswith("+79") for i in items[:200])
+    times = [datetime.fromisoformat(i["occurred_at"]) for i in items]
+    assert min(times) < now - timedelta(days=7) and max(times) <= now
+    assert sorted(kind for _, kind in sample.suspicious) == ["breadth", "enumeration"]
+    assert build(Settings(), 8, 1, now).interactions == items  # a second load changes nothing

@@ -16,7 +16,7 @@ from kartoteka.settings import Settings
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--employees", type=int, default=8,
-                        help="staff on the roster (at least 7); about 370 customers each")
+                        help="staff on the roster (at least 8: two per team); about 370 customers each")
     parser.add_argument("--seed", type=int, default=1, help="another seed, another sample")
     parser.add_argument("--wait", type=float, default=120,
                         help="seconds to wait for the timelines and alerts")
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(settings: Settings, args: argparse.Namespace) -> int:
     preflight.database_reachable(settings.dsn, "is the stack running (`make run`)?")
     preflight.broker_reachable(settings.bootstrap, "is the stack running (`make run`)?")
-    sample = load.build(settings, max(7, args.employees), args.seed, datetime.now(UTC))
+    sample = load.build(settings, max(8, args.employees), args.seed, datetime.now(UTC))
     contacts, staff = len(sample.interactions), len(sample.run.staff.employees)
     total = contacts + staff + sample.run.log.count()
     with tqdm(total=total, desc="sending", unit="event", dynamic_ncols=True) as bar:

@@ -62,6 +62,7 @@ def _interactions(run: Run, publisher: Publisher, seed: int, now: datetime) -> I
                 at = week_start - timedelta(hours=1 + sum(map(ord, customer)) % 72)
             else:
                 at = first_seen.get(customer, week_start) - timedelta(minutes=2)
+            at = min(at, now - timedelta(minutes=1))  # a night shift may not have ended yet
             external_id = f"sim-{publisher.tag}-{customer}-0"
             yield from contacts(customer, emp.id, at, now, seed, external_id)
 

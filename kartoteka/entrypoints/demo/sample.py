@@ -82,7 +82,8 @@ def _item(channel: str, external_id: str, at: datetime, agent: str, who: Person,
           rng: random.Random) -> dict[str, Any]:
     subject, body = rng.choice(TOPICS)
     body = body.format(n=f"{rng.randrange(10**5, 10**6)}")
-    inbound = channel != "sms" and rng.random() < 0.8
+    # A web form is always the customer's, an SMS always ours; the rest mostly the customer's.
+    inbound = channel == "web_form" or (channel != "sms" and rng.random() < 0.8)
     customer: dict[str, Any] = {"phone": who.phone, "name": who.name}
     details: dict[str, Any] = {}
     if channel == "call":

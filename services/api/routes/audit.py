@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from events.catalog import AlertKind, AlertSeverity
+from kartoteka import metrics
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
 from services.api import audit_views
@@ -117,6 +119,8 @@ async def verify(request: Request, who: Officer) -> dict[str, Any]:
     plus the reason of the first fault. A fault also raises a ``chain_integrity`` alert."""
     state = request.app.state
     report = await verify_trail(state.pool, state.checkpoint_key)
+    metrics.VERIFIED_AT.set(time.time())
+    metrics.VERIFIED_OK.set(1 if report.ok else 0)
     await _record(request, who, "audit.verify", None, None)
     if not report.ok and report.first_bad is not None:
         await state.alerts.chain_broken(report.first_bad, report.reason or "chain broken")
