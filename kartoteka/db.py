@@ -29,6 +29,6 @@ def datastore(dsn: str, pool_size: int = 2, schema: str = "") -> PostgresDatasto
         single_row_tracking=True,
         schema=schema,
     )
-    if schema:
+    if schema and isinstance(store.pool.kwargs, dict):  # the pool connects lazily, with these
         store.pool.kwargs["options"] = f"-c search_path={schema},public"
     return store

@@ -42,14 +42,14 @@ def guarded(command: Callable[[], int], settings: Settings | None = None) -> int
     except KeyboardInterrupt:
         return refuse(Refusal(exits.INTERRUPTED, "interrupted"))
     except psycopg.OperationalError as exc:
-        where = preflight.redacted(settings.database_url) if settings and settings.database_url \
-            else "DATABASE_URL"
+        dsn = settings.database_url if settings else None
+        where = preflight.redacted(dsn) if dsn else "DATABASE_URL"
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
         return refuse(Refusal(exits.UNREACHABLE, f"PostgreSQL at {where} cannot be reached "
                                                  f"({reason}): is the stack running (`make run`)?"))
     except _BROKER_DOWN as exc:
-        where = settings.kafka_bootstrap_servers if settings else "KAFKA_BOOTSTRAP_SERVERS"
-        return refuse(Refusal(exits.UNREACHABLE, f"Kafka broker {where} cannot be reached "
+        servers = (settings.kafka_bootstrap_servers if settings else None) or "KAFKA_BOOTSTRAP_SERVERS"
+        return refuse(Refusal(exits.UNREACHABLE, f"Kafka broker {servers} cannot be reached "
                                                  f"({type(exc).__name__}): is the stack running "
                                                  "(`make run`)?"))
 

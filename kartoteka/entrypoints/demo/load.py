@@ -20,12 +20,13 @@ import psycopg
 
 from kartoteka.auth import Role, mint
 from kartoteka.entrypoints.demo.sample import contacts, person
-from kartoteka.exits import UNREACHABLE, Refusal
-from kartoteka.settings import Settings
 from kartoteka.entrypoints.simulate.measure import Run, simulate
 from kartoteka.entrypoints.simulate.publish import Publisher
+from kartoteka.exits import UNREACHABLE, Refusal
+from kartoteka.settings import Settings
+from services.projections.detect.detectors import Kind
 
-SUSPICIOUS = ("breadth", "enumeration")  # caught in every trial week (simulate-staff figures)
+SUSPICIOUS: tuple[Kind, ...] = ("breadth", "enumeration")  # caught in every trial week (simulate-staff figures)
 DAYS = 8
 BATCH = 500
 

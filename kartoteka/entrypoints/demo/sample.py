@@ -80,8 +80,9 @@ def contacts(customer: str, agent: str, first_at: datetime, week_end: datetime, 
 
 def _item(channel: str, external_id: str, at: datetime, agent: str, who: Person,
           rng: random.Random) -> dict[str, Any]:
-    subject, body = rng.choice(TOPICS)
-    body = body.format(n=f"{rng.randrange(10**5, 10**6)}")
+    topic, text = rng.choice(TOPICS)
+    subject: str | None = topic
+    body: str | None = text.format(n=f"{rng.randrange(10**5, 10**6)}")
     # A web form is always the customer's, an SMS always ours; the rest mostly the customer's.
     inbound = channel == "web_form" or (channel != "sms" and rng.random() < 0.8)
     customer: dict[str, Any] = {"phone": who.phone, "name": who.name}
@@ -96,7 +97,7 @@ def _item(channel: str, external_id: str, at: datetime, agent: str, who: Person,
         details = {"message_id": f"<{external_id}@demo.kartoteka>"}
     elif channel == "chat":
         customer["handle"] = who.handle
-        details = {"messages": [{"from": "customer", "text": body},
+        details = {"messages": [{"from": "customer", "text": body or ""},
                                 {"from": "agent", "text": "Добрый день! Сейчас проверю."}]}
     elif channel == "sms":
         body, subject = "Ваше обращение зарегистрировано. Ответим в течение дня.", None
