@@ -47,11 +47,6 @@ FRESHNESS = Histogram(
 DEAD_LETTERS = Counter("kartoteka_dead_letters_total",
                        "Records sent to the dead letter, by worker and reason", ["worker", "reason"],
                        registry=LOCAL)
-ALERTS = Counter("kartoteka_alerts_raised_total", "Alerts raised (first seen), by kind",
-                 ["kind", "severity"], registry=LOCAL)
-CHAIN_LENGTH = Gauge("kartoteka_audit_chain_length_records",
-                     "Records in the audit hash chain", registry=LOCAL,
-                     multiprocess_mode="max")
 VERIFIED_AT = Gauge("kartoteka_audit_last_verification_timestamp_seconds",
                     "When the audit chain was last verified (Unix time)", registry=LOCAL,
                     multiprocess_mode="max")

@@ -66,16 +66,22 @@ def name_process(title: str) -> None:
     setproctitle.setproctitle(title)
 
 
-def serve_own_metrics(settings: Settings) -> None:
+def serve_own_metrics(settings: Settings, service: str) -> None:
     """A ``serve`` or ``worker`` started on its own (a compose container) serves its processes'
-    metrics when ``KARTOTEKA_METRICS_PORT`` is set; under the supervisor the supervisor does."""
+    metrics when ``KARTOTEKA_METRICS_PORT`` is set; under the supervisor the supervisor does.
+    The api's also shows the audit's figures from the database (once per stack)."""
     if os.environ.get(SUPERVISED) or "metrics_port" not in settings.model_fields_set:
         return
     folder = metrics.shared_dir()
     if folder is not None:
         metrics.reset_dir(folder)
     me = os.getpid()
-    metrics.serve(metrics.registry(lambda: metrics.descendants(me)),
+    extra = []
+    if service == "api":
+        from services.api.health_metrics import AuditCollector
+
+        extra.append(AuditCollector(lambda: settings.dsn))
+    metrics.serve(metrics.registry(lambda: metrics.descendants(me), extra),
                   settings.metrics_host or settings.host, settings.metrics_port)
 
 

@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 from kartoteka import exits, metrics, preflight, stack
 from kartoteka.exits import Refusal
 from kartoteka.settings import Settings
+from services.api.health_metrics import AuditCollector
 
 
 class Supervised(Protocol):
@@ -90,5 +91,6 @@ def start_metrics(settings: Settings, data_dir: Path, children: list[Supervised]
     metrics.reset_dir(folder)
     env[metrics.ENV] = str(folder)
     me = os.getpid()
-    merged = metrics.registry(lambda: metrics.descendants(me), [ChildrenCollector(children)], folder)
+    extra = [ChildrenCollector(children), AuditCollector(lambda: settings.dsn)]
+    merged = metrics.registry(lambda: metrics.descendants(me), extra, folder)
     return metrics.serve(merged, settings.metrics_host or settings.host, settings.metrics_port)

@@ -114,6 +114,7 @@ def test_commands_find_the_running_stack_and_it_shows_its_health(settings):
 
         metrics = _wait_metrics(stack.ports["metrics"], 'kartoteka_worker_processed_records_total{worker="timeline"}')
         for name in ("kartoteka_worker_consumer_lag_records", "kartoteka_worker_freshness_seconds_bucket",
+                     "kartoteka_audit_chain_length_records", "kartoteka_alerts_raised_total",
                      "kartoteka_supervisor_child_up", "process_cpu_seconds_total",
                      "process_resident_memory_bytes"):
             assert name in metrics, name
