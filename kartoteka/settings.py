@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kartoteka.exits import UNREACHABLE, Refusal
+
 
 class Settings(BaseSettings):
     """One settings object per process; built once in the composition root."""
@@ -86,14 +88,18 @@ class Settings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         if not self.kafka_bootstrap_servers:
-            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs")
+            raise self._no_stack("KAFKA_BOOTSTRAP_SERVERS")
         return self.kafka_bootstrap_servers
 
     @property
     def dsn(self) -> str:
         if not self.database_url:
-            raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL runs")
+            raise self._no_stack("DATABASE_URL")
         return self.database_url
+
+    def _no_stack(self, name: str) -> Refusal:
+        return Refusal(UNREACHABLE, f"{name} is not set and no stack runs under {self.data_dir}: "
+                                    f"start it with `make run`, or set {name}")
 
     @property
     def secret_file(self) -> Path | None:
