@@ -5,7 +5,6 @@ names, and a service or worker run on its own can serve its metrics."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +17,8 @@ from kartoteka import exits, metrics, preflight
 from kartoteka.auth import Role, mint
 from kartoteka.exits import Refusal
 from kartoteka.settings import Settings
-from services.projections.detect.detectors import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors import DetectorConfig
+from services.projections.detect.detectors.config import with_overrides
 
 SUPERVISED = "KARTOTEKA_SUPERVISED"  # set by the supervisor for its children
 _BROKER_DOWN = (MetadataEmptyBrokerList, KafkaConnectionError, KafkaTimeoutError)
@@ -108,17 +108,13 @@ def add_token_arguments(parser: argparse.ArgumentParser) -> None:
 
 def detector_config(settings: Settings) -> DetectorConfig:
     """The detector thresholds: the documented defaults with ``KARTOTEKA_DETECTORS`` over them."""
-    if not settings.detectors.strip():
-        return DEFAULT_CONFIG
     try:
-        overrides = json.loads(settings.detectors)
-        if not isinstance(overrides, dict):
-            raise ValueError("not a JSON object")
-        return DetectorConfig(**{**DEFAULT_CONFIG.model_dump(), **overrides})
-    except (ValueError, TypeError) as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        where = ""
+        return with_overrides(settings.detectors)
+    except ValueError as exc:
         if isinstance(exc, ValidationError):
-            where = " at " + ".".join(str(p) for p in exc.errors()[0]["loc"])
-        raise Refusal(exits.USAGE, f"KARTOTEKA_DETECTORS is not valid{where} ({reason}): a JSON "
-                      "object of the names in services/projections/detect/detectors/config.py") from None
+            first = exc.errors()[0]
+            reason = f"at {'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        else:
+            reason = str(exc)
+        raise Refusal(exits.USAGE, f"KARTOTEKA_DETECTORS is not valid ({reason}): a JSON object "
+                      "of the names in services/projections/detect/detectors/config.py") from None

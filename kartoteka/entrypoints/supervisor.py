@@ -22,9 +22,10 @@ from kartoteka.exits import Refusal
 from kartoteka.lifetime import preexec
 from kartoteka.migrate import migrate
 from kartoteka.settings import Settings
+from services.projections import registry
 
 log = logging.getLogger("kartoteka.supervisor")
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts")
+WORKERS = registry.names()
 MAX_BACKOFF_S = 30.0
 
 
