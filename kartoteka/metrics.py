@@ -14,9 +14,11 @@ import glob
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -54,6 +56,20 @@ VERIFIED_OK = Gauge("kartoteka_audit_last_verification_ok",
                     "1 when the last verification found the chain intact, else 0",
                     registry=LOCAL, multiprocess_mode="mostrecent")
 _ANSI_FREE = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def observe_freshness(worker: str, records: Iterable[Any]) -> None:
+    """Per partition of a committed batch, the age of its oldest record (the batch's worst
+    freshness): a few observations per batch, not one per record."""
+    oldest: dict[tuple[str, int], int] = {}
+    for record in records:
+        key = (record.topic, record.partition)
+        if record.timestamp and record.timestamp > 0 and record.timestamp < oldest.get(key, 2**63):
+            oldest[key] = record.timestamp
+    now_ms = time.time() * 1000
+    child = FRESHNESS.labels(worker)
+    for stamp in oldest.values():
+        child.observe(max(0.0, (now_ms - stamp) / 1000))
 
 
 def reason_label(reason: str) -> str:

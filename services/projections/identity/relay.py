@@ -31,7 +31,7 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from events.ids import derived_event_id
-from kartoteka import kafka
+from kartoteka import kafka, metrics
 from kartoteka.settings import Settings
 from services.projections.identity import stored_events as stored
 from services.projections.identity.domain import Attribution, Customer
@@ -217,6 +217,7 @@ class Relay:
                     position = notifications[-1].id
                     self.positions.record_now(Tracking(name, position))
                     self.published += len(notifications)
+                    metrics.PROCESSED.labels(self.name).inc(len(notifications))
                 self._status(position, notifications)
                 if len(notifications) < self.batch:
                     self.stopping.wait(0.05)
@@ -254,6 +255,7 @@ class Relay:
         last = notifications[-1].id if notifications else position
         self.lag = max(0, (self.identity.recorder.max_notification_id() or 0) - last)
         self.status_at = time.time()
+        metrics.LAG.labels(self.name).set(self.lag)
         write_status(self.status_file, {"projection": self.name, "lag": self.lag,
                                         "processed": self.published, "at": self.status_at})
 
