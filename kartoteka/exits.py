@@ -14,6 +14,7 @@ UNREACHABLE = 3  # PostgreSQL, the broker or the running stack cannot be reached
 ENVIRONMENT = 4  # the machine refuses: a port in use, a data dir the database user cannot enter
 CRASH_LOOP = 5  # a worker kept crashing; the stack was stopped
 NO_SECRET = 6  # no token secret in the data dir (``kartoteka token --init`` creates one)
+PARTIAL = 7  # done in part: rebuild kept a model whose log the broker no longer holds
 INTERRUPTED = 130  # Ctrl-C
 
 DOCUMENTED = {
@@ -24,6 +25,7 @@ DOCUMENTED = {
     ENVIRONMENT: "the machine refuses: port in use, data dir not reachable by the database user",
     CRASH_LOOP: "a worker kept crashing; the stack stopped",
     NO_SECRET: "no token secret yet (kartoteka token --init creates one)",
+    PARTIAL: "done in part: rebuild kept a model whose log is gone (it says which and why)",
     INTERRUPTED: "interrupted (Ctrl-C)",
 }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kartoteka import logs, stack
+from kartoteka import exits, logs, stack
 from kartoteka.entrypoints import operate
 from kartoteka.settings import Settings
 from services.projections import registry
@@ -56,14 +56,23 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
-    from services.projections.rebuild import progress_line, rebuild
+    from tqdm import tqdm
 
-    report = rebuild(settings, progress_line)
-    print(f"\nrebuilt {', '.join(report.rebuilt) or 'nothing'}: {report.records:,} records"
-          f" in {report.seconds:.1f}s ({report.per_s:,.0f}/s)")
+    from kartoteka.entrypoints.parts import stack_down
+    from services.projections.rebuild import rebuild
+
+    with stack_down(settings, "kartoteka rebuild") as ready, \
+            tqdm(desc="rebuild", unit="record", dynamic_ncols=True) as bar:
+        def progress(done: int, total: int, _elapsed: float) -> None:
+            bar.total = max(total, done)
+            bar.update(done - bar.n)
+
+        report = rebuild(ready, progress)
+    print(f"rebuilt {', '.join(report.rebuilt) or 'nothing'}: {report.records:,} records"
+          f" in {report.seconds:.1f}s ({report.per_s:,.0f}/s), swapped in at once")
     for name, why in report.skipped.items():
         print(f"kept {name} as it is: {why}")
-    return 0 if not report.skipped else 2
+    return exits.OK if not report.skipped else exits.PARTIAL
 
 
 def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ then leaves the live read models as they were; the next one starts by dropping i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -42,9 +42,9 @@ def prepare(dsn: str, tables: Sequence[str]) -> None:
                     sql.Identifier(SCHEMA, table), sql.Identifier("public", table)))
 
 
-def swap(dsn: str, tables: Sequence[str], workers: Iterable[str]) -> None:
+def swap(dsn: str, tables: Sequence[str], positions: Sequence[str]) -> None:
     """In one transaction: the rebuilt tables replace the live ones (grants kept), and the
-    rebuilt workers' positions replace theirs."""
+    rebuilt positions (names starting with one of ``positions``) replace the live ones."""
     with psycopg.connect(dsn, autocommit=False) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(REPLACED)))
         for table in tables:
@@ -56,11 +56,13 @@ def swap(dsn: str, tables: Sequence[str], workers: Iterable[str]) -> None:
             for grantee, privilege in grants:
                 conn.execute(sql.SQL("GRANT {} ON {} TO {}").format(
                     sql.SQL(privilege), sql.Identifier("public", table), sql.Identifier(grantee)))
-        for worker in workers:
-            conn.execute(sql.SQL("DELETE FROM {} WHERE application_name LIKE %s").format(
-                sql.Identifier("public", db.TRACKING_TABLE)), (f"{worker}:%",))
+        starts = sql.SQL(" WHERE EXISTS (SELECT FROM unnest(%s::text[]) AS p(prefix)"
+                         " WHERE starts_with(application_name, p.prefix))")
+        conn.execute(sql.SQL("DELETE FROM {}").format(
+            sql.Identifier("public", db.TRACKING_TABLE)) + starts, (list(positions),))
         conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(
-            sql.Identifier("public", db.TRACKING_TABLE), sql.Identifier(SCHEMA, db.TRACKING_TABLE)))
+            sql.Identifier("public", db.TRACKING_TABLE), sql.Identifier(SCHEMA, db.TRACKING_TABLE))
+            + starts, (list(positions),))
         for schema in (SCHEMA, REPLACED):
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 

@@ -43,7 +43,7 @@ def test_the_live_tables_change_only_at_the_swap_in_one_step(settings):
     finally:
         store.close()
     assert _names(dsn) == ["Старая Запись"]  # nothing live changed yet
-    shadow.swap(dsn, TABLES, ["timeline"])
+    shadow.swap(dsn, TABLES, ["timeline:"])
     assert _names(dsn) == ["Ирина Петрова"]
     with psycopg.connect(dsn) as conn:
         positions = dict(conn.execute("SELECT application_name, notification_id FROM tracking"))
