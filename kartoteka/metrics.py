@@ -32,6 +32,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from kartoteka.lifetime import alive
+
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 LOCAL = CollectorRegistry()  # this process's worker metrics when no directory is shared
 FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
@@ -100,7 +102,7 @@ class _PruningCollector(Collector):
     def collect(self) -> Iterable:  # type: ignore[type-arg]
         for name in glob.glob(str(self.folder / "gauge_live*_*.db")):
             pid = name.rsplit("_", 1)[-1].removesuffix(".db")
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not alive(int(pid)):
                 mark_process_dead(int(pid), str(self.folder))
         return self.merged.collect()
 
@@ -197,13 +199,3 @@ def serve(registry_: CollectorRegistry, host: str, port: int) -> ThreadingHTTPSe
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     return server
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

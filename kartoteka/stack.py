@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kartoteka.exits import UNREACHABLE, Refusal
+from kartoteka.lifetime import alive
 from kartoteka.settings import Settings
 
 FILE = "stack.json"
@@ -82,17 +83,7 @@ def read(data_dir: Path) -> Stack | None:
 def running(data_dir: Path) -> Stack | None:
     """The stack in the data dir if its supervisor is alive."""
     found = read(data_dir)
-    return found if found is not None and _alive(found.pid) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return found if found is not None and alive(found.pid) else None
 
 
 def discover(settings: Settings) -> Settings:
