@@ -60,9 +60,10 @@ VERIFIED_OK = Gauge("kartoteka_audit_last_verification_ok",
 _ANSI_FREE = re.compile(r"[^A-Za-z0-9_]+")
 
 
-def observe_freshness(worker: str, records: Iterable[Any]) -> None:
-    """Per partition of a committed batch, the age of its oldest record (the batch's worst
-    freshness): a few observations per batch, not one per record."""
+def committed(worker: str, applied: int, records: Iterable[Any]) -> None:
+    """A batch committed: ``applied`` records counted; per partition, the age of its oldest
+    record (the batch's worst freshness): a few observations per batch, not one per record."""
+    PROCESSED.labels(worker).inc(applied)
     oldest: dict[tuple[str, int], int] = {}
     for record in records:
         key = (record.topic, record.partition)

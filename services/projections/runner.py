@@ -231,8 +231,7 @@ class Runner:
         for tp, offset in last_offsets(fresh).items():
             self._done[tp] = max(self._done.get(tp, -1), offset)
         self.processed += len(good)
-        metrics.PROCESSED.labels(self.name).inc(len(good))
-        metrics.observe_freshness(self.name, fresh)
+        metrics.committed(self.name, len(good), fresh)
 
     def _apply_with_retry(self, good: list[Decoded], trackings: list[Tracking]) -> None:
         """Retry while Postgres is unreachable: a database outage must not dead-letter anything."""
