@@ -4,7 +4,7 @@ anything starts, the stack described in stack.json, its metrics endpoint, crash 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -69,7 +69,7 @@ def describe(settings: Settings, data_dir: Path, embedded: dict[str, bool],
 class ChildrenCollector(Collector):
     """Restarts and liveness of each supervised process."""
 
-    def __init__(self, children: list[Supervised]) -> None:
+    def __init__(self, children: Sequence[Supervised]) -> None:
         self.children = children
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
@@ -83,7 +83,7 @@ class ChildrenCollector(Collector):
         yield from (restarts, up)
 
 
-def start_metrics(settings: Settings, data_dir: Path, children: list[Supervised],
+def start_metrics(settings: Settings, data_dir: Path, children: Sequence[Supervised],
                   env: dict[str, str]) -> ThreadingHTTPServer:
     """Children write to run/metrics (emptied: a new stack counts from zero); one endpoint
     shows them merged, with every process of the stack by its title."""

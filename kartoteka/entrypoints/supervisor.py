@@ -96,7 +96,7 @@ class Supervisor:
         try:
             env = self._start_infrastructure()
             metrics_server = supervision.start_metrics(self.settings, self.data_dir,
-                                                       self.children, env)  # type: ignore[arg-type]
+                                                       self.children, env)
             self._start_children(env)
             if not self._wait_ready(timeout_s=120):
                 if self.failure is not None:
@@ -104,7 +104,7 @@ class Supervisor:
                 raise Refusal(exits.FAILED, "not ready within 120 s: see the log lines above")
             stack.write(supervision.describe(self.settings, self.data_dir, {
                 "postgres": self.postgres is not None, "broker": self.broker is not None},
-                self.children))  # type: ignore[arg-type]
+                self.children))
             host = self.settings.host
             print(
                 f"kartoteka ready in {time.monotonic() - started:.1f}s: api http://{host}:"
