@@ -35,6 +35,8 @@ from prometheus_client.registry import Collector
 from kartoteka.lifetime import alive
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
+if os.environ.get(ENV):  # the unlabelled metrics below open their files at once
+    os.makedirs(os.environ[ENV], exist_ok=True)
 LOCAL = CollectorRegistry()  # this process's worker metrics when no directory is shared
 FRESHNESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800)
 

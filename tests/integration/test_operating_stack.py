@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from kartoteka import exits
+from kartoteka.embedded import free_port
 from kartoteka.metrics import descendants
+from tests.support.infra import env_for
 from tests.support.stack import KARTOTEKA, command, data_dir, stack_env, up
 from tests.support.workers import wait_until
 
@@ -163,3 +165,33 @@ def _wait_metrics(port: int, series: str, timeout_s: float = 60) -> str:
             return text
         time.sleep(0.5)
     raise AssertionError(f"{series} never reached 1:\n{text[-3000:]}")
+
+
+def test_a_worker_run_on_its_own_serves_its_metrics_as_in_compose(settings, tmp_path):
+    # docker-compose.yml runs each worker in its own container with these two settings.
+    port = free_port()
+    env = {**env_for(settings), "KARTOTEKA_METRICS_PORT": str(port),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    worker = subprocess.Popen([KARTOTEKA, "worker", "employees"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        text = _wait_for_series(port, 'kartoteka_worker_consumer_lag_records{worker="employees"}')
+        assert 'process="kartoteka worker employees"' in text
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+
+
+def _wait_for_series(port: int, series: str, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                text = answer.read().decode()
+        except OSError:
+            text = ""
+        if series in text:
+            return text
+        time.sleep(0.5)
+    raise AssertionError(f"no {series} in:\n{text[-3000:]}")
