@@ -18,10 +18,10 @@ from events.catalog import AlertKind, AlertSeverity
 from kartoteka import metrics
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
-from services.api import audit_views
-from services.api.audit_views import AccessFilter
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from services.api.verification import verify_trail
+from services.api.queries.access import AccessFilter, access_page, access_stream
+from services.api.queries.alerts import alerts_page
+from services.api.verification import record_chain_alert, verify_trail
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -58,7 +58,7 @@ async def access(
         return _csv_download(request, where)
     decoded = decode_cursor(before, (datetime, int)) if before else None
     cursor = (decoded[0], decoded[1]) if decoded else None
-    rows = await audit_views.access_page(request.app.state.pool, where, cursor, limit)
+    rows = await access_page(request.app.state.pool, where, cursor, limit)
     await _record(request, who, "audit.access", customer_id, asked)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1]["at"], page[-1]["seq"]) if len(rows) > limit else None
@@ -70,7 +70,7 @@ def _csv_download(request: Request, where: AccessFilter) -> StreamingResponse:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_FIELDS)
-        async for row in audit_views.access_stream(request.app.state.pool, where):
+        async for row in access_stream(request.app.state.pool, where):
             item = _access_item(row)
             item["customer_ids"] = " ".join(item["customer_ids"])
             item["at"] = item["at"].isoformat()
@@ -99,7 +99,7 @@ async def alerts(
     """Alerts with their evidence, newest first."""
     decoded = decode_cursor(before, (datetime, uuid.UUID)) if before else None
     cursor = (decoded[0], str(decoded[1])) if decoded else None
-    rows = await audit_views.alerts_page(
+    rows = await alerts_page(
         request.app.state.pool, employee_id, kind, severity, cursor, limit  # type: ignore[arg-type]
     )
     await _record(request, who, "audit.alerts", None,
@@ -116,14 +116,15 @@ async def alerts(
 @router.get("/verify", responses={401: {}, 403: {}, 503: {}})
 async def verify(request: Request, who: Officer) -> dict[str, Any]:
     """Recompute the hash chain of the access trail: ``{"ok", "checked", "first_bad"}``
-    plus the reason of the first fault. A fault also raises a ``chain_integrity`` alert."""
+    plus the reason of the first fault. A fault also records a ``chain_integrity`` alert
+    (in the outbox: a read never produces)."""
     state = request.app.state
     report = await verify_trail(state.pool, state.checkpoint_key)
     metrics.VERIFIED_AT.set(time.time())
     metrics.VERIFIED_OK.set(1 if report.ok else 0)
     await _record(request, who, "audit.verify", None, None)
     if not report.ok and report.first_bad is not None:
-        await state.alerts.chain_broken(report.first_bad, report.reason or "chain broken")
+        await record_chain_alert(state.pool, report.first_bad, report.reason or "chain broken")
     return report.as_json()
 
 
