@@ -47,8 +47,8 @@ LAG = Gauge("kartoteka_worker_consumer_lag_records",
             registry=LOCAL, multiprocess_mode="livesum")
 FRESHNESS = Histogram(
     "kartoteka_worker_freshness_seconds",
-    "Seconds from a record's append to its topic until its effects committed; the card's "
-    "end-to-end freshness is the resolver's plus the timeline's",
+    "Seconds from a record's append to its topic until its effects committed; a card's "
+    "end-to-end freshness is about the resolver's plus the timeline's (plus the relay's poll)",
     ["worker"], registry=LOCAL, buckets=FRESHNESS_BUCKETS)
 DEAD_LETTERS = Counter("kartoteka_dead_letters_total",
                        "Records sent to the dead letter, by worker and reason", ["worker", "reason"],
@@ -59,7 +59,7 @@ VERIFIED_AT = Gauge("kartoteka_audit_last_verification_timestamp_seconds",
 VERIFIED_OK = Gauge("kartoteka_audit_last_verification_ok",
                     "1 when the last verification found the chain intact, else 0",
                     registry=LOCAL, multiprocess_mode="mostrecent")
-_ANSI_FREE = re.compile(r"[^A-Za-z0-9_]+")
+_NOT_IN_LABEL = re.compile(r"[^A-Za-z0-9_]+")
 
 
 def committed(worker: str, applied: int, records: Iterable[Any]) -> None:
@@ -80,7 +80,7 @@ def committed(worker: str, applied: int, records: Iterable[Any]) -> None:
 def reason_label(reason: str) -> str:
     """A bounded label from a dead-letter reason: its first words, not the record's details."""
     head = reason.split(":", 1)[0].strip().lower()
-    return _ANSI_FREE.sub("_", head)[:40].strip("_") or "unknown"
+    return _NOT_IN_LABEL.sub("_", head)[:40].strip("_") or "unknown"
 
 
 def shared_dir() -> Path | None:
