@@ -3,8 +3,8 @@
 The contacts go through ingest's HTTP batch endpoint, as a channel would send them. The
 roster and the accesses carry historical times that no HTTP route accepts (the api stamps
 its own accesses with the present), so they go to employees.v1 and access.v1 the way
-``kartoteka simulate-staff --produce`` writes them. Every id is derived from the seed: a
-second load of the same seed changes nothing.
+``kartoteka simulate-staff --produce`` writes them. Every id is derived from the seed and the
+day: a second load of the same seed on the same day changes nothing.
 """
 
 from __future__ import annotations
