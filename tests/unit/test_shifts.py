@@ -9,7 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events.schedule import parse
-from services.projections.detect.detectors import Access, EmployeeContext, detect_off_hours
+from services.projections.detect.detectors import (
+    DEFAULT_CONFIG,
+    Access,
+    EmployeeContext,
+    daily_distinct_counts,
+    detect_off_hours,
+)
 
 MOSCOW, BERLIN = ZoneInfo("Europe/Moscow"), ZoneInfo("Europe/Berlin")
 EMP = "emp-7"
@@ -108,3 +114,18 @@ def test_a_new_employee_is_compared_with_the_team_never_a_fixed_day():
     day_team = {h: 40 for h in range(9, 18)}
     assert len(detect_off_hours(first_evening, ctx(team_hours=day_team, team_days=40))) == 1
     assert detect_off_hours(first_evening, ctx()) == []  # no team, no history: nothing to judge by
+
+
+def test_a_night_shift_is_one_working_day_not_two_halves():
+    night = ctx(schedule="Mon-Sun 20:00-08:00 Europe/Moscow")
+    assert night.day_start == 14 and ctx(schedule="Mon-Fri 09:00-18:00 Europe/Moscow").day_start == 0
+    shift = views(local(START, 21), 30, timedelta(minutes=20))  # 21:00 to 06:40 the next morning
+    assert list(daily_distinct_counts(shift, night, DEFAULT_CONFIG).values()) == [30]
+    assert list(daily_distinct_counts(shift, ctx(), DEFAULT_CONFIG).values()) == [9, 21]
+
+
+def test_without_a_schedule_a_night_team_cuts_its_days_where_it_is_quietest():
+    night_team = {h: 30 for h in (*range(20, 24), *range(0, 8))} | {13: 1}
+    assert ctx(team_hours=night_team, team_days=30).day_start == 8  # the first hour nobody works
+    day_team = {h: 30 for h in range(9, 18)}
+    assert ctx(team_hours=day_team, team_days=30).day_start == 0

@@ -90,14 +90,22 @@ def detect(run: Run, cfg: DetectorConfig = DEFAULT_CONFIG) -> list[Alert]:
     """Every employee's whole period evaluated at once, peers from the same team."""
     staff, log = run.staff, run.log
     contexts = {e.id: context(e, staff, log) for e in staff.employees}
-    daily = {i: daily_distinct_counts(log.accesses.get(i, []), c, cfg) for i, c in contexts.items()}
+    daily: dict[tuple[str, str, int], dict[date, int]] = {}
+
+    def counts(employee_id: str, ctx: EmployeeContext) -> dict[date, int]:
+        """A peer's days counted as the evaluated employee's (as the worker's SQL does)."""
+        key = (employee_id, ctx.timezone, ctx.day_start)
+        if key not in daily:
+            daily[key] = daily_distinct_counts(log.accesses.get(employee_id, []), ctx, cfg)
+        return daily[key]
+
     alerts: list[Alert] = []
     for emp in staff.employees:
         accesses: list[Access] = log.accesses.get(emp.id, [])
         if not accesses:
             continue
-        peers: PeerCounts = {e.id: daily[e.id] for e in staff.employees if e.team == emp.team}
         ctx = contexts[emp.id]
+        peers: PeerCounts = {e.id: counts(e.id, ctx) for e in staff.employees if e.team == emp.team}
         alerts.extend(evaluate(accesses, ctx, span_of(accesses, ctx), cfg, peers=peers))
     run.alerts = alerts
     return alerts

@@ -109,9 +109,12 @@ class Staff:
         away = self.rng.sample([e for e in self.employees if not e.supervisor], 2)
         covering: dict[str, Employee] = {}
         for emp in away:
+            mates = [e for e in self.team_of(emp)
+                     if not e.supervisor and e not in away and e.id not in covering]
+            if not mates or self.days < 12:
+                continue  # a small staff or a short run: nobody away
             first = self.rng.randrange(self.days // 3, self.days - 6)
             emp.absent = frozenset(range(first, first + 5))
-            mates = [e for e in self.team_of(emp) if not e.supervisor and e not in away]
             covering[self.rng.choice(mates).id] = emp
         return covering
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from eventsourcing.persistence import Tracking
 
 from events import topics
@@ -10,6 +12,8 @@ from events.catalog import AlertRaised
 from services.projections.alerts.store import AlertStore, Event
 from services.projections.records import Decoded
 from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
+
+log = logging.getLogger(__name__)
 
 
 class AlertProjection:
@@ -24,6 +28,11 @@ class AlertProjection:
             d.payload for d in items if isinstance(d.payload, AlertRaised | AlertStatusChanged)
         ]
         self.store.apply(events, trackings)
+        for alert in (e for e in events if isinstance(e, AlertRaised)):
+            # Committed: one line each for whoever watches the logs (a SIEM).
+            log.warning("alert raised", extra={
+                "alert_id": str(alert.id), "employee_id": alert.employee_id, "kind": alert.kind,
+                "severity": alert.severity, "score": alert.score})
 
 
 WORKER = WorkerSpec(

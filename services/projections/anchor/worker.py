@@ -40,15 +40,18 @@ class AnchorWriter:
         self.status_file = status_file
         self.stopping = threading.Event()
         self.anchored = 0
+        # What the supervisor and a rebuild read of every standalone worker: never behind.
+        self.lag, self.status_at = 0, 0.0
 
     def run(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         last = self._last_seq()
         while not self.stopping.is_set():
             last = self.anchor_once(last)
+            self.status_at = time.time()
             if self.status_file is not None:
                 write_status(self.status_file, {"projection": self.name, "lag": 0,
-                                                "processed": self.anchored, "at": time.time()})
+                                                "processed": self.anchored, "at": self.status_at})
             self.stopping.wait(self.every_s)
 
     def anchor_once(self, last: int) -> int:

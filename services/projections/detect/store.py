@@ -103,17 +103,19 @@ class History:
         until: datetime,
         cfg: DetectorConfig = DEFAULT_CONFIG,
     ) -> PeerCounts:
-        """Distinct customers viewed per local day by every other member of the team."""
+        """Distinct customers viewed per working day (the evaluated employee's days) by every
+        other member of the team."""
         if not ctx.team:
             return {}
         rows = curs.execute(
-            f"SELECT d.employee_id, (d.at AT TIME ZONE %s)::date AS day,"  # noqa: S608
+            f"SELECT d.employee_id, ((d.at AT TIME ZONE %s) - make_interval(hours => %s))::date AS day,"  # noqa: S608
             f" count(DISTINCT c) AS n FROM {self.source} d"
             " JOIN employees e ON e.employee_id = d.employee_id"
             " CROSS JOIN LATERAL unnest(d.customer_ids) AS c"
             " WHERE e.team = %s AND d.employee_id <> %s AND d.action = ANY(%s)"
             " AND d.at >= %s AND d.at < %s GROUP BY 1, 2",
-            (ctx.timezone, ctx.team, ctx.employee_id, sorted(cfg.view_actions), since, until),
+            (ctx.timezone, ctx.day_start, ctx.team, ctx.employee_id, sorted(cfg.view_actions), since,
+             until),
         ).fetchall()
         counts: dict[str, dict[date, int]] = defaultdict(dict)
         for r in rows:

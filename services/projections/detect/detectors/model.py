@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from events.catalog import AccessAction, AlertSeverity
 from events.ids import KARTOTEKA_NS
+from events.schedule import parse
 
 Kind = Literal[
     "volume_spike",
@@ -90,6 +92,13 @@ class EmployeeContext:
         object.__setattr__(self, "known_customer_ids", frozenset(self.known_customer_ids))
 
     @property
+    def day_start(self) -> int:
+        """The local hour a working day starts: midnight, except for someone whose shifts cross
+        it (a night shift counts as one day, not two halves), by their schedule or team."""
+        return _day_start(self.schedule, self.work_hours, tuple(sorted(self.team_hours.items())),
+                          self.team_days)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)  # ZoneInfo caches instances, so this is cheap.
 
@@ -120,3 +129,26 @@ class Alert:
     @property
     def id(self) -> str:
         return alert_id(self.employee_id, self.kind, self.window_start)
+
+
+@lru_cache(maxsize=4096)
+def _day_start(schedule: str | None, work_hours: tuple[int, int] | None,
+               team_hours: tuple[tuple[int, int], ...], team_days: int) -> int:
+    starts: list[int] = []
+    if schedule:
+        try:
+            parsed = parse(schedule)
+        except ValueError:
+            parsed = None
+        shifts = [parsed.rota_shift] if parsed and parsed.rota_shift else list(parsed.weekly) if parsed else []
+        starts = [s.start.hour for s in shifts
+                  if s is not None and s.start.hour * 3600 + s.hours.total_seconds() > 24 * 3600]
+    elif work_hours is not None and work_hours[0] > work_hours[1]:
+        starts = [work_hours[0]]
+    elif team_days >= 3:
+        counts = dict(team_hours)
+        usual = {h for h, n in counts.items() if n >= 0.1 * team_days}
+        if {23, 0} <= usual:  # the team works across midnight: cut the day where it is quietest
+            return min(range(24), key=lambda h: (counts.get(h, 0), h))
+    # Six hours before the earliest night shift starts: the shift and its overtime in one day.
+    return (min(starts) - 6) % 24 if starts else 0

@@ -31,14 +31,15 @@ def _unknown_by_day(
     def group() -> dict[date, Bucket]:
         views = in_order(accesses, cfg.reason_actions)
         return by_local_day([a for a in views if not known.issuperset(a.customer_ids)],
-                            ctx.zone, drop=known)
+                            ctx.zone, drop=known, start=ctx.day_start)
 
-    return shared(accesses, ("unknown_by_day", ctx.timezone, cfg.reason_actions, known), group)
+    return shared(accesses, ("unknown_by_day", ctx.timezone, ctx.day_start, cfg.reason_actions, known), group)
 
 
 def _revealed_by_day(accesses: Sequence[Access], ctx: EmployeeContext, cfg: DetectorConfig) -> dict[date, Bucket]:
-    return shared(accesses, ("revealed_by_day", ctx.timezone, cfg.reason_actions),
-                  lambda: by_local_day(in_order(accesses, cfg.reason_actions), ctx.zone))
+    return shared(accesses, ("revealed_by_day", ctx.timezone, ctx.day_start, cfg.reason_actions),
+                  lambda: by_local_day(in_order(accesses, cfg.reason_actions), ctx.zone,
+                                       start=ctx.day_start))
 
 
 def _own_normal(counts: dict[date, int], day: date, cfg: DetectorConfig) -> float:
@@ -71,7 +72,7 @@ def detect_no_business_reason(
         usual = _own_normal(counts, day, cfg)
         if count <= max(cfg.no_reason_count, usual * cfg.no_reason_factor) or share <= cfg.no_reason_share:
             continue
-        window = day_window(day, ctx.zone)
+        window = day_window(day, ctx.zone, ctx.day_start)
         ev = evidence(
             window,
             unknown.accesses,
@@ -121,7 +122,8 @@ def detect_low_and_slow(
         if count <= cfg.low_slow_threshold:
             continue
         last_alert = day
-        window = (day_window(day - span, ctx.zone)[0], day_window(day, ctx.zone)[1])
+        window = (day_window(day - span, ctx.zone, ctx.day_start)[0],
+                  day_window(day, ctx.zone, ctx.day_start)[1])
         daily = [len(b.customers) for d, b in days.items() if day - span <= d <= day]
         ev = evidence(
             window,
