@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
+    # The agent's work (issue 14): call outcomes a note may carry, and the hours a request of
+    # each priority may stay unresolved (events/work_rules.py holds the defaults).
+    work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"
+    work_sla_hours: str = "urgent=4,high=8,normal=24,low=72"
     # Operating (issue 19). The supervisor serves every process's metrics merged on this port
     # (kartoteka.metrics); a `serve`/`worker` run on its own serves its processes' when set.
     metrics_port: int = Field(8002, ge=1, le=65535)

@@ -20,6 +20,7 @@ MODULES = (
     "services.projections.employees.worker",
     "services.projections.detect.worker",
     "services.projections.alerts.worker",
+    "services.projections.work.worker",
 )
 
 

@@ -95,8 +95,10 @@ _BY_NAME = """
 
 _SUMMARIES = """
     SELECT r.id::text AS id, f.score, f.ord,
-           (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
-            ORDER BY m.name_at DESC LIMIT 1) AS name,
+           -- A name an employee set (customer_profiles) wins over names seen in traffic.
+           coalesce((SELECT p.name FROM customer_profiles p WHERE p.customer_id = r.id),
+                    (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
+                     ORDER BY m.name_at DESC LIMIT 1)) AS name,
            array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
                  WHERE coalesce(m.root_id, m.id) = r.id AND i.kind = 'phone' AND i.valid) AS phones,
            array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
@@ -123,19 +125,13 @@ identifiers AS (
     GROUP BY kind, value
 ),
 open_requests AS (
-    SELECT channel, thread, interaction_id::text AS last_interaction_id, subject,
-           occurred_at AS waiting_since
-    FROM (
-        SELECT DISTINCT ON (channel, thread) channel, thread, interaction_id, subject, occurred_at, direction
-        FROM (
-            SELECT *, coalesce(details->>'thread_id', details->>'conversation_id',
-                               regexp_replace(lower(coalesce(subject, '')),
-                                              '^((re|fw|fwd|ответ|отв|пересл)\s*:\s*)+', '')) AS thread
-            FROM t WHERE channel IN ('email', 'chat')
-        ) x
-        ORDER BY channel, thread, occurred_at DESC, seq DESC
-    ) latest
-    WHERE direction = 'inbound'
+    SELECT request_id::text AS id, subject, status, priority, assignee, opened_at, due_at
+    FROM work_requests WHERE customer_id = ANY(ARRAY(SELECT id FROM m)) AND status IN ('open', 'pending')
+),
+-- Profiles set by employees (work projection); the root's own wins over its members' fields.
+prof AS (
+    SELECT p.*, p.customer_id = r.root AS own FROM r, customer_profiles p
+    WHERE p.customer_id = ANY(ARRAY(SELECT id FROM m))
 ),
 history AS (
     SELECT customer_id::text AS customer_id, kind, other_ids, at, evidence
@@ -143,7 +139,12 @@ history AS (
 )
 SELECT r.root::text AS id, json_build_object(
     'id', r.root::text,
-    'name', (SELECT name FROM m WHERE name IS NOT NULL ORDER BY name_at DESC LIMIT 1),
+    'name', coalesce((SELECT name FROM prof WHERE name IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+                     (SELECT name FROM m WHERE name IS NOT NULL ORDER BY name_at DESC LIMIT 1)),
+    'birth_date', (SELECT birth_date FROM prof WHERE birth_date IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+    'company', (SELECT company FROM prof WHERE company IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+    'owner', (SELECT owner FROM prof WHERE owner IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+    'tags', coalesce((SELECT json_agg(DISTINCT tag ORDER BY tag) FROM prof, unnest(prof.tags) tag), '[]'),
     'merged_into', CASE WHEN r.root <> %(id)s::uuid THEN r.root::text END,
     'registered_at', (SELECT registered_at FROM customers WHERE id = r.root),
     'identifiers', coalesce((SELECT json_agg(i ORDER BY i.kind, i.first_seen) FROM identifiers i), '[]'),
@@ -158,7 +159,7 @@ SELECT r.root::text AS id, json_build_object(
         'preferred_channel', (SELECT channel FROM per_channel WHERE recent > 0
                               ORDER BY recent DESC, n DESC LIMIT 1)
     ),
-    'open_requests', coalesce((SELECT json_agg(o ORDER BY o.waiting_since) FROM open_requests o), '[]'),
+    'open_requests', coalesce((SELECT json_agg(o ORDER BY o.opened_at) FROM open_requests o), '[]'),
     'history', coalesce((SELECT json_agg(h ORDER BY h.at, h.kind) FROM history h), '[]'),
     'members', (SELECT json_agg(id::text ORDER BY id::text COLLATE "C") FROM m)
 )::text AS card

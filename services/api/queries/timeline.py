@@ -10,14 +10,21 @@ from psycopg_pool import AsyncConnectionPool
 from services.api.queries import fetch_all
 from services.api.queries.access import EXPORT_MAX_ROWS
 
+# Interactions and notes (work_notes has the timeline's column names, so the filters and the
+# cursor read both); an interaction a note named shows that note's latest outcome.
 TIMELINE_PAGE = """
 WITH r AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(id)s),
+ids AS (SELECT ARRAY(SELECT c.id FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root) AS ids),
 rows AS (
-    SELECT interaction_id, external_id, channel, direction, occurred_at, agent_id, subject, body,
-           details, seq
-    FROM timeline
-    WHERE customer_id = ANY(ARRAY(SELECT c.id FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root))
-      {filters}
+    (SELECT interaction_id, external_id, channel, direction, occurred_at, agent_id, subject, body,
+            details, seq, NULL::text AS outcome
+     FROM timeline WHERE customer_id = ANY((SELECT ids FROM ids)::uuid[]) {filters}
+     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1)
+    UNION ALL
+    (SELECT note_id, NULL, channel, NULL, occurred_at, agent_id, NULL, body,
+            jsonb_build_object('outcome', outcome, 'interaction_id', interaction_id), seq, outcome
+     FROM work_notes WHERE customer_id = ANY((SELECT ids FROM ids)::uuid[]) {filters}
+     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1)
     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1
 ),
 page AS (SELECT *, row_number() OVER (ORDER BY occurred_at DESC, seq DESC) AS n FROM rows)
@@ -25,7 +32,10 @@ SELECT (SELECT root::text FROM r) AS root,
        coalesce((SELECT json_agg(json_build_object(
            'id', interaction_id::text, 'external_id', external_id, 'channel', channel,
            'direction', direction, 'occurred_at', occurred_at, 'agent_id', agent_id,
-           'subject', subject, 'body', body, 'details', details) ORDER BY n)
+           'subject', subject, 'body', body, 'details', details,
+           'outcome', coalesce(outcome, (SELECT o.outcome FROM work_notes o
+                                         WHERE o.interaction_id = page.interaction_id AND o.outcome IS NOT NULL
+                                         ORDER BY o.occurred_at DESC LIMIT 1))) ORDER BY n)
         FROM page WHERE n <= %(limit)s), '[]')::text AS items,
        (SELECT count(*) FROM page) > %(limit)s AS more,
        (SELECT occurred_at FROM page WHERE n = %(limit)s) AS last_at,
