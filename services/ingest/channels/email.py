@@ -49,9 +49,9 @@ def parse_email(raw: bytes, config: MailConfig, received_at: datetime) -> dict[s
     message = _PARSER.parsebytes(raw)
     if not message.keys():
         raise Refused(422, "not_a_message", "no RFC 5322 header fields found")
-    message_id = (_ids(message, "message-id") or [None])[0]
+    message_id = next(iter(_ids(message, "message-id")), None)
     references = _ids(message, "references")
-    in_reply_to = (_ids(message, "in-reply-to") or [None])[0]
+    in_reply_to = next(iter(_ids(message, "in-reply-to")), None)
     external_id = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     direction, (name, address) = _party(message, config)
     body, truncated = _body(message)
@@ -210,6 +210,8 @@ def _bounce(message: Message) -> dict[str, str] | None:
             continue
         blocks = part.get_payload()
         for block in blocks if isinstance(blocks, list) else []:
+            if not isinstance(block, Message):
+                continue
             recipient = block.get("final-recipient") or block.get("original-recipient")
             if recipient:
                 return {"recipient": str(recipient).partition(";")[2].strip()[:320],
