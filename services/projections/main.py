@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from services.projections.identity.guards import GuardConfig
 from services.projections.identity.relay import Relay
 from services.projections.identity.store import IdentityLog
 from services.projections.identity.worker import IdentityResolver
+from services.projections.raw.worker import run as run_raw
 from services.projections.runner import Projection, Runner
 from services.projections.shares import share_name
 from services.projections.staff.store import EmployeeStore
@@ -32,7 +34,7 @@ from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "raw")
 
 
 def status_file(settings: Settings, name: str) -> Path:
@@ -88,6 +90,12 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: relay.stopping.set())
             relay.run()
+            return
+        if name == "raw":
+            stopping = threading.Event()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: stopping.set())
+            run_raw(settings, positions, status_file(settings, name), stopping)
             return
         runner = Runner(
             settings,
