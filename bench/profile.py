@@ -80,7 +80,7 @@ def summarise(collapsed: str) -> dict[str, Any]:
         own[frames[-1]] += count
         packages[_package(frames[-1])] += count
         for frame in set(frames):
-            if frame.split(" (", 1)[-1].startswith(PROJECT) and not frame.endswith("(kartoteka/cli.py)"):
+            if frame.split(" (", 1)[-1].startswith(PROJECT) and not frame.endswith("(kartoteka/entrypoints/cli.py)"):
                 through[frame] += count
     share = lambda c: round(100 * c / max(total, 1), 1)  # noqa: E731
     return {

@@ -27,7 +27,7 @@ from bench.phases import drain, freshness, ingest, reads, replay
 from bench.plan import Context, Plan, plan_for
 from bench.profile import Profiler
 from bench.stack import REPO, Stack
-from kartoteka.supervisor import WORKERS
+from kartoteka.entrypoints.supervisor import WORKERS
 from tests.support import infra as infra_module
 
 PHASES = ("ingest", "drain", "freshness", "replay", "reads")

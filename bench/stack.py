@@ -85,7 +85,7 @@ class Stack:
         for name in names:
             mode = ["serve", name] if name in SERVICES else ["worker", name]
             log = self.run_dir / f"{self.label}-{name}.log"
-            proc = Proc(name, [sys.executable, "-m", "kartoteka.cli", *mode], self.env, log)
+            proc = Proc(name, [sys.executable, "-m", "kartoteka.entrypoints.cli", *mode], self.env, log)
             proc.start()
             self.procs[name] = proc
         if wait:

@@ -25,7 +25,7 @@ from bench.stack import Stack
 from bench.stats import ratio, summary
 from bench.wrk import WrkRun, merged, run_wrk, wrk_binary
 from kartoteka.auth import Role
-from kartoteka.supervisor import WORKERS
+from kartoteka.entrypoints.supervisor import WORKERS
 from services.api import views
 
 SEARCH_KINDS = ("phone", "email", "name")

@@ -16,8 +16,8 @@ from events.audit.trail import checkpoint_key
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
+from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
-from services.api.coverage import install_audit_guard
 from services.api.routes import audit, customers, employees, exports, identity
 from services.api.verification import ChainAlerts
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 from kartoteka import db
 from kartoteka.settings import Settings
+from services.projections.identity.identity_log import IdentityLog
 from services.projections.identity.relay import Relay
-from services.projections.identity.store import IdentityLog
-from services.projections.main import status_file
 from services.projections.runner import Runner
+from services.projections.status import status_file
 from services.projections.timeline.store import TimelineStore
 from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from events import topics
-from services.api.coverage import AUDITED, NO_CUSTOMER_DATA, route_keys, undeclared
+from services.api.audited_routes import AUDITED, NO_CUSTOMER_DATA, route_keys, undeclared
 from tests.support.data import interaction, unique_phone
 from tests.support.kafka_tools import read_all
 from tests.support.workers import running, wait_until
@@ -31,7 +31,7 @@ def test_every_route_is_declared_audited_or_free_of_customer_data(api):
     missing = undeclared(api.app)
     assert not missing, (
         f"routes neither audited nor declared free of customer data: {sorted(missing)}; "
-        "add them to services/api/coverage.py (AUDITED needs a record() call in the route)"
+        "add them to services/api/audited_routes.py (AUDITED needs a record() call in the route)"
     )
     assert set(AUDITED) <= route_keys(api.app), "AUDITED names a route the app no longer has"
     assert not set(AUDITED) & set(NO_CUSTOMER_DATA)

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from kartoteka import db
-from kartoteka.cli import parser
-from kartoteka.simulate import command
-from kartoteka.simulate.measure import detect, simulate
+from kartoteka.entrypoints.cli import parser
+from kartoteka.entrypoints.simulate import command
+from kartoteka.entrypoints.simulate.measure import detect, simulate
 from services.projections.detect.replay import replay
 from tests.support.audit import count, rows
 from tests.support.workers import running, wait_until

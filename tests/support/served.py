@@ -29,7 +29,7 @@ def served(settings: Settings, service: str, workers: int) -> Iterator[tuple[sub
     port = free_port()
     env = dict(env_for(settings), KARTOTEKA_HTTP_WORKERS=str(workers),
                **{f"KARTOTEKA_{service.upper()}_PORT": str(port)})
-    manager = subprocess.Popen([sys.executable, "-m", "kartoteka.cli", "serve", service], env=env,
+    manager = subprocess.Popen([sys.executable, "-m", "kartoteka.entrypoints.cli", "serve", service], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from kartoteka import db
+from kartoteka.entrypoints.worker import _projection
 from kartoteka.settings import Settings
+from services.projections.identity.identity_log import IdentityLog
 from services.projections.identity.relay import Relay
-from services.projections.identity.store import IdentityLog
-from services.projections.main import _projection, status_file
 from services.projections.runner import Runner
+from services.projections.status import status_file
 from services.projections.tracking import Positions
 from tests.support.infra import env_for
 
@@ -74,7 +75,7 @@ def _guard(target: Callable[[], None], errors: list[BaseException]) -> Callable[
 def spawn(settings: Settings, name: str) -> subprocess.Popen[bytes]:
     """A worker as a real process, exactly as the supervisor starts it."""
     return subprocess.Popen(
-        [sys.executable, "-m", "kartoteka.cli", "worker", name],
+        [sys.executable, "-m", "kartoteka.entrypoints.cli", "worker", name],
         env=env_for(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.projections.audit.detectors import Access, EmployeeContext
+from services.projections.detect.detectors import Access, EmployeeContext
 from services.projections.detect.evaluate import (
     evaluate,
     span_of,

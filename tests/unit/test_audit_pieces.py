@@ -22,7 +22,7 @@ from events.catalog import AccessRecorded, AlertRaised, EmployeeStatusChanged
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, EmployeeStatuses
 from services.projections.alerts.store import alert_row
-from services.projections.staff.store import employee_row
+from services.projections.employees.store import employee_row
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

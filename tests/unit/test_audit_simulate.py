@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kartoteka.simulate.measure import benchmark, detect, score, simulate
-from kartoteka.simulate.scenarios import SCENARIOS
+from kartoteka.entrypoints.simulate.measure import benchmark, detect, score, simulate
+from kartoteka.entrypoints.simulate.scenarios import SCENARIOS
 
 
 def test_the_same_seed_simulates_the_same_month() -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from events.catalog import AccessAction
-from services.projections.audit.detectors import (
+from services.projections.detect.detectors import (
     DETECTORS,
     Access,
     Alert,

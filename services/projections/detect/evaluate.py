@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from events.catalog import AlertRaised
-from services.projections.audit.detectors import (
+from services.projections.detect.detectors import (
     DEFAULT_CONFIG,
     Access,
     Alert,
@@ -23,7 +23,7 @@ from services.projections.audit.detectors import (
     PeerCounts,
     run_all,
 )
-from services.projections.audit.detectors.common import day_window
+from services.projections.detect.detectors.common import day_window
 
 HORIZON = timedelta(days=45)
 """The longest look-back of any detector: 30 days of low-and-slow plus a 14-day baseline."""

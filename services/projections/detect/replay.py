@@ -17,7 +17,7 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 
 from events.catalog import AlertRaised
-from services.projections.audit.detectors import DEFAULT_CONFIG, Alert, DetectorConfig, Kind
+from services.projections.detect.detectors import DEFAULT_CONFIG, Alert, DetectorConfig, Kind
 from services.projections.detect.evaluate import HORIZON, evaluate, span_of, strongest, to_event
 from services.projections.detect.store import History
 

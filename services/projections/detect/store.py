@@ -17,7 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from events.ids import KARTOTEKA_NS
-from services.projections.audit.detectors import (
+from services.projections.detect.detectors import (
     DEFAULT_CONFIG,
     Access,
     Alert,

@@ -34,8 +34,8 @@ from psycopg import Cursor
 
 from events import topics
 from events.catalog import AccessRecorded, AlertRaised
-from services.projections.audit.detectors import DEFAULT_CONFIG, Access, Alert, DetectorConfig
 from services.projections.detect import store
+from services.projections.detect.detectors import DEFAULT_CONFIG, Access, Alert, DetectorConfig
 from services.projections.detect.evaluate import (
     HORIZON,
     evaluate,

@@ -33,10 +33,10 @@ from events.identity import (
 from events.ids import derived_event_id
 from kartoteka import kafka
 from kartoteka.settings import Settings
-from services.projections.identity import stored
+from services.projections.identity import stored_events as stored
 from services.projections.identity.domain import Attribution, Customer
-from services.projections.identity.store import IdentityLog
-from services.projections.identity.stored import Raw, quote, to_json
+from services.projections.identity.identity_log import IdentityLog
+from services.projections.identity.stored_events import Raw, quote, to_json
 from services.projections.runner import RESET_CHECK_S, _write_json
 from services.projections.tracking import Positions
 

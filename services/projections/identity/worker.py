@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from events import topics as topic_names
 from events.identity import SplitRequested
 from events.interaction import Interaction
-from services.projections.identity import stored
-from services.projections.identity import writes as sql
+from services.projections.identity import index_sql as sql
+from services.projections.identity import stored_events as stored
 from services.projections.identity.decide import (
     Attribute,
     Command,
@@ -29,8 +29,8 @@ from services.projections.identity.decide import (
     decide,
 )
 from services.projections.identity.guards import GuardConfig
-from services.projections.identity.store import IdentityLog, Statement
-from services.projections.identity.stored import EventLog
+from services.projections.identity.identity_log import IdentityLog, Statement
+from services.projections.identity.stored_events import EventLog
 from services.projections.runner import Decoded
 from services.projections.tracking import Positions
 

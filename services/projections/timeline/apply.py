@@ -21,7 +21,7 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from services.projections.runner import Decoded
-from services.projections.timeline.digest import Digest
+from services.projections.timeline.direct_decode import Digest
 
 # json.dumps(details, ensure_ascii=False), byte for byte, with the C encoder built once: dumps
 # and JSONEncoder.encode build a new one per call, which cost more than the encoding itself.

@@ -7,7 +7,7 @@ from eventsourcing.persistence import Tracking
 from events import topics
 from services.projections.runner import Decoded
 from services.projections.timeline.apply import rows_of
-from services.projections.timeline.digest import Digest, digest
+from services.projections.timeline.direct_decode import Digest, digest
 from services.projections.timeline.store import TimelineStore
 
 

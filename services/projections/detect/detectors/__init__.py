@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
 
-from services.projections.audit.detectors.common import (
+from services.projections.detect.detectors.common import (
     PeerCounts,
     daily_distinct_counts,
     ordered,
 )
-from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
-from services.projections.audit.detectors.enumeration import detect_enumeration
-from services.projections.audit.detectors.hours import detect_off_hours, in_work_hours
-from services.projections.audit.detectors.model import (
+from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors.enumeration import detect_enumeration
+from services.projections.detect.detectors.hours import detect_off_hours, in_work_hours
+from services.projections.detect.detectors.model import (
     Access,
     Alert,
     EmployeeContext,
@@ -27,15 +27,15 @@ from services.projections.audit.detectors.model import (
     Severity,
     alert_id,
 )
-from services.projections.audit.detectors.reason import (
+from services.projections.detect.detectors.reason import (
     detect_low_and_slow,
     detect_no_business_reason,
 )
-from services.projections.audit.detectors.volume import (
+from services.projections.detect.detectors.volume import (
     detect_notice_activity,
     detect_volume_spike,
 )
-from services.projections.audit.detectors.window import detect_breadth, detect_bulk_export
+from services.projections.detect.detectors.window import detect_breadth, detect_bulk_export
 
 
 class Detector(Protocol):

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from events.catalog import AccessAction
-from services.projections.audit.detectors import Access
+from services.projections.detect.detectors import Access
 
 TEAMS = (
     ("retail-msk", "Europe/Moscow", (8, 20)),

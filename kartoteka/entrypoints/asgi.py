@@ -1,4 +1,4 @@
-"""App factories for the HTTP worker processes (``kartoteka.serving``).
+"""App factories for the HTTP worker processes (``kartoteka.entrypoints.serving``).
 
 A worker process starts with a fresh interpreter and imports the app by name, so it builds
 its own settings, logging and connections here.

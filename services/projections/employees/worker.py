@@ -6,8 +6,8 @@ from eventsourcing.persistence import Tracking
 
 from events import topics
 from events.catalog import EmployeeStatusChanged
+from services.projections.employees.store import EmployeeStore, employee_row
 from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
-from services.projections.staff.store import EmployeeStore, employee_row
 
 
 class EmployeeProjection:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from kartoteka.simulate.model import Employee, Log, Staff, phone_of
-from services.projections.audit.detectors import Kind
+from kartoteka.entrypoints.simulate.model import Employee, Log, Staff, phone_of
+from services.projections.detect.detectors import Kind
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from services.projections.audit.detectors.common import (
+from services.projections.detect.detectors.common import (
     Bucket,
     PeerCounts,
     by_local_day,
@@ -14,8 +14,8 @@ from services.projections.audit.detectors.common import (
     in_order,
     make_alert,
 )
-from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
-from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
+from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors.model import Access, Alert, EmployeeContext
 
 
 def _first_breach(views: list[Access], begin: int, cfg: DetectorConfig) -> int | None:

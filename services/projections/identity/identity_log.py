@@ -23,7 +23,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from kartoteka import db
-from services.projections.identity import writes as sql
+from services.projections.identity import index_sql as sql
 from services.projections.identity.decide import Snapshot
 
 Statement = tuple[str, list[tuple[Any, ...]]]

@@ -12,8 +12,8 @@ from itertools import islice
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
-from services.projections.audit.detectors.config import DetectorConfig
-from services.projections.audit.detectors.model import (
+from services.projections.detect.detectors.config import DetectorConfig
+from services.projections.detect.detectors.model import (
     SEVERITIES,
     Access,
     Alert,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from services.projections.audit.detectors.common import (
+from services.projections.detect.detectors.common import (
     Baseline,
     Bucket,
     PeerCounts,
@@ -20,8 +20,8 @@ from services.projections.audit.detectors.common import (
     trailing,
     views_by_day,
 )
-from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
-from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
+from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors.model import Access, Alert, EmployeeContext
 
 _MAD_TO_SIGMA = 1.4826  # scales a MAD to a standard deviation for normal data
 

@@ -7,12 +7,12 @@ import sys
 
 from kartoteka import logs
 from kartoteka.auth import Role, mint
+from kartoteka.entrypoints.supervisor import WORKERS
 from kartoteka.settings import Settings
-from kartoteka.supervisor import WORKERS
 
 
 def _up(settings: Settings, _: argparse.Namespace) -> int:
-    from kartoteka.supervisor import Supervisor
+    from kartoteka.entrypoints.supervisor import Supervisor
 
     return Supervisor(settings).run()
 
@@ -39,13 +39,13 @@ def _topics(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from kartoteka.serving import serve
+    from kartoteka.entrypoints.serving import serve
 
     return serve(args.service, settings)
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from services.projections.main import run_worker
+    from kartoteka.entrypoints.worker import run_worker
 
     run_worker(args.name, settings)
     return 0
@@ -79,14 +79,14 @@ def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _simulate_staff(settings: Settings, args: argparse.Namespace) -> int:
-    from kartoteka.simulate.command import run
+    from kartoteka.entrypoints.simulate.command import run
 
     return run(settings, args)
 
 
 def _audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from kartoteka.simulate.command import add_arguments
-    from kartoteka.simulate.scenarios import SCENARIOS
+    from kartoteka.entrypoints.simulate.command import add_arguments
+    from kartoteka.entrypoints.simulate.scenarios import SCENARIOS
 
     replay = sub.add_parser("replay-detectors", help="re-run the detectors over the whole access "
                             "trail and produce their alerts (after a detector change)")

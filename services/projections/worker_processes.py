@@ -26,15 +26,22 @@ import threading
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
+from services.projections.status import status_file
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_S = 0.25
 STOP_TIMEOUT_S = 20.0
 CAUGHT_UP_S = 10.0  # lag 0 this long with more than one process: back to one
+
+
+class RunShare(Protocol):
+    """Runs one share of a worker (module-level, so a spawned process can import it)."""
+
+    def __call__(self, name: str, settings: Settings, share: tuple[int, int] | None = None) -> None: ...
 
 
 def share_name(name: str, index: int) -> str:
@@ -45,7 +52,7 @@ def share_name(name: str, index: int) -> str:
 class _Shares:
     """The processes of one count, started together and stopped together."""
 
-    def __init__(self, name: str, settings: Settings, count: int) -> None:
+    def __init__(self, name: str, settings: Settings, count: int, run: RunShare) -> None:
         self.name, self.settings, self.count = name, settings, count
         self.started = time.time()
         # Forked before the parent has a thread, a pool or a socket (nothing half-held is
@@ -53,7 +60,7 @@ class _Shares:
         context: Any = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
         self.processes: list[BaseProcess] = []
         for index in range(count):
-            process = context.Process(target=_share, args=(name, settings, index, count),
+            process = context.Process(target=_share, args=(run, name, settings, index, count),
                                       name=f"{name}.share{index}", daemon=False)
             process.start()
             self.processes.append(process)
@@ -67,8 +74,6 @@ class _Shares:
 
     def status(self) -> dict[str, Any] | None:
         """The shares' statuses summed, once every share has written one since it started."""
-        from services.projections.main import status_file
-
         found = []
         for index in range(self.count):
             with contextlib.suppress(OSError, ValueError):
@@ -92,12 +97,13 @@ class _Shares:
                 process.join()
 
 
-def run_shares(name: str, topic: str, settings: Settings, most: int, backlog: int, status: Path) -> int:
+def run_shares(name: str, topic: str, settings: Settings, most: int, backlog: int, status: Path,
+               run: RunShare) -> int:
     """Run until SIGTERM/SIGINT; 1 when a share died (the supervisor restarts the worker)."""
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    shares = _Shares(name, settings, most if _behind(name, topic, settings) >= backlog else 1)
+    shares = _Shares(name, settings, most if _behind(name, topic, settings) >= backlog else 1, run)
     caught_up_at: float | None = None
     try:
         while not stopping.wait(STATUS_EVERY_S):
@@ -123,7 +129,7 @@ def run_shares(name: str, topic: str, settings: Settings, most: int, backlog: in
                                                              "processes": count})
                 shares.stop()
                 caught_up_at = None
-                shares = _Shares(name, settings, count)
+                shares = _Shares(name, settings, count, run)
         return 0
     finally:
         shares.stop()
@@ -154,16 +160,15 @@ def _behind(name: str, topic: str, settings: Settings) -> int:
     return sum(max(0, end - done.get(n, -1) - 1) for n, end in names.items())
 
 
-def _share(name: str, settings: Settings, index: int, count: int) -> None:
+def _share(run: RunShare, name: str, settings: Settings, index: int, count: int) -> None:
     from kartoteka import logs
-    from services.projections.main import run_worker
 
     # SIGKILL, as the single-process worker would have died with it.
     die_with_parent(signal.SIGKILL)
     for sig in (signal.SIGTERM, signal.SIGINT):  # the parent's handlers came along with a fork
         signal.signal(sig, signal.SIG_DFL)
     logs.configure(f"worker-{name}.share{index}", settings.log_level)
-    run_worker(name, settings, share=(index, count))
+    run(name, settings, share=(index, count))
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:

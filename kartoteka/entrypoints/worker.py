@@ -6,7 +6,6 @@ import logging
 import signal
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
 
@@ -20,27 +19,22 @@ from services.projections.audit.publish import AlertPublisher
 from services.projections.audit.store import AccessStore
 from services.projections.audit.worker import AuditProjection
 from services.projections.detect.worker import DetectProjection
+from services.projections.employees.store import EmployeeStore
+from services.projections.employees.worker import EmployeeProjection
 from services.projections.identity.guards import GuardConfig
+from services.projections.identity.identity_log import IdentityLog
 from services.projections.identity.relay import Relay
-from services.projections.identity.store import IdentityLog
 from services.projections.identity.worker import IdentityResolver
 from services.projections.raw.worker import run as run_raw
 from services.projections.runner import Projection, Runner
-from services.projections.shares import share_name
-from services.projections.staff.store import EmployeeStore
-from services.projections.staff.worker import EmployeeProjection
+from services.projections.status import status_file
 from services.projections.timeline.store import TimelineStore
 from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
+from services.projections.worker_processes import share_name
 
 log = logging.getLogger(__name__)
 WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "raw")
-
-
-def status_file(settings: Settings, name: str) -> Path:
-    folder = settings.data_dir / "run"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{settings.topic_prefix}{name}.status.json"
 
 
 def guard_config(settings: Settings) -> GuardConfig:
@@ -76,10 +70,10 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
     """
     most = min(settings.timeline_processes, settings.partitions) if name == "timeline" else 1
     if share is None and most > 1:
-        from services.projections.shares import run_shares
+        from services.projections.worker_processes import run_shares
 
         if run_shares(name, settings.topic(topics.CUSTOMERS), settings, most,
-                      settings.timeline_share_backlog, status_file(settings, name)):
+                      settings.timeline_share_backlog, status_file(settings, name), run_worker):
             raise SystemExit(1)
         return
     datastore = db.datastore(settings.dsn, pool_size=2)

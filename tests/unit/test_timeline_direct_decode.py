@@ -15,7 +15,7 @@ from events.identity import CustomerMerged
 from events.interaction import Interaction
 from services.projections.runner import Decoded
 from services.projections.timeline.apply import rows_for, rows_of
-from services.projections.timeline.digest import digest
+from services.projections.timeline.direct_decode import digest
 
 AT = datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=3)))
 CUSTOMER = str(uuid.uuid4())

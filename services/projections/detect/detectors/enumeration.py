@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.projections.audit.detectors.common import (
+from services.projections.detect.detectors.common import (
     SAMPLE_SIZE,
     Bucket,
     PeerCounts,
@@ -20,8 +20,8 @@ from services.projections.audit.detectors.common import (
     in_order,
     make_alert,
 )
-from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
-from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
+from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors.model import Access, Alert, EmployeeContext
 
 # Alphabetical order as people enumerate it; ё sits after е here, unlike in Unicode.
 ALPHABETS = ("абвгдеёжзийклмнопрстуфхцчшщъыьэюя", "abcdefghijklmnopqrstuvwxyz")

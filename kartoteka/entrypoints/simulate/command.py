@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kartoteka.entrypoints.simulate.measure import END, benchmark, detect, score, simulate
+from kartoteka.entrypoints.simulate.scenarios import SCENARIOS
 from kartoteka.settings import Settings
-from kartoteka.simulate.measure import END, benchmark, detect, score, simulate
-from kartoteka.simulate.scenarios import SCENARIOS
-from services.projections.audit.detectors import Kind
+from services.projections.detect.detectors import Kind
 
 
 def say(text: str) -> None:
@@ -67,7 +67,7 @@ def _one_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _produce(settings: Settings, sim: Any, args: argparse.Namespace) -> None:
-    from kartoteka.simulate.publish import Publisher
+    from kartoteka.entrypoints.simulate.publish import Publisher
 
     publisher = Publisher(settings, f"{args.seed}-{sim.staff.start.isoformat()}", say)
     staff, log = sim.staff, sim.log

@@ -54,7 +54,7 @@ def _worker(service: str, host: str, port: int) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    config = uvicorn.Config(f"kartoteka.asgi:{service}", factory=True, host=host, port=port,
+    config = uvicorn.Config(f"kartoteka.entrypoints.asgi:{service}", factory=True, host=host, port=port,
                             **_options())
     uvicorn.Server(config).run(sockets=[sock])
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
-from services.projections.audit.detectors.common import (
+from services.projections.detect.detectors.common import (
     Bucket,
     PeerCounts,
     evidence,
     in_order,
     make_alert,
 )
-from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
-from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
+from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors.model import Access, Alert, EmployeeContext
 
 
 def in_work_hours(local: datetime, work_hours: tuple[int, int]) -> bool:

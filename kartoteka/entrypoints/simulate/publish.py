@@ -18,9 +18,9 @@ from events.catalog import AccessRecorded, EmployeeStatusChanged
 from events.envelope import encode, wrap
 from events.ids import KARTOTEKA_NS, customer_id_for, interaction_id
 from kartoteka import kafka
+from kartoteka.entrypoints.simulate.model import Employee, Staff
 from kartoteka.settings import Settings
-from kartoteka.simulate.model import Employee, Staff
-from services.projections.audit.detectors import Access
+from services.projections.detect.detectors import Access
 
 SOURCE = "kartoteka/simulate-staff"
 Record = tuple[str, bytes, bytes]

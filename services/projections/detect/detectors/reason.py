@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from services.projections.audit.detectors.common import (
+from services.projections.detect.detectors.common import (
     Bucket,
     PeerCounts,
     by_local_day,
@@ -17,8 +17,8 @@ from services.projections.audit.detectors.common import (
     shared,
     views_by_day,
 )
-from services.projections.audit.detectors.config import DEFAULT_CONFIG, DetectorConfig
-from services.projections.audit.detectors.model import Access, Alert, EmployeeContext
+from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
+from services.projections.detect.detectors.model import Access, Alert, EmployeeContext
 
 
 def _unknown_by_day(

@@ -123,7 +123,7 @@ class Supervisor:
         return env
 
     def _start_children(self, env: dict[str, str]) -> None:
-        base = [sys.executable, "-m", "kartoteka.cli"]
+        base = [sys.executable, "-m", "kartoteka.entrypoints.cli"]
         for name in WORKERS:
             self.children.append(Child(name, [*base, "worker", name], env=env))
         self.children.append(Child("ingest", [*base, "serve", "ingest"], env=env))

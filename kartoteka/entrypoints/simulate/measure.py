@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from kartoteka.simulate.model import Employee, Log, Staff, simulate_normal
-from kartoteka.simulate.scenarios import SCENARIOS, Injection
-from services.projections.audit.detectors import (
+from kartoteka.entrypoints.simulate.model import Employee, Log, Staff, simulate_normal
+from kartoteka.entrypoints.simulate.scenarios import SCENARIOS, Injection
+from services.projections.detect.detectors import (
     DEFAULT_CONFIG,
     Alert,
     DetectorConfig,
