@@ -18,6 +18,8 @@ TARGETS: list[tuple[str, Getter, str, float, str]] = [
     ("search p99 (phone, email, name)", lambda r: r["reads"]["endpoints"]["search"]["all"]["api_ms"]["p99"],
      "<", 50, "ms"),
     ("replay", lambda r: r["replay"]["per_s"], ">=", 5000, "/s"),
+    ("raw mail ingestion (~5 KB)", lambda r: r["channels"]["email"]["per_s"], ">=", 300, "/s"),
+    ("cdr-csv lines", lambda r: r["channels"]["cdr"]["per_s"], ">=", 5000, "/s"),
 ]
 
 

@@ -46,12 +46,12 @@ class Channels:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Channels:
-        secret = settings.telegram_secret_token
+        secret = settings.telegram_secret_token  # an empty value (compose's default) is no secret
         return cls(MailConfig.from_setting(settings.own_email_domains),
                    PbxConfig.from_settings(settings.pbx_timezone, settings.pbx_extension_pattern),
                    FormConfig.from_settings(settings.web_forms, settings.web_form_honeypot),
                    RateLimit(settings.web_form_rate_per_minute),
-                   secret.get_secret_value() if secret else None)
+                   (secret.get_secret_value() or None) if secret else None)
 
 
 def body_limits(settings: Settings) -> dict[str, int]:

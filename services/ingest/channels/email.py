@@ -7,11 +7,12 @@ records defects instead of raising on broken mail.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email import policy
+from email.policy import EmailPolicy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses
@@ -24,7 +25,30 @@ from services.ingest.channels.html_text import html_to_text
 MAX_ATTACHMENTS = 50
 MAX_REFERENCES = 20
 _MSG_ID = re.compile(r"<([^<>\s]{1,250})>")
-_PARSER = BytesParser(policy=policy.default)
+
+
+class _RememberingPolicy(EmailPolicy):
+    """``policy.default`` that parses each distinct header value once.
+
+    The parser and ``get_body``/``iter_attachments`` ask for each part's Content-Type again and
+    again, and policy.default builds a new header object every time: most of a mail's parse.
+    Header objects are immutable, so equal (name, value) pairs can share one.
+    """
+
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - one module-level instance, never freed
+    def _parsed(self, name: str, value: str) -> Any:
+        return super().header_fetch_parse(name, value)
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):  # already a header object
+            return value
+        if len(value) > 2000:  # a huge header is parsed each time rather than kept
+            return super().header_fetch_parse(name, value)
+        return self._parsed(name, value)
+
+
+_POLICY = _RememberingPolicy()
+_PARSER = BytesParser(policy=_POLICY)
 
 
 @dataclass(frozen=True)
