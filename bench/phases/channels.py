@@ -26,7 +26,7 @@ from services.ingest.accept import Accepted, accept
 from services.ingest.channels.cdr import PbxConfig, parse_cdr_csv
 from services.ingest.channels.email import MailConfig, parse_email
 
-SENDERS = 8
+SENDERS = 20  # a mail gateway delivers in parallel (Postfix: 20 per destination by default)
 CDR_LINES_PER_REQUEST = 500
 TEXT = ("Здравствуйте! Пишу по поводу заказа № {n}: курьер не приехал в назначенное время, "
         "телефон для связи 8 (912) {n:03d}-45-67. Прошу перезвонить до вечера. ") * 4
