@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from bench.baselines import Record, raw_produce
+from bench.cpu import Meter
 from bench.plan import Context
 from bench.stack import Stack
 from bench.stats import ratio, summary
@@ -71,10 +72,9 @@ def run(ctx: Context) -> dict[str, Any]:
         stack.start("ingest")
         token = stack.token(Role.channel, "bench-gateway")
         raw_mail = raw_produce(stack.settings, _mail_records(mails), "bench.raw.mail")
-        email = _load(stack.url("ingest") + "/v1/channels/email", mails, "message/rfc822", token, 1)
+        email = _load(stack, "/v1/channels/email", mails, "message/rfc822", token, 1)
         raw_cdr = raw_produce(stack.settings, _cdr_records(cdr_bodies), "bench.raw.cdr")
-        cdr = _load(stack.url("ingest") + "/v1/channels/telephony/cdr", cdr_bodies, "text/csv", token,
-                    CDR_LINES_PER_REQUEST)
+        cdr = _load(stack, "/v1/channels/telephony/cdr", cdr_bodies, "text/csv", token, CDR_LINES_PER_REQUEST)
     finally:
         stack.stop()
     return {
@@ -86,8 +86,11 @@ def run(ctx: Context) -> dict[str, Any]:
     }
 
 
-def _load(url: str, bodies: list[bytes], content_type: str, token: str, items: int) -> dict[str, Any]:
-    """All bodies once, by SENDERS closed-loop threads; items per second and latencies."""
+def _load(stack: Stack, path: str, bodies: list[bytes], content_type: str, token: str,
+          items: int) -> dict[str, Any]:
+    """All bodies once, by SENDERS closed-loop threads: items per second, latencies, and the CPU
+    the ingest service spent per item (a figure the other load on a shared machine moves less)."""
+    url = stack.url("ingest") + path
     headers = {"Authorization": f"Bearer {token}", "content-type": content_type}
     latencies: list[float] = []
     statuses: list[int] = []  # list.append is atomic across the sender threads
@@ -101,13 +104,18 @@ def _load(url: str, bodies: list[bytes], content_type: str, token: str, items: i
                 statuses.append(answer.status_code)
 
     chunks = [bodies[i::SENDERS] for i in range(SENDERS)]
+    meter = Meter(stack.pids()).start()
+    own = time.process_time()  # the sender threads run in this process, outside every tree
     started = time.perf_counter()
     with ThreadPoolExecutor(SENDERS) as pool:
         list(pool.map(send, chunks))
     seconds = time.perf_counter() - started
-    return {"per_s": round(len(bodies) * items / seconds, 1), "requests": len(bodies),
+    cpu = {**meter.stop(), "senders": round((time.process_time() - own) / seconds, 3)}
+    done = len(bodies) * items
+    return {"per_s": round(done / seconds, 1), "requests": len(bodies),
             "seconds": round(seconds, 2), "failures": sum(s not in (200, 202) for s in statuses),
-            "senders": SENDERS, "latency_ms": summary(latencies)}
+            "senders": SENDERS, "latency_ms": summary(latencies), "cpu_cores": cpu,
+            "ingest_cpu_ms_per_item": round(cpu.get("ingest", 0.0) * seconds * 1000 / done, 3)}
 
 
 def _records(items: list[Any]) -> list[Record]:
