@@ -15,6 +15,7 @@ from events.ids import interaction_id
 from kartoteka.auth import Role, mint
 from services.ingest.app import create_app
 from tests.support.kafka_tools import read_all
+from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).parent.parent / "data"
@@ -117,3 +118,21 @@ def test_telegram_updates_secret_token_retries_and_quiet_acknowledgements(infra)
         assert text.status_code == 202 and retried.json()["status"] == "duplicate"
         assert (edited.status_code, edited.json()["status"]) == (200, "ignored")
         assert list(on_kafka(settings)) == [interaction_id("chat", "tg:update:10001")]
+
+
+def test_a_telegram_chat_and_the_contact_shared_in_it_are_one_customer_with_the_phone(
+        settings, ingest, api, auth):
+    updates = json.loads((DATA / "telegram" / "updates.json").read_text())
+    for name in ("cyrillic", "contact"):
+        sent = ingest.post("/v1/channels/telegram", json=updates[name], headers=auth("channel", "bot"))
+        assert sent.status_code == 202, sent.text
+    with running(settings, ("resolver", "relay", "timeline")):
+        found = wait_until(lambda: api.get("/v1/customers", params={"q": "+7 912 345-67-89"},
+                                           headers=auth("agent", "emp-1")).json()["items"],
+                           message="the shared phone finds the customer")
+    card = api.get(f"/v1/customers/{found[0]['id']}", headers=auth("agent", "emp-1")).json()
+    assert {(i["kind"], i["value"]) for i in card["identifiers"]} >= {
+        ("handle", "tg:2222222"), ("phone", "+79123456789")}
+    assert card["name"] == "Ирина Петрова"
+    timeline = api.get(f"/v1/customers/{found[0]['id']}/timeline", headers=auth("agent", "emp-1")).json()
+    assert sorted(i["external_id"] for i in timeline["items"]) == ["tg:update:10001", "tg:update:10002"]
