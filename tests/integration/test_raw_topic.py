@@ -5,19 +5,13 @@ exactly once across restarts, never stopped by poison."""
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from events import topics
 from events.envelope import decode
 from events.ids import interaction_id
-from kartoteka import db
-from services.projections.raw.worker import run
-from services.projections.tracking import Positions
 from tests.support import kcat
 from tests.support.kafka_tools import produce, read_all
 from tests.support.workers import running, wait_until
@@ -31,26 +25,9 @@ def canonical(n: int, phone: str = "+79123456789") -> str:
                       ensure_ascii=False)
 
 
-@contextmanager
-def validator(settings) -> Iterator[None]:
-    datastore = db.datastore(settings.dsn, pool_size=2)
-    stopping, errors = threading.Event(), []
-
-    def work() -> None:
-        try:
-            run(settings, Positions(datastore), None, stopping)
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stopping.set()
-        thread.join(30)
-        datastore.close()
-    assert not errors, errors
+def validator(settings):
+    """The raw worker as ``kartoteka up`` runs it (through the registry), in a thread."""
+    return running(settings, ("raw",))
 
 
 def forwarded(settings) -> list:

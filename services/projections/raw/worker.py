@@ -1,8 +1,8 @@
 """The raw validator worker: interactions.raw.v1 -> interactions.v1 or the dead letter.
 
 Its verdicts are records to send, so they go through its outbox: written in the transaction
-that tracks its position on the raw topic, then published by the relay thread. A restart at
-any instant neither loses a record nor forwards one twice under a new id (ids are
+that tracks its position on the raw topic, then published by the relay thread beside it. A
+restart at any instant neither loses a record nor forwards one under another id (ids are
 deterministic; a re-sent forward is a duplicate the resolver absorbs).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 from eventsourcing.persistence import Tracking
 
@@ -19,18 +18,16 @@ from kartoteka import kafka
 from kartoteka.settings import Settings
 from services.projections.raw.store import Outbox, outbox_row
 from services.projections.raw.validate import HEADERS, Forward, Invalid, verdict
-from services.projections.runner import Decoded, Runner
-from services.projections.tracking import Positions
+from services.projections.records import Decoded
+from services.projections.runner import Runner
+from services.projections.spec import Context, WorkerSpec
 
 NAME = "raw"
 
 
 class RawValidator:
-    """Every raw record gets a verdict in ``digest`` (a raw record is no envelope, so none is
+    """Every raw record gets its verdict in ``digest`` (a raw record is no envelope, so none is
     left to the runner's decode); ``apply`` writes each verdict to the outbox."""
-
-    name = NAME
-    topic = topics.INTERACTIONS_RAW
 
     def __init__(self, settings: Settings, outbox: Outbox) -> None:
         self.outbox = outbox
@@ -55,20 +52,34 @@ class RawValidator:
         self.outbox.apply(rows, trackings)
 
 
-def run(settings: Settings, positions: Positions, status_file: Path | None,
-        stopping: threading.Event | None = None) -> None:
-    """The validator and its relay until stopped; either failing stops both."""
-    outbox = Outbox(positions.datastore, positions)
-    runner = Runner(settings, RawValidator(settings, outbox), positions, status_file)
-    if stopping is not None:
-        runner.stopping = stopping
-    producer = kafka.producer(settings, linger_ms=5)
-    relay = threading.Thread(target=outbox.relay, args=(producer, runner.stopping), name="raw-relay",
-                             daemon=True)
-    relay.start()
-    try:
-        runner.run()
-    finally:
-        runner.stopping.set()
-        relay.join(30)
-        producer.close(10)
+class RawWorker:
+    """The validator on the shared runner, and the relay of its outbox in a thread beside it."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.settings = ctx.settings
+        self.outbox = Outbox(ctx.datastore, ctx.positions)
+        self.runner = Runner(ctx.settings, WORKER, RawValidator(ctx.settings, self.outbox), ctx.positions,
+                             ctx.status_file)
+        self.stopping = self.runner.stopping
+
+    def run(self) -> None:
+        """Both until stopped; either failing stops both."""
+        producer = kafka.producer(self.settings, linger_ms=5)
+        relay = threading.Thread(target=self.outbox.relay, args=(producer, self.stopping),
+                                 name="raw-relay", daemon=True)
+        relay.start()
+        try:
+            self.runner.run()
+        finally:
+            self.stopping.set()
+            relay.join(30)
+            producer.close(10)
+
+
+WORKER = WorkerSpec(
+    name=NAME,
+    consumes=(topics.INTERACTIONS_RAW,),
+    produces=(topics.INTERACTIONS, topics.INTERACTIONS_DLQ),  # through its outbox
+    build=RawWorker,
+    standalone=True,
+)
