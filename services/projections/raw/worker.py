@@ -8,6 +8,7 @@ deterministic; a re-sent forward is a duplicate the resolver absorbs).
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import UTC, datetime
 
@@ -23,6 +24,7 @@ from services.projections.runner import Runner
 from services.projections.spec import Context, WorkerSpec
 
 NAME = "raw"
+log = logging.getLogger(__name__)
 
 
 class RawValidator:
@@ -46,6 +48,7 @@ class RawValidator:
                 rows.append(outbox_row(self.forward_topic, outcome.key, outcome.value, HEADERS))
             elif isinstance(outcome, Invalid):
                 where = f"{item.topic}/{item.partition}/{item.offset}"
+                log.warning("raw record dead-lettered", extra={"source": where, "reason": outcome.reason[:500]})
                 rows.append(outbox_row(self.dead_letter_topic, item.key, outcome.value, [
                     ("error", outcome.reason.encode()), ("dlq-worker", NAME.encode()),
                     ("dlq-source", where.encode())]))
