@@ -114,7 +114,10 @@ async def post_cdr(request: Request, _: Channel) -> Response:
 async def post_web_form(request: Request, form_id: str, _: Channel) -> JSONResponse:
     """A site form as the browser posts it; a filled honeypot answers like success, storing nothing."""
     channels = _channels(request)
-    address = request.client.host if request.client else "unknown"
+    # The caller holds a channel token, so it is a trusted relay (the site's backend, a proxy):
+    # the visitor's address is the one it forwards, else the connection's.
+    forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+    address = forwarded or (request.client.host if request.client else "unknown")
     if not channels.form_rate.allow(address):
         raise ApiError(429, "rate_limited", f"too many submissions from {address}; retry in a minute",
                        {"Retry-After": "60"})

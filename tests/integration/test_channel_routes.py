@@ -102,6 +102,10 @@ def test_web_forms_honeypot_rate_limit_and_retries(infra):
         limited = client.post("/v1/channels/web-form/contact", data=form, headers=headers)
         limited = client.post("/v1/channels/web-form/contact", data=form, headers=headers)
         assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+        # Relayed by the site's backend: each visitor's forwarded address has its own allowance.
+        visitor = client.post("/v1/channels/web-form/contact", data=form,
+                              headers={**headers, "X-Forwarded-For": "203.0.113.7, 10.0.0.1"})
+        assert visitor.status_code == 200 and visitor.json()["status"] == "duplicate"
 
 
 def test_telegram_updates_secret_token_retries_and_quiet_acknowledgements(infra):
