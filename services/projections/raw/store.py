@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 INSERT = ("INSERT INTO channel_outbox (topic, key, value, headers)"
           " VALUES (%(topic)s, %(key)s, %(value)s, %(headers)s)")
 PENDING = "SELECT position, topic, key, value, headers FROM channel_outbox ORDER BY position LIMIT %s"
-SENT = "DELETE FROM channel_outbox WHERE position <= %s"
+SENT = "DELETE FROM channel_outbox WHERE position = ANY(%s)"  # exactly those sent: a late commit stays
 
 
 def outbox_row(topic: str, key: bytes | None, value: bytes,
@@ -64,5 +64,5 @@ class Outbox:
         for future in futures:
             future.get(30)
         with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SENT, (rows[-1]["position"],))
+            curs.execute(SENT, ([r["position"] for r in rows],))
         return len(rows)
