@@ -8,7 +8,8 @@ ALERTS = "alerts.v1"
 EMPLOYEES = "employees.v1"
 
 IDENTITY_COMMANDS = "identity.commands.v1"
+AUDIT_CHECKPOINTS = "audit.checkpoints.v1"
 INTERACTIONS_RAW = "interactions.raw.v1"  # canonical JSON from foreign Kafka producers
 
 ALL = (INTERACTIONS, INTERACTIONS_DLQ, CUSTOMERS, ACCESS, ALERTS, EMPLOYEES, IDENTITY_COMMANDS,
-       INTERACTIONS_RAW)
+       AUDIT_CHECKPOINTS, INTERACTIONS_RAW)

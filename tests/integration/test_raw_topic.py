@@ -26,8 +26,8 @@ def canonical(n: int, phone: str = "+79123456789") -> str:
 
 
 def validator(settings):
-    """The raw worker as ``kartoteka up`` runs it (through the registry), in a thread."""
-    return running(settings, ("raw",))
+    """The raw worker and the relay that publishes its outbox, as ``kartoteka up`` runs them."""
+    return running(settings, ("raw", "relay"))
 
 
 def forwarded(settings) -> list:
@@ -51,7 +51,7 @@ def test_a_foreign_producer_end_to_end(settings, producer):
         kcat.produce(settings.bootstrap, raw_topic, lines)
     else:
         kafka_python(settings, raw_topic, lines)
-    with validator(settings), running(settings, ("resolver",)):
+    with running(settings, ("raw", "relay", "resolver")):
         wait_until(lambda: len(forwarded(settings)) == 2 and len(dead(settings)) == 2, timeout_s=60,
                    message="two forwarded, two dead-lettered")
         wait_until(lambda: _attributed(settings) == 2, timeout_s=60, message="resolver attributed both")

@@ -12,8 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from events.interaction import Channel
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import views
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries.customers import card_json
+from services.api.queries.customers import search as find_customers
+from services.api.queries.timeline import timeline_page
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]
@@ -37,7 +39,7 @@ async def search(
     limit: Limit = 50,
 ) -> Response:
     """Find customers by phone in any spelling, email or name."""
-    items = await views.search(request.app.state.pool, q.strip(), limit)
+    items = await find_customers(request.app.state.pool, q.strip(), limit)
     await request.app.state.auditor.record(
         request, who, "customer.search", [i["id"] for i in items], q
     )
@@ -48,7 +50,7 @@ async def search(
 async def card(request: Request, who: Agent, customer_id: str) -> Response:
     """The unified customer card."""
     cid = customer_id_or_404(customer_id)
-    found = await views.card_json(request.app.state.pool, cid)
+    found = await card_json(request.app.state.pool, cid)
     seen = [cid] + ([found[0]] if found and found[0] != cid else [])
     await request.app.state.auditor.record(request, who, "customer.card", seen)
     if found is None:
@@ -69,7 +71,7 @@ async def timeline(
     """One customer's contact history across channels, newest first, cursor paginated."""
     cid = customer_id_or_404(customer_id)
     cursor = tuple(decode_cursor(before, (datetime, int))) if before else None
-    root, items, more = await views.timeline_page(
+    root, items, more = await timeline_page(
         request.app.state.pool, cid, channel.value if channel else None, cursor, limit  # type: ignore[arg-type]
     )
     await request.app.state.auditor.record(

@@ -37,6 +37,10 @@ class Invalid:
     reason: str
     value: bytes
 
+    def __post_init__(self) -> None:
+        # The reason travels as a header through the outbox's jsonb, which cannot hold U+0000.
+        object.__setattr__(self, "reason", self.reason.replace("\x00", "\\0"))
+
 
 def verdict(raw: bytes | None, received_at: datetime) -> Forward | Invalid:
     """Any bytes at all get a verdict: a poison record must never stop the validator."""
