@@ -120,7 +120,7 @@ def _reads(r: dict[str, Any]) -> list[str]:
             f" {rd['offered_per_s']:.0f} requests/s offered by wrk (paced on a monotonic clock over"
             f" {rd.get('connections', '?')} keep-alive connections) from {rd.get('agents', 1)} agent tokens;"
             " each read also produces its access event, consumed by the audit side meanwhile."
-            " Raw: the api's own SQL (`services.api.views`) called in-process, one at a time.", ""] + _table(
+            " Raw: the routes' query functions (`services.api.queries`), in-process, one at a time.", ""] + _table(
         ["read", "req/s", "p50 ms", "p95 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "p99 ratio"], rows)
 
 
