@@ -12,7 +12,7 @@ import pytest
 from events import topics
 from events.envelope import decode
 from events.ids import interaction_id
-from tests.support import kcat
+from tests.support import kcat, librdkafka
 from tests.support.kafka_tools import produce, read_all
 from tests.support.workers import running, wait_until
 
@@ -42,13 +42,15 @@ def kafka_python(settings, topic: str, lines: list[tuple[str, str]]) -> None:
     produce(settings, topic, [(k.encode(), v.encode(), []) for k, v in lines])
 
 
-@pytest.mark.parametrize("producer", ["kcat", "kafka-python"])
+@pytest.mark.parametrize("producer", ["kcat", "librdkafka", "kafka-python"])
 def test_a_foreign_producer_end_to_end(settings, producer):
     raw_topic = settings.topic(topics.INTERACTIONS_RAW)
     lines = [("any-key-1", canonical(1)), ("x", "this is not json"), ("y", json.dumps({"channel": "fax"})),
              ("any-key-2", canonical(2, "8 (912) 765-43-21"))]
     if producer == "kcat":
         kcat.produce(settings.bootstrap, raw_topic, lines)
+    elif producer == "librdkafka":
+        librdkafka.produce(settings.bootstrap, raw_topic, lines)
     else:
         kafka_python(settings, raw_topic, lines)
     with running(settings, ("raw", "relay", "resolver")):
