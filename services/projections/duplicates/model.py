@@ -1,0 +1,133 @@
+"""The Fellegi-Sunter model (splink on an in-process DuckDB): comparisons, EM training, scoring.
+
+Training is unsupervised: u from random pairs, the prior from records that share a phone
+or an email, m by expectation maximisation on two blockings that each leave some
+attributes free. The trained model is splink's own JSON, persisted by the store, so a
+worker scores with the parameters a supervisor's queue was built from.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+from services.projections.duplicates.attributes import MatchRecord
+
+# splink logs each training step at INFO; a worker's log wants the outcome only.
+logging.getLogger("splink").setLevel(logging.WARNING)
+
+_TEXT = pa.string()
+_LIST = pa.list_(pa.string())
+SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("birth_date", _TEXT),
+                    ("address", _TEXT), ("company", _TEXT), ("phones", _LIST), ("phone_masks", _LIST),
+                    ("emails", _LIST), ("email_locals", _LIST), ("block_keys", _LIST)])
+# Evidence: attribute shown -> (splink's comparison output name, input columns).
+ATTRIBUTES = {"name": ("first_name_surname", ("first_name", "surname")), "birth_date": ("birth_date", ("birth_date",)),
+              "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
+              "company": ("company", ("company",))}
+
+
+def _array_comparison(name: str, exact: str, near: str, near_label: str) -> cl.CustomComparison:
+    return cl.CustomComparison(output_column_name=name, comparison_levels=[
+        cll.NullLevel(exact), cll.ArrayIntersectLevel(exact, 1),
+        cll.ArrayIntersectLevel(near, 1).configure(label_for_charts=near_label), cll.ElseLevel()])
+
+
+def settings() -> SettingsCreator:
+    """The comparisons and the prediction blocking (any shared blocking key)."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            # Without term frequencies: the worker scores small sets of candidates, whose
+            # frequencies say nothing about the population the model was trained on.
+            cl.ForenameSurnameComparison("first_name", "surname").configure(term_frequency_adjustments=False),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            _array_comparison("phone", "phones", "phone_masks", "one digit differs"),
+            _array_comparison("email", "emails", "email_locals", "same mailbox name"),
+            cl.JaroWinklerAtThresholds("address", [0.97, 0.88]),
+            cl.JaroWinklerAtThresholds("company", [0.95, 0.85]),
+        ],
+        blocking_rules_to_generate_predictions=[block_on("block_keys", arrays_to_explode=["block_keys"])],
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+def table(records: Sequence[MatchRecord]) -> pa.Table:
+    return pa.Table.from_pylist([r.row() for r in records], schema=SCHEMA)
+
+
+def _linker(records: Sequence[MatchRecord], model: SettingsCreator | dict[str, Any]) -> Linker:
+    db_api = DuckDBAPI(connection=duckdb.connect())
+    return Linker(db_api.register(table(records)), model)
+
+
+def train(records: Sequence[MatchRecord], *, seed: int = 1) -> dict[str, Any]:
+    """EM-trained parameters for these customers (splink's model JSON as a dict)."""
+    linker = _linker(records, settings())
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("phones", arrays_to_explode=["phones"]), block_on("emails", arrays_to_explode=["emails"]),
+         block_on("first_name", "surname", "birth_date")], recall=0.7)
+    training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    # Each blocking fixes some attributes and lets EM learn m for the others.
+    training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
+    training.estimate_parameters_using_expectation_maximisation(block_on("substr(surname, 1, 3)"))
+    return linker.misc.save_model_to_json()  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    attribute: str
+    values: tuple[object, object]
+    weight: float  # log2 Bayes factor of the level this attribute reached
+    level: int  # splink's gamma: -1 missing, 0 disagrees, higher agrees more
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    """Two customers, how likely they are one person, and why."""
+
+    a: str
+    b: str
+    probability: float
+    weight: float
+    evidence: tuple[Evidence, ...]
+
+
+def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability: float) -> list[ScoredPair]:
+    """Every pair of records sharing a blocking key and scoring at least ``min_probability``."""
+    if len(records) < 2:
+        return []
+    linker = _linker(records, model)
+    rows = linker.inference.predict(threshold_match_probability=min_probability).as_record_list()
+    return [_scored(row) for row in rows]
+
+
+def _scored(row: dict[str, Any]) -> ScoredPair:
+    evidence = []
+    for attribute, (output, columns) in ATTRIBUTES.items():
+        weight = row.get(f"mw_{output}")
+        if weight is None:
+            continue
+        values = (_shown(row, columns, "l"), _shown(row, columns, "r"))
+        evidence.append(Evidence(attribute, values, round(float(weight), 2), int(row[f"gamma_{output}"])))
+    a, b = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
+    return ScoredPair(a, b, float(row["match_probability"]), float(row["match_weight"]),
+                      tuple(sorted(evidence, key=lambda e: -abs(e.weight))))
+
+
+def _shown(row: dict[str, Any], columns: tuple[str, ...], side: str) -> object:
+    values = [row.get(f"{c}_{side}") for c in columns]
+    if len(values) == 1:
+        return values[0]
+    return " ".join(str(v) for v in values if v) or None
+
