@@ -58,6 +58,20 @@ AccessAction = Literal[
     "audit.access",
     "audit.alerts",
     "audit.verify",
+    # The agent's work (events/work.py): writes, their lists and the supervisors' reports.
+    "customer.note",
+    "customer.profile",
+    "request.open",
+    "request.status",
+    "request.list",
+    "task.create",
+    "task.done",
+    "task.list",
+    "employee.handover",
+    "report.dormant",
+    "report.birthdays",
+    "report.activity",
+    "customer.segment",
 ]
 
 

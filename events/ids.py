@@ -46,3 +46,9 @@ def derived_event_id(origin: str, version: int) -> str:
 def split_target_id(command_id: str) -> str:
     """The new customer a split creates, stable when the command is replayed."""
     return uuid5_text(f"split:{command_id}")
+
+
+def work_id(kind: str, employee_id: str, idempotency_key: str) -> str:
+    """Id of a note, request, task or change an employee asked for with an ``Idempotency-Key``:
+    a retried POST maps to the same id, and the work projection stores it once."""
+    return uuid5_text(f"work:{kind}:{employee_id}:{idempotency_key}")

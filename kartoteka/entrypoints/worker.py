@@ -29,10 +29,12 @@ from services.projections.status import status_file
 from services.projections.timeline.store import TimelineStore
 from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
+from services.projections.work.store import WorkStore
+from services.projections.work.worker import WorkProjection
 from services.projections.worker_processes import share_name
 
 log = logging.getLogger(__name__)
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work")
 
 
 def guard_config(settings: Settings) -> GuardConfig:
@@ -57,6 +59,8 @@ def _projection(
         return DetectProjection(datastore, positions, AlertPublisher(settings).publish)
     if name == "alerts":
         return AlertProjection(AlertStore(datastore, positions))
+    if name == "work":
+        return WorkProjection(WorkStore(datastore, positions))
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
 
 

@@ -13,12 +13,23 @@ from psycopg_pool import AsyncConnectionPool
 
 from events import topics
 from events.audit.trail import checkpoint_key
+from events.work_rules import parse_outcomes, parse_sla_hours
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
-from services.api.routes import audit, customers, employees, exports, identity
+from services.api.routes import (
+    audit,
+    customers,
+    employees,
+    exports,
+    identity,
+    reports,
+    requests,
+    tasks,
+    work,
+)
 from services.api.verification import ChainAlerts
 
 log = logging.getLogger(__name__)
@@ -81,6 +92,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="Kartoteka api", version="1", lifespan=lifespan)
     app.state.settings = settings
+    # Parsed once: a bad setting stops the api at start rather than failing a write later.
+    app.state.work_outcomes = parse_outcomes(settings.work_outcomes)
+    app.state.sla_hours = parse_sla_hours(settings.work_sla_hours)
 
     async def readiness() -> dict[str, bool]:
         try:
@@ -97,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
-    for router in (customers.router, identity.router, exports.router, audit.router, employees.router):
+    for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
+                   work.router, requests.router, tasks.router, reports.router):
         app.include_router(router)
     return app

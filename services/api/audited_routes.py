@@ -31,6 +31,19 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/v1/audit/access"): "audit.access",
     ("GET", "/v1/audit/alerts"): "audit.alerts",
     ("GET", "/v1/audit/verify"): "audit.verify",
+    # The agent's work: every write is an access record naming it, and so is every list.
+    ("POST", "/v1/customers/{customer_id}/notes"): "customer.note",
+    ("PATCH", "/v1/customers/{customer_id}"): "customer.profile",
+    ("POST", "/v1/customers/{customer_id}/requests"): "request.open",
+    ("POST", "/v1/requests/{request_id}/status"): "request.status",
+    ("GET", "/v1/requests"): "request.list",
+    ("POST", "/v1/tasks"): "task.create",
+    ("POST", "/v1/tasks/{task_id}/done"): "task.done",
+    ("GET", "/v1/tasks"): "task.list",
+    ("POST", "/v1/employees/{employee_id}/handover"): "employee.handover",
+    ("GET", "/v1/reports/dormant"): "report.dormant",
+    ("GET", "/v1/reports/birthdays"): "report.birthdays",
+    ("GET", "/v1/reports/activity"): "report.activity",
 }
 """Routes that return customer (or audit) data, with the action each records."""
 

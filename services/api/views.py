@@ -130,19 +130,13 @@ identifiers AS (
     GROUP BY kind, value
 ),
 open_requests AS (
-    SELECT channel, thread, interaction_id::text AS last_interaction_id, subject,
-           occurred_at AS waiting_since
-    FROM (
-        SELECT DISTINCT ON (channel, thread) channel, thread, interaction_id, subject, occurred_at, direction
-        FROM (
-            SELECT *, coalesce(details->>'thread_id', details->>'conversation_id',
-                               regexp_replace(lower(coalesce(subject, '')),
-                                              '^((re|fw|fwd|ответ|отв|пересл)\s*:\s*)+', '')) AS thread
-            FROM t WHERE channel IN ('email', 'chat')
-        ) x
-        ORDER BY channel, thread, occurred_at DESC, seq DESC
-    ) latest
-    WHERE direction = 'inbound'
+    SELECT request_id::text AS id, subject, status, priority, assignee, opened_at, due_at
+    FROM work_requests WHERE customer_id = ANY(ARRAY(SELECT id FROM m)) AND status IN ('open', 'pending')
+),
+-- Profiles set by employees (work projection); the root's own wins over its members' fields.
+prof AS (
+    SELECT p.*, p.customer_id = r.root AS own FROM r, customer_profiles p
+    WHERE p.customer_id = ANY(ARRAY(SELECT id FROM m))
 ),
 history AS (
     SELECT customer_id::text AS customer_id, kind, other_ids, at, evidence
@@ -150,7 +144,12 @@ history AS (
 )
 SELECT r.root::text AS id, json_build_object(
     'id', r.root::text,
-    'name', (SELECT name FROM m WHERE name IS NOT NULL ORDER BY name_at DESC LIMIT 1),
+    'name', coalesce((SELECT name FROM prof WHERE name IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+                     (SELECT name FROM m WHERE name IS NOT NULL ORDER BY name_at DESC LIMIT 1)),
+    'birth_date', (SELECT birth_date FROM prof WHERE birth_date IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+    'company', (SELECT company FROM prof WHERE company IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+    'owner', (SELECT owner FROM prof WHERE owner IS NOT NULL ORDER BY own DESC, updated_at DESC LIMIT 1),
+    'tags', coalesce((SELECT json_agg(DISTINCT tag ORDER BY tag) FROM prof, unnest(prof.tags) tag), '[]'),
     'merged_into', CASE WHEN r.root <> %(id)s::uuid THEN r.root::text END,
     'registered_at', (SELECT registered_at FROM customers WHERE id = r.root),
     'identifiers', coalesce((SELECT json_agg(i ORDER BY i.kind, i.first_seen) FROM identifiers i), '[]'),
@@ -165,7 +164,7 @@ SELECT r.root::text AS id, json_build_object(
         'preferred_channel', (SELECT channel FROM per_channel WHERE recent > 0
                               ORDER BY recent DESC, n DESC LIMIT 1)
     ),
-    'open_requests', coalesce((SELECT json_agg(o ORDER BY o.waiting_since) FROM open_requests o), '[]'),
+    'open_requests', coalesce((SELECT json_agg(o ORDER BY o.opened_at) FROM open_requests o), '[]'),
     'history', coalesce((SELECT json_agg(h ORDER BY h.at, h.kind) FROM history h), '[]'),
     'members', (SELECT json_agg(id::text ORDER BY id::text COLLATE "C") FROM m)
 )::text AS card
@@ -184,14 +183,21 @@ async def card_json(pool: AsyncConnectionPool, customer_id: str) -> tuple[str, b
     return row[0], row[1].encode()
 
 
+# Interactions and notes (work_notes has the timeline's column names, so the filters and the
+# cursor read both); an interaction a note named shows that note's latest outcome.
 TIMELINE_PAGE = """
 WITH r AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(id)s),
+ids AS (SELECT ARRAY(SELECT c.id FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root) AS ids),
 rows AS (
-    SELECT interaction_id, external_id, channel, direction, occurred_at, agent_id, subject, body,
-           details, seq
-    FROM timeline
-    WHERE customer_id = ANY(ARRAY(SELECT c.id FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root))
-      {filters}
+    (SELECT interaction_id, external_id, channel, direction, occurred_at, agent_id, subject, body,
+            details, seq, NULL::text AS outcome
+     FROM timeline WHERE customer_id = ANY((SELECT ids FROM ids)::uuid[]) {filters}
+     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1)
+    UNION ALL
+    (SELECT note_id, NULL, channel, NULL, occurred_at, agent_id, NULL, body,
+            jsonb_build_object('outcome', outcome, 'interaction_id', interaction_id), seq, outcome
+     FROM work_notes WHERE customer_id = ANY((SELECT ids FROM ids)::uuid[]) {filters}
+     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1)
     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1
 ),
 page AS (SELECT *, row_number() OVER (ORDER BY occurred_at DESC, seq DESC) AS n FROM rows)
@@ -199,7 +205,10 @@ SELECT (SELECT root::text FROM r) AS root,
        coalesce((SELECT json_agg(json_build_object(
            'id', interaction_id::text, 'external_id', external_id, 'channel', channel,
            'direction', direction, 'occurred_at', occurred_at, 'agent_id', agent_id,
-           'subject', subject, 'body', body, 'details', details) ORDER BY n)
+           'subject', subject, 'body', body, 'details', details,
+           'outcome', coalesce(outcome, (SELECT o.outcome FROM work_notes o
+                                         WHERE o.interaction_id = page.interaction_id AND o.outcome IS NOT NULL
+                                         ORDER BY o.occurred_at DESC LIMIT 1))) ORDER BY n)
         FROM page WHERE n <= %(limit)s), '[]')::text AS items,
        (SELECT count(*) FROM page) > %(limit)s AS more,
        (SELECT occurred_at FROM page WHERE n = %(limit)s) AS last_at,

@@ -21,8 +21,11 @@ from services.projections.status import status_file
 from services.projections.timeline.store import TimelineStore
 from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
+from services.projections.work.store import WorkStore
 
-READ_MODELS = ("customers", "customer_identifiers", "timeline", "customer_history")
+# The report projections the timeline insert keeps (kartoteka/migrations/030_work.sql) go with it.
+READ_MODELS = ("customers", "customer_identifiers", "timeline", "customer_history", "customer_contacts",
+               "activity_daily", "request_interactions")
 
 
 def reset(settings: Settings) -> int:
@@ -59,6 +62,9 @@ def rebuild(settings: Settings, report: Callable[[int, int, float], None] | None
             time.sleep(0.2)
             if report:
                 report(runner.processed, total, time.monotonic() - started)
+        # The agent's work, from its recorded log, after the timeline (a request opened from an
+        # interaction takes that interaction's channel).
+        WorkStore(datastore, positions).replay()
     finally:
         relay.stopping.set()
         runner.stopping.set()

@@ -112,8 +112,32 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "POST", "/v1/employees/{employee_id}/status"): lambda d: (
         {"employee_id": "emp-roles-target"}, {}, {"status": "active", "team": "sales"}
     ),
+    # The agent's work (issue 14): the request and the task are made in the happy path's setup.
+    ("api", "POST", "/v1/customers/{customer_id}/notes"): lambda d: (
+        {"customer_id": d["customer"]}, {}, {"text": "Звонок", "outcome": "callback"}
+    ),
+    ("api", "PATCH", "/v1/customers/{customer_id}"): lambda d: ({"customer_id": d["customer"]}, {}, {"tags": ["vip"]}),
+    ("api", "POST", "/v1/employees/{employee_id}/handover"): lambda d: (
+        {"employee_id": "emp-roles-leaving"}, {}, {"to": "emp-roles-taking"}
+    ),
+    ("api", "POST", "/v1/customers/{customer_id}/requests"): lambda d: (
+        {"customer_id": d["customer"]}, {}, {"subject": "Возврат"}
+    ),
+    ("api", "POST", "/v1/requests/{request_id}/status"): lambda d: (
+        {"request_id": d["request"]}, {}, {"status": "pending"}
+    ),
+    ("api", "GET", "/v1/requests"): lambda d: ({}, {"status": "open"}, None),
+    ("api", "POST", "/v1/tasks"): lambda d: (
+        {}, {}, {"customer_id": d["customer"], "title": "Перезвонить", "due_at": "2027-01-01T10:00:00+03:00"}
+    ),
+    ("api", "POST", "/v1/tasks/{task_id}/done"): lambda d: ({"task_id": d["task"]}, {}, None),
+    ("api", "GET", "/v1/tasks"): lambda d: ({}, {"assignee": "me"}, None),
+    ("api", "GET", "/v1/reports/dormant"): lambda d: ({}, {"days": "30"}, None),
+    ("api", "GET", "/v1/reports/birthdays"): lambda d: ({}, {"within_days": "7"}, None),
+    ("api", "GET", "/v1/reports/activity"): lambda d: ({}, {"by": "channel"}, None),
 }
-MADE_UP = {"customer": str(uuid.uuid4()), "phone": "+79161234567"}
+MADE_UP = {"customer": str(uuid.uuid4()), "phone": "+79161234567", "request": str(uuid.uuid4()),
+           "task": str(uuid.uuid4())}
 
 
 def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[str, str]) -> Any:
@@ -205,14 +229,14 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
         headers=auth("channel", "tel"),
     )
     assert sent.status_code == 202, sent.text
-    with running(settings, ("resolver", "relay", "timeline")):
+    with running(settings, ("resolver", "relay", "timeline", "work")):
         found = wait_until(
             lambda: both["api"]
             .get("/v1/customers", params={"q": phone}, headers=auth("agent", "emp-setup"))
             .json()["items"],
             message="the customer is searchable",
         )
-    data = {"customer": found[0]["id"], "phone": phone}
+        data = {"customer": found[0]["id"], "phone": phone, **_work_items(both["api"], auth, found[0]["id"])}
     failures = []
     for route in routes:
         for role in sorted(route.roles or ()):
@@ -220,3 +244,17 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
             if not 200 <= response.status_code < 300:
                 failures.append(f"{route} as {role.value}: {response.status_code} {response.text[:200]}")
     assert not failures, "\n".join(failures)
+
+
+def _work_items(api: TestClient, auth: Callable[..., dict[str, str]], customer: str) -> dict[str, str]:
+    """A request and a task (of the agent the happy path calls as) for the routes that change them;
+    the work worker stops before those calls, so each admitted role finds them still open."""
+    request = api.post(f"/v1/customers/{customer}/requests", json={"subject": "Счёт"},
+                       headers=auth("agent", "emp-setup")).json()["id"]
+    task = api.post("/v1/tasks", json={"customer_id": customer, "title": "Счёт", "due_at": "2027-01-01T10:00:00Z",
+                                       "assignee": "emp-ok-agent"}, headers=auth("agent", "emp-setup")).json()["id"]
+    for path, wanted in (("/v1/requests", request), ("/v1/tasks", task)):
+        wait_until(lambda p=path, w=wanted: any(i["id"] == w for i in api.get(
+            p, params={"limit": 500}, headers=auth("supervisor", "emp-setup")).json()["items"]),
+            message=f"{wanted} listed by {path}")
+    return {"request": request, "task": task}

@@ -25,7 +25,13 @@ from services.projections.identity.decide import Attribute
 from services.projections.identity.domain import Attribution, Customer
 from services.projections.identity.relay import SOURCE, contract_record
 from services.projections.identity.worker import _Materialiser
-from tests.unit.test_identity_stored_events import _commands, _existing, _interaction, _Log, _Reference
+from tests.unit.test_identity_stored_events import (
+    _commands,
+    _existing,
+    _interaction,
+    _Log,
+    _Reference,
+)
 
 
 def _notifications(events: list[StoredEvent], first_id: int) -> list[Notification]:

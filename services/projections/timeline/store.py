@@ -22,6 +22,7 @@ from eventsourcing.postgres import PostgresDatastore
 
 from events.names import latin
 from services.projections.timeline.apply import Rows
+from services.projections.timeline.reports import REPORT_ROWS
 from services.projections.tracking import Positions
 
 # Staging tables live as long as their connection; ON COMMIT DELETE ROWS empties them at
@@ -95,12 +96,16 @@ WIDEN_IDENTIFIERS = (
     " WHERE ci.customer_id = s.customer_id AND ci.kind = s.kind AND ci.value = s.value"
     " AND (s.first_seen < ci.first_seen OR s.last_seen > ci.last_seen)"
 )
+# The rows actually inserted (not a redelivery) also feed the report projections in the same
+# statement (kartoteka/migrations/030_work.sql): each interaction counts once, whatever replays.
 INSERT_TIMELINE = (
-    "INSERT INTO timeline (interaction_id, customer_id, seq, external_id, channel, direction,"
-    " occurred_at, agent_id, subject, body, details)"
+    "WITH new AS (INSERT INTO timeline (interaction_id, customer_id, seq, external_id, channel,"
+    " direction, occurred_at, agent_id, subject, body, details)"
     " SELECT interaction_id, customer_id, seq, external_id, channel, direction, occurred_at,"
     " agent_id, subject, body, details FROM timeline_stage_rows"
     " ON CONFLICT (interaction_id) DO NOTHING"
+    " RETURNING interaction_id, customer_id, channel, direction, occurred_at, agent_id, details),"
+    + REPORT_ROWS
 )
 # A merge re-roots the merged customer and everything already rooted at it; applying it
 # twice, or after a later merge of the survivor, ends in the same roots.

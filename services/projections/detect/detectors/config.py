@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from events.catalog import AccessAction
 
+# Reports and segments list customers in bulk: every customer they return counts as viewed.
 _VIEWS: frozenset[AccessAction] = frozenset(
-    {"customer.card", "customer.timeline", "customer.export"}
+    {"customer.card", "customer.timeline", "customer.export", "report.dormant", "report.birthdays",
+     "customer.segment"}
 )
 _CUSTOMER_DATA: frozenset[AccessAction] = _VIEWS | {"customer.search"}
 

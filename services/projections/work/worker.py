@@ -1,0 +1,30 @@
+"""Work projection worker: work.commands.v1 -> the work read models (see ``store``)."""
+
+from __future__ import annotations
+
+import logging
+
+from eventsourcing.persistence import Tracking
+
+from events import topics
+from events import work as _work  # noqa: F401  (registers the work event types)
+from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.work.store import WorkStore
+
+log = logging.getLogger(__name__)
+
+
+class WorkProjection:
+    """Employees' writes, in log (per-customer) order, each applied once."""
+
+    name = "work"
+    topic = topics.WORK_COMMANDS
+    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
+
+    def __init__(self, store: WorkStore) -> None:
+        self.store = store
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        applied = self.store.apply(((d.envelope, d.payload) for d in items), trackings)
+        if applied:
+            log.info("work applied", extra={"events": applied, "records": len(items)})
