@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
+    # Possible duplicates (issue 20): the lowest match probability proposed for review.
+    duplicates_min_score: float = Field(0.9, gt=0, lt=1)
     # The agent's work (issue 14): call outcomes a note may carry, and the hours a request of
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"

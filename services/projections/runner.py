@@ -35,6 +35,7 @@ from kafka.errors import OffsetOutOfRangeError
 from pydantic import BaseModel
 
 from events import catalog as _catalog  # noqa: F401  (registers the event types)
+from events import duplicates as _duplicates  # noqa: F401
 from events import identity as _identity  # noqa: F401
 from events import topics
 from events.envelope import Envelope, EventDecodeError, decode

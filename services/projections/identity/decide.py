@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from events.duplicates import MergeRequested
 from events.identifiers import Identifier
 from events.identity import SplitRequested
 from events.ids import customer_id_for, split_target_id
@@ -124,7 +125,7 @@ class Snapshot:
     attributions: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-Item = tuple[str, Interaction | SplitRequested]
+Item = tuple[str, Interaction | SplitRequested | MergeRequested]
 
 
 def decide(items: Sequence[Item], snapshot: Snapshot, config: GuardConfig | None = None) -> list[Command]:
@@ -133,6 +134,8 @@ def decide(items: Sequence[Item], snapshot: Snapshot, config: GuardConfig | None
     for item_id, item in items:
         if isinstance(item, SplitRequested):
             state.split(item)
+        elif isinstance(item, MergeRequested):
+            state.merge_requested(item)
         elif item_id not in state.snap.attributed:
             state.snap.attributed.add(item_id)
             state.interaction(item_id, item)
@@ -222,6 +225,21 @@ class _State:
             self.snap.unmatched.add((customer_id, identifier.key))
         self.commands.append(Link(customer_id, identifier, interaction_id, interaction.channel.value,
                                   interaction.occurred_at, matchable))
+
+    def merge_requested(self, command: MergeRequested) -> None:
+        """A merge a supervisor accepted: no guard applies, the proposal is the evidence."""
+        a, b = (self.resolve(c) for c in command.customer_ids)
+        if a == b:
+            self.commands.append(Refuse(command.command_id, "the customers are already one"))
+            return
+        if a not in self.snap.registered or b not in self.snap.registered:
+            self.commands.append(Refuse(command.command_id, "unknown customer"))
+            return
+        survivor, merged = sorted((a, b), key=lambda c: (self.snap.registered[c], c))
+        self.snap.merged_into[merged] = survivor
+        self.snap.separated.discard(frozenset((a, b)))
+        self.commands.append(Merge(survivor, merged, command.proposal_id, (f"proposal:{command.proposal_id}",),
+                                   command.at))
 
     def split(self, command: SplitRequested) -> None:
         # The source is whoever holds the identifiers now; the requester's customer id is

@@ -10,6 +10,7 @@ from eventsourcing.persistence import RecordConflictError, StoredEvent, Tracking
 from pydantic import BaseModel
 
 from events import topics as topic_names
+from events.duplicates import MergeRequested
 from events.identity import SplitRequested
 from events.interaction import Interaction
 from services.projections.identity import index_sql as sql
@@ -52,7 +53,7 @@ class IdentityResolver:
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         batch: list[Item] = [(d.envelope.id, d.payload) for d in items
-                             if isinstance(d.payload, Interaction | SplitRequested)]
+                             if isinstance(d.payload, Interaction | SplitRequested | MergeRequested)]
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self._apply_once(batch, trackings)
@@ -69,6 +70,7 @@ class IdentityResolver:
         keys = sorted({i.key for _, x in interactions for i in x.customer.identifiers()}
                       | {k for s in splits for k in s.keys})
         mentioned = [c for s in splits for c in (s.customer_id, s.target_customer_id) if c]
+        mentioned += [c for _, x in batch if isinstance(x, MergeRequested) for c in x.customer_ids]
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
                                      [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
