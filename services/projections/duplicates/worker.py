@@ -16,7 +16,8 @@ from services.projections.duplicates import model
 from services.projections.duplicates.attributes import MatchRecord
 from services.projections.duplicates.observe import changes
 from services.projections.duplicates.store import DuplicateStore
-from services.projections.runner import Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 
 log = logging.getLogger(__name__)
 MODEL_CHECK_S = 30.0
@@ -31,10 +32,6 @@ def default_model() -> dict[str, Any]:
 
 class DuplicateFinder:
     """Keeps each customer's matching record and proposes the pairs the model scores high."""
-
-    name = "duplicates"
-    topic = topics.CUSTOMERS
-    topics = (topics.CUSTOMERS, topics.IDENTITY_COMMANDS, topics.WORK_COMMANDS)
 
     def __init__(self, store: DuplicateStore, min_score: float) -> None:
         self.store = store
@@ -60,3 +57,12 @@ class DuplicateFinder:
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         self.store.apply(changes([d.payload for d in items]), trackings, self.score)
+
+
+WORKER = WorkerSpec(
+    name="duplicates", consumes=(topics.CUSTOMERS, topics.IDENTITY_COMMANDS, topics.WORK_COMMANDS), produces=(),
+    build=lambda ctx: DuplicateFinder(DuplicateStore(ctx.datastore, ctx.positions), ctx.settings.duplicates_min_score),
+    # Decisions (accepted, rejected) come from identity.commands.v1 too, so the tables refill from the logs.
+    read_model=("match_attributes", "match_records", "duplicate_proposals"),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)

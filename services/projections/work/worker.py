@@ -8,7 +8,8 @@ from eventsourcing.persistence import Tracking
 
 from events import topics
 from events import work as _work  # noqa: F401  (registers the work event types)
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 from services.projections.work.store import WorkStore
 
 log = logging.getLogger(__name__)
@@ -28,3 +29,11 @@ class WorkProjection:
         applied = self.store.apply(((d.envelope, d.payload) for d in items), trackings)
         if applied:
             log.info("work applied", extra={"events": applied, "records": len(items)})
+
+
+# Registered here while the work branch predates the registry; its own spec replaces this.
+WORKER = WorkerSpec(
+    name="work", consumes=(topics.WORK_COMMANDS,), produces=(),
+    build=lambda ctx: WorkProjection(WorkStore(ctx.datastore, ctx.positions)),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)
