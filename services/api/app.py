@@ -22,6 +22,7 @@ from services.api.auditing import AccessAuditor
 from services.api.routes import (
     audit,
     customers,
+    duplicates,
     employees,
     exports,
     identity,
@@ -111,7 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
-    for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
+    for router in (customers.router, identity.router, duplicates.router, exports.router, audit.router, employees.router,
                    work.router, requests.router, tasks.router, reports.router):
         app.include_router(router)
     return app

@@ -16,10 +16,11 @@ from unidecode import unidecode
 from services.projections.duplicates.names import parse_name, phonetic
 
 # Words that say what kind of place a token is, not which one: dropped from address keys.
-_ADDRESS_NOISE = frozenset(
+_NOISE_WORDS = (
     "g gor gorod ul ulica d dom kv kvartira pr prosp prospekt per pereulok korp k str stroenie "
     "obl oblast r raion pos poselok sh shosse b bulvar pl ploshchad nab naberezhnaia mkr "
-    "st street rd road ave avenue apt flat unit".split())
+    "st street rd road ave avenue apt flat unit")
+_ADDRESS_NOISE = frozenset(_NOISE_WORDS.split())
 _TOKENS = re.compile(r"[a-z]+|\d+")
 
 
