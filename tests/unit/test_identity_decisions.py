@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from events.duplicates import MergeRequested, proposal_id
 from events.identifiers import Identifier, identifiers_of
 from events.identity import SplitRequested
 from events.ids import customer_id_for, interaction_id, split_target_id
@@ -169,3 +170,34 @@ def test_every_common_spelling_of_a_number_reaches_the_same_customer(spelling: s
     decide([first], snapshot)
     again = item(f"again-{spelling}", 5, "call", phone=spelling)
     assert attributed_to(decide([again], snapshot))[again[0]] == customer_id_for(first[0])
+
+
+def _merge_request(a: str, b: str) -> MergeRequested:
+    return MergeRequested(command_id="cmd-1", proposal_id=proposal_id(a, b), customer_ids=[a, b],
+                          requested_by="sup-1", score=0.97, at=T0 + timedelta(hours=1))
+
+
+def test_an_accepted_proposal_merges_the_younger_customer_into_the_older_with_the_proposal_as_evidence() -> None:
+    snapshot = Snapshot()
+    first = decide([item("m1", phone="+79120000001"), item("m2", minutes=5, phone="+79350000002")], snapshot)
+    a, b = (c.customer_id for c in first if isinstance(c, Register))
+    commands = decide([("cmd-1", _merge_request(b, a))], snapshot)
+    merges = [c for c in commands if isinstance(c, Merge)]
+    assert [(m.survivor_id, m.merged_id) for m in merges] == [(a, b)]
+    assert merges[0].interaction_id == proposal_id(a, b)
+    assert merges[0].keys == (f"proposal:{proposal_id(a, b)}",)
+
+
+def test_an_accepted_proposal_overrides_an_earlier_split_and_a_second_accept_is_refused() -> None:
+    snapshot = Snapshot()
+    first = decide([item("s1", phone="+79120000001"), item("s2", minutes=5, phone="+79350000002")], snapshot)
+    a, b = (c.customer_id for c in first if isinstance(c, Register))
+    snapshot.separated.add(frozenset((a, b)))
+    assert any(isinstance(c, Merge) for c in decide([("cmd-1", _merge_request(a, b))], snapshot))
+    again = decide([("cmd-2", _merge_request(a, b))], snapshot)
+    assert [type(c) for c in again] == [Refuse]
+
+
+def test_a_merge_of_an_unknown_customer_is_refused() -> None:
+    commands = decide([("cmd-1", _merge_request(customer_id_for("x"), customer_id_for("y")))], Snapshot())
+    assert [c.reason for c in commands if isinstance(c, Refuse)] == ["unknown customer"]

@@ -9,16 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 
 from unidecode import unidecode
 
-from services.projections.duplicates.names import parse_name, phonetic
+from events.person_names import normal_birth_date, parse_name, phonetic
 
 # Words that say what kind of place a token is, not which one: dropped from address keys.
 _NOISE_WORDS = (
-    "g gor gorod ul ulica d dom kv kvartira pr prosp prospekt per pereulok korp k str stroenie "
-    "obl oblast r raion pos poselok sh shosse b bulvar pl ploshchad nab naberezhnaia mkr "
+    "g gor gorod ul ulica ulitsa d dom kv kvartira pr prosp prospekt per pereulok korp k str stroenie "
+    "obl oblast r raion pos poselok posiolok sh shosse mikroraion b bulvar pl ploshchad nab naberezhnaia mkr "
     "st street rd road ave avenue apt flat unit")
 _ADDRESS_NOISE = frozenset(_NOISE_WORDS.split())
 _TOKENS = re.compile(r"[a-z]+|\d+")
@@ -54,15 +53,6 @@ def normal_address(text: str | None) -> str | None:
         return None
     tokens = [t for t in _TOKENS.findall(unidecode(text).lower().replace("'", "")) if t not in _ADDRESS_NOISE]
     return " ".join(tokens) or None
-
-
-def normal_birth_date(value: object) -> str | None:
-    """YYYY-MM-DD when the value is a plausible birth date, else None."""
-    try:
-        born = date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
-    return born.isoformat() if 1900 <= born.year <= date.today().year else None
 
 
 def normal_company(text: str | None) -> str | None:
@@ -115,4 +105,4 @@ def match_record(customer_id: str, *, names: Iterable[str] = (), birth_date: obj
     return MatchRecord(**{**record.__dict__, "block_keys": block_keys(record)})
 
 
-__all__ = ["MatchRecord", "block_keys", "match_record", "normal_address", "phonetic"]
+__all__ = ["MatchRecord", "block_keys", "match_record", "normal_address", "normal_birth_date", "phonetic"]

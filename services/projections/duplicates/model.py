@@ -21,9 +21,6 @@ from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from services.projections.duplicates.attributes import MatchRecord
 
-# splink logs each training step at INFO; a worker's log wants the outcome only.
-logging.getLogger("splink").setLevel(logging.WARNING)
-
 _TEXT = pa.string()
 _LIST = pa.list_(pa.string())
 SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("birth_date", _TEXT),
@@ -67,7 +64,8 @@ def table(records: Sequence[MatchRecord]) -> pa.Table:
 
 def _linker(records: Sequence[MatchRecord], model: SettingsCreator | dict[str, Any]) -> Linker:
     db_api = DuckDBAPI(connection=duckdb.connect())
-    return Linker(db_api.register(table(records)), model)
+    # splink logs each training step at INFO; a worker's log wants the outcome only.
+    return Linker(db_api.register(table(records)), model, log_level=logging.WARNING)
 
 
 def train(records: Sequence[MatchRecord], *, seed: int = 1) -> dict[str, Any]:

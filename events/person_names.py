@@ -1,4 +1,4 @@
-"""Names as matching keys: one phonetic Latin spelling for Cyrillic and Latin input, diminutives folded.
+"""Person names as matching keys: one phonetic Latin spelling for Cyrillic and Latin input, diminutives folded.
 
 ``unidecode`` transliterates (Щукин -> Shchukin); the key then folds the spellings people
 and systems use for the same Russian sound (Yulia, Julia, Iuliia -> iulia), so a name typed
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from unidecode import unidecode
 
@@ -107,3 +108,12 @@ def parse_name(text: str | None) -> PersonName:
     if surname in CANONICAL and first not in CANONICAL:  # "Петрова Ирина": surname first
         first, surname = surname, first
     return PersonName(CANONICAL.get(first, first), surname)
+
+
+def normal_birth_date(value: object) -> str | None:
+    """YYYY-MM-DD when the value is a plausible birth date, else None."""
+    try:
+        born = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+    return born.isoformat() if 1900 <= born.year <= date.today().year else None
