@@ -123,3 +123,24 @@ def test_strangers_are_not_proposed_and_an_unknown_proposal_is_404(settings, ing
         missing = api.post("/v1/duplicates/00000000-0000-0000-0000-000000000000/accept",
                            headers=auth("admin", "adm-1"))
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_a_family_landline_with_different_birth_dates_is_held_as_a_proposal_not_merged(settings, ingest, api, auth):
+    landline, mobile = unique_phone(), unique_phone()
+    email = f"oleg{mobile[-6:].replace('-', '')}@mail.ru"
+    with running(settings, WORKERS):
+        mother = _post(ingest, auth, interaction(customer={"phone": landline, "name": "Галина Орлова"},
+                                                 details={"birth_date": "1955-03-01"}))
+        son = _post(ingest, auth, interaction(customer={"phone": mobile, "email": email, "name": "Олег Орлов"},
+                                              details={"birth_date": "1984-11-20"}))
+        pair = wait_until(lambda: (x, y) if (x := _customer(settings.dsn, mother)) and (
+            y := _customer(settings.dsn, son)) else None, message="both attributed")
+        # The son's mailbox and the family landline on one form: identical identifiers of both.
+        form = _post(ingest, auth, interaction(channel="web_form", customer={
+            "phone": landline, "email": email, "name": "Олег Орлов"}))
+        wait_until(lambda: _customer(settings.dsn, form), message="the form attributed")
+        held = _proposal(api, auth, pair)
+        [reason] = [e["values"][1] for e in held["evidence"] if e["attribute"] == "held"]
+        assert "different birth dates (1955-03-01, 1984-11-20)" in reason
+        card = api.get(f"/v1/customers/{pair[0]}", headers=auth("agent")).json()
+        assert set(card["members"]) == {pair[0]}, "held, not merged"

@@ -23,7 +23,13 @@ from services.projections.identity.decide import (
     Unlink,
     decide,
 )
-from services.projections.identity.guards import GuardConfig, is_junk, merges_exhausted
+from services.projections.identity.guards import (
+    GuardConfig,
+    Traits,
+    conflict,
+    is_junk,
+    merges_exhausted,
+)
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
@@ -201,3 +207,34 @@ def test_an_accepted_proposal_overrides_an_earlier_split_and_a_second_accept_is_
 def test_a_merge_of_an_unknown_customer_is_refused() -> None:
     commands = decide([("cmd-1", _merge_request(customer_id_for("x"), customer_id_for("y")))], Snapshot())
     assert [c.reason for c in commands if isinstance(c, Refuse)] == ["unknown customer"]
+
+
+def _person(external_id: str, minutes: int, name: str, born: str | None = None, **customer: str):
+    interaction_id_, interaction = item(external_id, minutes, name=name, **customer)
+    details = {"birth_date": born} if born else {}
+    return interaction_id_, interaction.model_copy(update={"details": details})
+
+
+def test_a_shared_family_phone_with_different_birth_dates_is_held_not_merged() -> None:
+    snapshot = Snapshot()
+    landline, mobile = "+74951112233", "+79161112233"
+    commands = decide([_person("f1", 0, "Ирина Петрова", "1960-02-03", phone=landline),
+                       _person("f2", 5, "Олег Петров", "1988-07-08", phone=mobile),
+                       _person("f3", 9, "Олег Петров", phone=mobile, email="oleg@example.ru"),
+                       _person("f4", 12, "Олег Петров", phone=landline, email="oleg@example.ru")], snapshot)
+    assert not [c for c in commands if isinstance(c, Merge)]
+    flags = [c for c in commands if isinstance(c, Flag)]
+    assert flags and "different birth dates (1960-02-03, 1988-07-08)" in flags[0].reason
+
+
+def test_one_person_under_a_diminutive_still_merges_through_a_shared_identifier() -> None:
+    commands = decide([_person("g1", 0, "Александр Щукин", "1970-01-01", phone="+79161110000"),
+                       _person("g2", 5, "Sasha Shchukin", "1970-01-01", email="sasha@example.ru"),
+                       _person("g3", 9, "Саша", phone="+79161110000", email="sasha@example.ru")], Snapshot())
+    assert len([c for c in commands if isinstance(c, Merge)]) == 1
+
+
+def test_clearly_different_first_names_conflict_and_missing_traits_do_not() -> None:
+    assert conflict(Traits(None, "irina", "petrova"), Traits(None, "oleg", "petrov"))
+    assert conflict(Traits("1980-01-01", "irina", None), Traits(None, "irina", "petrova")) is None
+    assert conflict(Traits(), Traits("1980-01-01", "irina", "petrova")) is None

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from events.catalog import InteractionAttributed
 from events.duplicates import DuplicateRejected, MergeRequested
-from events.identity import CustomerMerged, InteractionReattributed
+from events.identity import CustomerMerged, InteractionReattributed, SuspiciousLinkRecorded
 from events.work import ProfileChanged
 from services.projections.duplicates.attributes import MatchRecord, match_record
 
@@ -31,6 +31,7 @@ class Changes:
     moves: list[tuple[str, str, str]] = field(default_factory=list)  # (interaction, from, to)
     accepted: list[MergeRequested] = field(default_factory=list)
     rejected: list[DuplicateRejected] = field(default_factory=list)
+    held: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # pair -> (key, reason)
 
     def touched(self) -> set[str]:
         """Customers whose matching record may have changed."""
@@ -72,6 +73,10 @@ def changes(payloads: Sequence[BaseModel]) -> Changes:
             out.accepted.append(p)
         elif isinstance(p, DuplicateRejected):
             out.rejected.append(p)
+        elif isinstance(p, SuspiciousLinkRecorded):  # a guard held a merge: proposed whatever its score
+            for other in p.other_customer_ids:
+                a, b = sorted((p.customer_id, other))
+                out.held[(a, b)] = (p.key, p.reason)
     return out
 
 

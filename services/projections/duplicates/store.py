@@ -39,7 +39,7 @@ VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (proposal_id) DO UPDATE SET score = excluded.score, evidence = excluded.evidence
 WHERE duplicate_proposals.status = 'open'
 """
-Scorer = Callable[[Sequence[MatchRecord]], list[ScoredPair]]
+Scorer = Callable[[Sequence[MatchRecord], float | None], list[ScoredPair]]  # None: the minimum score
 
 
 def evidence_json(pair: ScoredPair) -> list[dict[str, Any]]:
@@ -89,6 +89,8 @@ class DuplicateStore:
             changed = self._records(curs, sorted(changes.touched()))
             if changed:
                 self._propose(curs, changed, scorer)
+            if changes.held:
+                self._held(curs, changes.held, scorer)
             self.positions.record(curs, trackings)
 
     def _decisions(self, curs: Cursor[Any], changes: Changes) -> None:
@@ -124,7 +126,22 @@ class DuplicateStore:
         if not candidates and len(changed) < 2:
             return
         mine = set(ids)
-        pairs = [p for p in scorer([*changed, *candidates]) if p.a in mine or p.b in mine]
+        pairs = [p for p in scorer([*changed, *candidates], None) if p.a in mine or p.b in mine]
         now = datetime.now(UTC)
         curs.executemany(PROPOSE, [(proposal_id(p.a, p.b), p.a, p.b, p.probability, Jsonb(evidence_json(p)), now)
                                    for p in pairs])
+
+    def _held(self, curs: Cursor[Any], held: dict[tuple[str, str], tuple[str, str]], scorer: Scorer) -> None:
+        """Links a guard held back: proposed with the model's evidence and the conflict beside it."""
+        ids = sorted({c for pair in held for c in pair})
+        curs.execute("SELECT record FROM match_records WHERE customer_id = ANY(%s::uuid[])", (ids,))
+        records = [_record(r["record"]) for r in curs.fetchall()]
+        scored = {(p.a, p.b): p for p in scorer(records, 0.0)}
+        now = datetime.now(UTC)
+        rows = []
+        for (a, b), (key, reason) in held.items():
+            pair = scored.get((a, b))
+            evidence = [*(evidence_json(pair) if pair else []),
+                        {"attribute": "held", "values": [key, reason], "weight": 0.0, "level": -1}]
+            rows.append((proposal_id(a, b), a, b, pair.probability if pair else 0.0, Jsonb(evidence), now))
+        curs.executemany(PROPOSE, rows)

@@ -16,7 +16,14 @@ from events.identifiers import Identifier
 from events.identity import SplitRequested
 from events.ids import customer_id_for, split_target_id
 from events.interaction import Interaction
-from services.projections.identity.guards import GuardConfig, is_junk, merges_exhausted
+from services.projections.identity.guards import (
+    GuardConfig,
+    Traits,
+    conflict,
+    is_junk,
+    merges_exhausted,
+    traits_of,
+)
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,15 @@ class Refuse:
     reason: str
 
 
-Command = Register | Link | Attribute | Merge | Flag | Unlink | Split | Reattribute | Refuse
+@dataclass(frozen=True)
+class Remember:
+    """A customer's strong attributes, now known (or known better)."""
+
+    customer_id: str
+    traits: Traits
+
+
+Command = Register | Link | Attribute | Merge | Flag | Unlink | Split | Reattribute | Refuse | Remember
 
 
 @dataclass
@@ -123,6 +138,7 @@ class Snapshot:
     unmatched: set[tuple[str, str]] = field(default_factory=set)  # (customer, key) kept, never matched
     # interaction -> (customer, keys), for the customers a split in this batch touches
     attributions: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    traits: dict[str, Traits] = field(default_factory=dict)  # customer -> birth date, names
 
 
 Item = tuple[str, Interaction | SplitRequested | MergeRequested]
@@ -183,6 +199,7 @@ class _State:
             self.commands.append(Register(customer_id, interaction_id, at))
         for identifier in identifiers:
             self._link(customer_id, identifier, identifier in matchable, interaction_id, interaction)
+        self._remember(customer_id, traits_of(interaction.customer.name, interaction.details.get("birth_date")))
         keys = tuple(i.key for i in matchable)
         self.snap.attributions[interaction_id] = (customer_id, keys)
         self.commands.append(Attribute(customer_id, interaction_id, interaction, keys))
@@ -204,6 +221,7 @@ class _State:
                 self.snap.merge_times.setdefault(key, []).append(at)
             self.snap.merged_into[other] = survivor
             self.commands.append(Merge(survivor, other, interaction_id, keys, at))
+            self._remember(survivor, self.snap.traits.get(other, Traits()))
 
     def _merge_refusal(self, survivor: str, other: str, keys: tuple[str, ...], at: datetime) -> str | None:
         if frozenset((survivor, other)) in self.snap.separated:
@@ -211,7 +229,15 @@ class _State:
         if any(merges_exhausted(self.snap.merge_times.get(k, []), at, self.config) for k in keys):
             return (f"identifier already joined {self.config.max_merges_per_identifier} customers "
                     f"within {self.config.merge_window.days} days (shared number or address?)")
-        return None
+        found = conflict(self.snap.traits.get(survivor, Traits()), self.snap.traits.get(other, Traits()))
+        return f"shared identifier, but {found}: held for review" if found else None
+
+    def _remember(self, customer_id: str, seen: Traits) -> None:
+        known = self.snap.traits.get(customer_id, Traits())
+        better = known.filled_from(seen)
+        if better != known:
+            self.snap.traits[customer_id] = better
+            self.commands.append(Remember(customer_id, better))
 
     def _link(self, customer_id: str, identifier: Identifier, matchable: bool, interaction_id: str,
               interaction: Interaction) -> None:
@@ -238,6 +264,7 @@ class _State:
         survivor, merged = sorted((a, b), key=lambda c: (self.snap.registered[c], c))
         self.snap.merged_into[merged] = survivor
         self.snap.separated.discard(frozenset((a, b)))
+        self._remember(survivor, self.snap.traits.get(merged, Traits()))
         self.commands.append(Merge(survivor, merged, command.proposal_id, (f"proposal:{command.proposal_id}",),
                                    command.at))
 

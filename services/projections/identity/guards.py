@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from events.identifiers import Identifier
+from events.person_names import normal_birth_date, parse_name
 from kartoteka.settings import Settings
 
 _JUNK_LOCAL_PARTS = re.compile(
@@ -61,3 +62,30 @@ def guard_config(settings: Settings) -> GuardConfig:
     blocked = frozenset(k.strip() for k in settings.identity_blocked.split(",") if k.strip())
     return GuardConfig(blocked_values=blocked, max_merges_per_identifier=settings.identity_max_merges,
                        merge_window=timedelta(days=settings.identity_merge_window_days))
+
+
+@dataclass(frozen=True)
+class Traits:
+    """Strong attributes of a customer, first known wins: what a guarded merge compares."""
+
+    birth_date: str | None = None
+    first_name: str | None = None  # phonetic key, diminutives folded
+    surname: str | None = None
+
+    def filled_from(self, other: Traits) -> Traits:
+        return Traits(self.birth_date or other.birth_date, self.first_name or other.first_name,
+                      self.surname or other.surname)
+
+
+def traits_of(name: str | None, birth_date: object) -> Traits:
+    parsed = parse_name(name)
+    return Traits(normal_birth_date(birth_date) if birth_date else None, parsed.first, parsed.surname)
+
+
+def conflict(a: Traits, b: Traits) -> str | None:
+    """Why two customers sharing an identifier are still probably two people, or None."""
+    if a.birth_date and b.birth_date and a.birth_date != b.birth_date:
+        return f"different birth dates ({a.birth_date}, {b.birth_date})"
+    if a.first_name and b.first_name and a.first_name[:3] != b.first_name[:3]:
+        return f"clearly different first names ({a.first_name}, {b.first_name})"
+    return None

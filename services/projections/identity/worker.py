@@ -25,6 +25,7 @@ from services.projections.identity.decide import (
     Reattribute,
     Refuse,
     Register,
+    Remember,
     Split,
     Unlink,
     decide,
@@ -88,6 +89,7 @@ class _Materialiser:
         self.updates: list[Statement] = []
         self.events = EventLog({}, datetime.now(UTC))
         self.first_customer: dict[str, str] = {}  # interaction -> customer it was attributed to
+        self.traits: dict[str, tuple[Any, ...]] = {}  # customer -> its traits at the end of the batch
 
     def run(self, commands: list[Command]) -> tuple[list[StoredEvent], list[Statement]]:
         customers, attributions = _touched(commands)
@@ -95,7 +97,8 @@ class _Materialiser:
         self.first_customer = self.log.attributed_to(sorted(attributions))
         for command in commands:
             self._apply(command)
-        return self.events.stored(), [*self.inserts.items(), *self.updates]
+        traits: list[Statement] = [(sql.TRAITS, list(self.traits.values()))] if self.traits else []
+        return self.events.stored(), [*self.inserts.items(), *self.updates, *traits]
 
     def _write(self, statement: str, *params: Any) -> None:
         """One statement per kind of insert (all rows as arrays), then the updates in decision order.
@@ -157,6 +160,9 @@ class _Materialiser:
             events.append(events.attributions, c.interaction_id, stored.REATTRIBUTED,
                           (c.from_customer_id, c.customer_id, c.command_id, self.first_customer[c.interaction_id]))
             self._write(sql.REATTRIBUTE, c.customer_id, c.interaction_id)
+        elif isinstance(c, Remember):
+            t = c.traits
+            self.traits[c.customer_id] = (c.customer_id, t.birth_date, t.first_name, t.surname)
         elif isinstance(c, Refuse):
             log.warning("identity command refused", extra={"command_id": c.command_id, "reason": c.reason})
 

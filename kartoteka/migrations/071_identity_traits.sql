@@ -1,0 +1,8 @@
+-- Resolver-owned (issue 20): each customer's strong attributes, first known wins. A merge
+-- through a shared identifier between customers whose traits conflict is held for review.
+CREATE TABLE IF NOT EXISTS identity_traits (
+    customer_id uuid PRIMARY KEY,
+    birth_date  text,
+    first_name  text,
+    surname     text
+);
