@@ -144,3 +144,16 @@ def test_a_family_landline_with_different_birth_dates_is_held_as_a_proposal_not_
         assert "different birth dates (1955-03-01, 1984-11-20)" in reason
         card = api.get(f"/v1/customers/{pair[0]}", headers=auth("agent")).json()
         assert set(card["members"]) == {pair[0]}, "held, not merged"
+
+
+def test_the_card_shows_matching_attributes_with_where_each_was_seen(settings, ingest, api, auth):
+    with running(settings, WORKERS):
+        first = _post(ingest, auth, interaction(
+            channel="web_form", customer={"phone": unique_phone(), "name": "Анна Белова"},
+            details={"birth_date": "1979-05-06", "address": "Самара, ул. Мира, 3"}))
+        wait_until(lambda: _observed(settings.dsn, first), message="observed")
+        card = api.get(f"/v1/customers/{_customer(settings.dsn, first)}", headers=auth("agent")).json()
+    seen = {(a["attribute"], a["value"]): a for a in card["attributes"]}
+    assert seen[("birth_date", "1979-05-06")]["channel"] == "web_form"
+    assert seen[("address", "Самара, ул. Мира, 3")]["source"] == first
+    assert ("name", "Анна Белова") in seen
