@@ -25,7 +25,7 @@ NEW = 5_000
 BATCH = 500
 
 
-def run(ctx: Context) -> dict[str, Any]:
+def run(ctx: Context | Any) -> dict[str, Any]:
     min_score = Settings().duplicates_min_score
     out: dict[str, Any] = {"min_score": min_score, "datasets": {}}
     for name, load in DATASETS.items():

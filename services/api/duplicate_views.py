@@ -14,7 +14,8 @@ _COLUMNS = ("SELECT proposal_id::text AS id, customer_a::text AS a, customer_b::
 async def proposals(pool: AsyncConnectionPool, status: str, limit: int,
                     before: tuple[float, str] | None) -> list[dict[str, Any]]:
     """Proposals in one status, best first (score, then id), after the cursor."""
-    where, params = "status = %s", [status]
+    where = "status = %s"
+    params: list[Any] = [status]
     if before is not None:
         where += " AND (score, proposal_id) < (%s, %s::uuid)"
         params += [before[0], before[1]]

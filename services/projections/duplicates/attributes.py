@@ -42,6 +42,7 @@ class MatchRecord:
         return {"unique_id": self.customer_id, "first_name": self.first_name, "surname": self.surname,
                 "birth_date": self.birth_date, "address": self.address, "company": self.company,
                 "phones": list(self.phones) or None, "phone_masks": phone_masks(self.phones) or None,
+                "address_numbers": address_numbers(self.address) or None,
                 "emails": list(self.emails) or None,
                 "email_locals": sorted({email_local(e) for e in self.emails}) or None,
                 "block_keys": list(self.block_keys)}
@@ -69,8 +70,28 @@ def national_digits(phone: str) -> str:
 
 
 def phone_masks(phones: Iterable[str]) -> list[str]:
-    """Each number with one digit blanked: two numbers one typo apart share a mask."""
-    return sorted({p[:i] + "_" + p[i + 1:] for p in phones for i in range(len(p))})
+    """Each number with one digit blanked, and with each adjacent pair in order: two numbers one
+    mistyped or two swapped digits apart share a mask."""
+    masks = set()
+    for p in phones:
+        masks.update(p[:i] + "_" + p[i + 1:] for i in range(len(p)))
+        masks.update(p[:i] + "~" + "".join(sorted(p[i:i + 2])) + p[i + 2:] for i in range(len(p) - 1))
+    return sorted(masks)
+
+
+def address_numbers(address: str | None) -> list[str]:
+    """House, flat and postcode numbers: the part of an address people rarely get wrong."""
+    return sorted(set(re.findall(r"\d+", address))) if address else []
+
+
+def street_key(address: str) -> str | None:
+    """The house number with its street ("lenina 5 12" and "15 lawley street" forms)."""
+    tokens = address.split()
+    for i, token in enumerate(tokens):
+        if token.isdigit():
+            street = tokens[i - 1] if i and not tokens[i - 1].isdigit() else (tokens[i + 1:i + 2] or [""])[0]
+            return f"{token}:{street}" if street and not street.isdigit() else None
+    return None
 
 
 def email_local(email: str) -> str:
@@ -82,10 +103,12 @@ def block_keys(r: MatchRecord) -> tuple[str, ...]:
     keys = {f"p:{m}" for m in phone_masks(r.phones)}
     keys |= {f"e:{email_local(e)}" for e in r.emails if len(email_local(e)) >= 4}
     names = [n for n in (r.first_name, r.surname) if n]
-    if r.birth_date:  # same birth date + a similar (or swapped) name
-        keys |= {f"b:{r.birth_date}:{n[:3]}" for n in names}
-    if r.address:  # same address + a similar name
+    if r.birth_date:  # same birth date: a few dozen people even among a million
+        keys.add(f"b:{r.birth_date}")
+    if r.address:  # same address + a similar name; same house on the same street
         keys |= {f"a:{r.address}:{n[:1]}" for n in names}
+        if street := street_key(r.address):
+            keys.add(f"h:{street}")
     if r.first_name and r.surname:  # transliteration-equal names (either order)
         keys.add("n:" + " ".join(sorted((r.first_name, r.surname))))
     return tuple(sorted(keys))

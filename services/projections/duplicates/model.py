@@ -26,10 +26,12 @@ _TEXT = pa.string()
 _LIST = pa.list_(pa.string())
 SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("birth_date", _TEXT),
                     ("address", _TEXT), ("company", _TEXT), ("phones", _LIST), ("phone_masks", _LIST),
+                    ("address_numbers", _LIST),
                     ("emails", _LIST), ("email_locals", _LIST), ("block_keys", _LIST)])
 # Evidence: attribute shown -> (splink's comparison output name, input columns).
 ATTRIBUTES = {"name": ("first_name_surname", ("first_name", "surname")), "birth_date": ("birth_date", ("birth_date",)),
               "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
+              "address_numbers": ("address_numbers", ("address_numbers",)),
               "company": ("company", ("company",))}
 
 
@@ -48,9 +50,10 @@ def settings() -> SettingsCreator:
             # frequencies say nothing about the population the model was trained on.
             cl.ForenameSurnameComparison("first_name", "surname").configure(term_frequency_adjustments=False),
             cl.DateOfBirthComparison("birth_date", input_is_string=True),
-            _array_comparison("phone", "phones", "phone_masks", "one digit differs"),
+            _array_comparison("phone", "phones", "phone_masks", "one digit wrong or two swapped"),
             _array_comparison("email", "emails", "email_locals", "same mailbox name"),
             cl.JaroWinklerAtThresholds("address", [0.97, 0.88]),
+            cl.ArrayIntersectAtSizes("address_numbers", [2, 1]),
             cl.JaroWinklerAtThresholds("company", [0.95, 0.85]),
         ],
         blocking_rules_to_generate_predictions=[block_on("block_keys", arrays_to_explode=["block_keys"])],

@@ -48,7 +48,8 @@ def evidence_json(pair: ScoredPair) -> list[dict[str, Any]]:
 
 
 def _record(row: dict[str, Any]) -> MatchRecord:
-    return MatchRecord(**{k: tuple(v) if isinstance(v, list) else v for k, v in row.items()})
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in row.items()}
+    return MatchRecord(**fields)
 
 
 class DuplicateStore:
