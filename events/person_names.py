@@ -63,6 +63,15 @@ _DIMINUTIVES = {
 }
 
 
+# Common first names without a diminutive above: with the table's, a known first name is one of these.
+_OTHER_FIRST_NAMES = (
+    "Андрей Антон Артём Богдан Вадим Валентин Валерий Василий Вера Всеволод Геннадий Георгий Глеб Денис "
+    "Диана Дарья Егор Жанна Зоя Игорь Илья Инна Кирилл Кира Лариса Леонид Лидия Лилия Любовь Максим Маргарита "
+    "Марина Матвей Надежда Нина Никита Оксана Олег Полина Раиса Роман Руслан Семён Софья Степан Тамара "
+    "Тимофей Тимур Фёдор Эдуард Элина Эльвира Яна Ярослав Зинаида Алла Арина Алина Вероника Владислав"
+)
+
+
 def phonetic(text: str) -> str:
     """One Latin spelling for a name token, whatever script or transliteration it came in."""
     key = _NOT_LETTERS.sub("", unidecode(text).lower())
@@ -82,6 +91,7 @@ def _canonical_table() -> dict[str, str]:
 
 
 CANONICAL = _canonical_table()
+KNOWN_FIRST_NAMES = frozenset(CANONICAL) | frozenset(phonetic(n) for n in _OTHER_FIRST_NAMES.split())
 
 
 @dataclass(frozen=True)
@@ -103,9 +113,11 @@ def parse_name(text: str | None) -> PersonName:
         return PersonName(None, None)
     if len(tokens) == 1:
         token = tokens[0]
-        return PersonName(CANONICAL[token], None) if token in CANONICAL else PersonName(None, token)
+        if token in KNOWN_FIRST_NAMES:
+            return PersonName(CANONICAL.get(token, token), None)
+        return PersonName(None, token)
     first, surname = tokens[0], tokens[-1]
-    if surname in CANONICAL and first not in CANONICAL:  # "Петрова Ирина": surname first
+    if surname in KNOWN_FIRST_NAMES and first not in KNOWN_FIRST_NAMES:  # "Петрова Ирина": surname first
         first, surname = surname, first
     return PersonName(CANONICAL.get(first, first), surname)
 

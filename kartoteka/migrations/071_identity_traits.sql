@@ -6,3 +6,11 @@ CREATE TABLE IF NOT EXISTS identity_traits (
     first_name  text,
     surname     text
 );
+
+-- Customers held off a shared identifier: another person (by their traits) reached us
+-- through an identifier that already belongs to someone; their next contact finds them here.
+CREATE TABLE IF NOT EXISTS identity_held (
+    key         text NOT NULL,
+    customer_id uuid NOT NULL,
+    PRIMARY KEY (key, customer_id)
+);

@@ -14,6 +14,8 @@ from events.interaction import Interaction
 from services.projections.identity.decide import (
     Attribute,
     Flag,
+    Hold,
+    Link,
     Merge,
     Reattribute,
     Refuse,
@@ -238,3 +240,27 @@ def test_clearly_different_first_names_conflict_and_missing_traits_do_not() -> N
     assert conflict(Traits(None, "irina", "petrova"), Traits(None, "oleg", "petrov"))
     assert conflict(Traits("1980-01-01", "irina", None), Traits(None, "irina", "petrova")) is None
     assert conflict(Traits(), Traits("1980-01-01", "irina", "petrova")) is None
+
+
+def test_another_person_on_a_family_phone_gets_their_own_card_and_finds_it_again() -> None:
+    snapshot = Snapshot()
+    landline = "+74951112244"
+    mother = decide([_person("h1", 0, "Галина Орлова", "1955-03-01", phone=landline)], snapshot)
+    mother_id = next(c.customer_id for c in mother if isinstance(c, Register))
+    son_calls = decide([_person("h2", 5, "Олег Орлов", "1984-11-20", phone=landline)], snapshot)
+    son_id = next(c.customer_id for c in son_calls if isinstance(c, Register))
+    assert son_id != mother_id
+    assert any(isinstance(c, Hold) and c.key == f"phone:{landline}" and c.customer_id == son_id for c in son_calls)
+    assert {c.customer_id for c in son_calls if isinstance(c, Flag)} == {son_id, mother_id}
+    assert [c.matchable for c in son_calls if isinstance(c, Link)] == [False], "shown on his card, never matched"
+    later = decide([_person("h3", 9, "Олег", phone=landline), _person("h4", 12, "Галина Орлова", phone=landline),
+                    item("h5", 15, phone=landline)], snapshot)
+    assert attributed_to(later) == {interaction_id("web_form", "h3"): son_id,
+                                    interaction_id("web_form", "h4"): mother_id,
+                                    interaction_id("web_form", "h5"): mother_id}
+    assert not [c for c in later if isinstance(c, Register | Flag)]
+
+
+def test_known_first_names_that_differ_conflict_however_similar_they_look() -> None:
+    assert conflict(Traits(None, "oleg", None), Traits(None, "olga", None))
+    assert conflict(Traits(None, "irina", None), Traits(None, "irnna", None)) is None

@@ -72,7 +72,7 @@ def national_digits(phone: str) -> str:
 def phone_masks(phones: Iterable[str]) -> list[str]:
     """Each number with one digit blanked, and with each adjacent pair in order: two numbers one
     mistyped or two swapped digits apart share a mask."""
-    masks = set()
+    masks: set[str] = set()
     for p in phones:
         masks.update(p[:i] + "_" + p[i + 1:] for i in range(len(p)))
         masks.update(p[:i] + "~" + "".join(sorted(p[i:i + 2])) + p[i + 2:] for i in range(len(p) - 1))

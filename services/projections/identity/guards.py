@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from rapidfuzz.distance import JaroWinkler
+
 from events.identifiers import Identifier
-from events.person_names import normal_birth_date, parse_name
+from events.person_names import KNOWN_FIRST_NAMES, normal_birth_date, parse_name
 from kartoteka.settings import Settings
 
 _JUNK_LOCAL_PARTS = re.compile(
@@ -64,6 +66,11 @@ def guard_config(settings: Settings) -> GuardConfig:
                        merge_window=timedelta(days=settings.identity_merge_window_days))
 
 
+# Two known first names (diminutives folded) that differ are two people (oleg/olga); otherwise
+# names at least this similar may be one person's typo (irina/irnna 0.89, irina/galina 0.7).
+NAME_SIMILARITY = 0.8
+
+
 @dataclass(frozen=True)
 class Traits:
     """Strong attributes of a customer, first known wins: what a guarded merge compares."""
@@ -85,7 +92,9 @@ def traits_of(name: str | None, birth_date: object) -> Traits:
 def conflict(a: Traits, b: Traits) -> str | None:
     """Why two customers sharing an identifier are still probably two people, or None."""
     if a.birth_date and b.birth_date and a.birth_date != b.birth_date:
-        return f"different birth dates ({a.birth_date}, {b.birth_date})"
-    if a.first_name and b.first_name and a.first_name[:3] != b.first_name[:3]:
-        return f"clearly different first names ({a.first_name}, {b.first_name})"
+        return "different birth dates ({}, {})".format(*sorted((a.birth_date, b.birth_date)))
+    if a.first_name and b.first_name and a.first_name != b.first_name and (
+            {a.first_name, b.first_name} <= KNOWN_FIRST_NAMES
+            or JaroWinkler.similarity(a.first_name, b.first_name) < NAME_SIMILARITY):
+        return "clearly different first names ({}, {})".format(*sorted((a.first_name, b.first_name)))
     return None

@@ -136,7 +136,11 @@ class IdentityLog(Application[UUID]):
                 "SELECT key, customer_id::text, merge_times FROM identity_index WHERE key = ANY(%b)", (keys,), conn):
             snap.owners[key] = owner
             snap.merge_times[key] = list(merge_times)
-        self._load_customers(conn, snap, {*snap.owners.values(), *customer_ids})
+        for key, held in self._rows("SELECT key, customer_id::text FROM identity_held WHERE key = ANY(%b)",
+                                    (keys,), conn):
+            snap.held.setdefault(key, []).append(held)
+        self._load_customers(conn, snap, {*snap.owners.values(), *customer_ids,
+                                          *(c for found in snap.held.values() for c in found)})
         known = list(snap.registered)
         for a, b in self._rows("SELECT a::text, b::text FROM identity_separations"
                                " WHERE a = ANY(%b::uuid[]) OR b = ANY(%b::uuid[])", (known, known), conn):

@@ -17,7 +17,9 @@ TRAITS = ("INSERT INTO identity_traits (customer_id, birth_date, first_name, sur
           " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[])"
           " ON CONFLICT (customer_id) DO UPDATE SET birth_date = excluded.birth_date,"
           " first_name = excluded.first_name, surname = excluded.surname")
-BULK = frozenset((REGISTER, INDEX, UNMATCHED, ATTRIBUTE, SEPARATE, TRAITS))
+HOLD = ("INSERT INTO identity_held (key, customer_id)"
+        " SELECT * FROM unnest(%b::text[], %b::uuid[]) ON CONFLICT DO NOTHING")
+BULK = frozenset((REGISTER, INDEX, UNMATCHED, ATTRIBUTE, SEPARATE, TRAITS, HOLD))
 
 # Updates run row by row in decision order: merges and splits are rare, and each may update
 # rows an earlier decision of the same batch wrote.

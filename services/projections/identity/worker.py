@@ -19,6 +19,7 @@ from services.projections.identity.decide import (
     Attribute,
     Command,
     Flag,
+    Hold,
     Item,
     Link,
     Merge,
@@ -160,6 +161,8 @@ class _Materialiser:
             events.append(events.attributions, c.interaction_id, stored.REATTRIBUTED,
                           (c.from_customer_id, c.customer_id, c.command_id, self.first_customer[c.interaction_id]))
             self._write(sql.REATTRIBUTE, c.customer_id, c.interaction_id)
+        elif isinstance(c, Hold):
+            self._write(sql.HOLD, c.key, c.customer_id)
         elif isinstance(c, Remember):
             t = c.traits
             self.traits[c.customer_id] = (c.customer_id, t.birth_date, t.first_name, t.surname)
