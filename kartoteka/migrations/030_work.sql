@@ -1,11 +1,8 @@
--- The agent's work (issue 14). work_log is the work projection's recorded log: every work
--- event once, in the order applied, so a rebuild replays it without the broker's log.
+-- The agent's work (issue 14), projected from work.commands.v1 by the work worker.
+-- work_log: the id of every work event applied, so a retried POST (same id) applies once.
 CREATE TABLE IF NOT EXISTS work_log (
-    seq          bigserial PRIMARY KEY,
-    event_id     uuid NOT NULL UNIQUE,
-    type         text NOT NULL,
-    envelope     text NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT now()
+    event_id     uuid PRIMARY KEY,
+    type         text NOT NULL
 );
 
 -- Notes read into the timeline beside the interactions: the same column names, so the
@@ -13,7 +10,7 @@ CREATE TABLE IF NOT EXISTS work_log (
 CREATE TABLE IF NOT EXISTS work_notes (
     note_id        uuid PRIMARY KEY,
     customer_id    uuid NOT NULL,
-    seq            bigint NOT NULL,         -- the note's position in work_log
+    seq            bigint NOT NULL,         -- the note's offset in work.commands.v1
     channel        text NOT NULL DEFAULT 'note',
     occurred_at    timestamptz NOT NULL,
     agent_id       text NOT NULL,

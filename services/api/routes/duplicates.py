@@ -14,8 +14,8 @@ from events import topics
 from events.duplicates import DuplicateRejected, MergeRequested
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import duplicate_views
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries import duplicates as duplicate_queries
 from services.api.work_commands import new_id, publish
 
 router = APIRouter(prefix="/v1/duplicates", tags=["duplicates"])
@@ -47,7 +47,7 @@ async def list_duplicates(request: Request, who: Lead,
                           before: Annotated[str | None, Query(max_length=500)] = None) -> JSONResponse:
     """Proposals best first, each with the per-attribute match weights that explain its score."""
     cursor = decode_cursor(before, (float, str)) if before else None
-    rows = await duplicate_views.proposals(request.app.state.pool, status, limit,
+    rows = await duplicate_queries.proposals(request.app.state.pool, status, limit,
                                            (cursor[0], cursor[1]) if cursor else None)
     await request.app.state.auditor.record(request, who, "duplicate.list",
                                            sorted({c for r in rows for c in (r["a"], r["b"])}))
@@ -57,7 +57,7 @@ async def list_duplicates(request: Request, who: Lead,
 
 async def _open(request: Request, proposal_id: str) -> dict[str, Any]:
     try:
-        found = await duplicate_views.proposal(request.app.state.pool, str(uuid.UUID(proposal_id)))
+        found = await duplicate_queries.proposal(request.app.state.pool, str(uuid.UUID(proposal_id)))
     except ValueError as exc:
         raise ApiError(404, "not_found", "no such proposal") from exc
     if found is None:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Request
 
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import audit_views, views
+from services.api.queries.customers import card as read_card
+from services.api.queries.timeline import EXPORT_MAX_ROWS, full_timeline
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]
@@ -24,8 +25,8 @@ async def export(request: Request, who: Agent, customer_id: str) -> dict[str, An
     except ValueError as exc:
         raise ApiError(404, "not_found", "no such customer") from exc
     pool = request.app.state.pool
-    card = await views.card(pool, cid)
-    timeline = await audit_views.full_timeline(pool, card["id"]) if card else []
+    card = await read_card(pool, cid)
+    timeline = await full_timeline(pool, card["id"]) if card else []
     ids = [cid] + ([card["id"]] if card and card["id"] != cid else [])
     await request.app.state.auditor.record(request, who, "customer.export", ids)
     if card is None:
@@ -35,5 +36,5 @@ async def export(request: Request, who: Agent, customer_id: str) -> dict[str, An
         "customer": card,
         "timeline": timeline,
         "count": len(timeline),
-        "truncated": len(timeline) >= audit_views.EXPORT_MAX_ROWS,
+        "truncated": len(timeline) >= EXPORT_MAX_ROWS,
     }

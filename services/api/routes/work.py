@@ -13,17 +13,18 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from events.work import EmployeeHandedOver, NoteAdded, ProfileChanged, Short, Tag, Text
+from events.work import EmployeeHandedOver, EmployeeId, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import views, work_views
+from services.api.queries import customers as customer_queries
+from services.api.queries import work as work_queries
 from services.api.routes.customers import customer_id_or_404
 from services.api.work_commands import new_id, publish
 
 router = APIRouter(tags=["work"])
 Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]
 Lead = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
-EmployeeId = Annotated[str, Path(min_length=1, max_length=200)]
+EmployeePath = Annotated[str, Path(min_length=1, max_length=200)]
 WRITES: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}, 503: {}}
 
 
@@ -44,7 +45,7 @@ class ProfileBody(BaseModel):
     birth_date: date | None = None
     company: Short | None = None
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
-    owner: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    owner: EmployeeId | None = None
 
     @field_validator("birth_date")
     @classmethod
@@ -58,12 +59,12 @@ class HandoverBody(BaseModel):
     """Who takes over the departing employee's customers, open requests and open tasks."""
 
     model_config = ConfigDict(extra="forbid")
-    to: Annotated[str, Field(min_length=1, max_length=200)]
+    to: EmployeeId
 
 
 async def customer_root(request: Request, customer_id: str) -> tuple[str, list[str]]:
     """The card a customer id answers with, and its members; 404 for an unknown id."""
-    found = await views.members(request.app.state.pool, customer_id_or_404(customer_id))
+    found = await customer_queries.members(request.app.state.pool, customer_id_or_404(customer_id))
     if found is None:
         raise ApiError(404, "not_found", "no such customer")
     return found
@@ -74,8 +75,8 @@ async def known_interaction(request: Request, members: list[str], interaction_id
     """The named interaction of this customer (404 when it is not theirs), or None."""
     if interaction_id is None:
         return None
-    found = work_views.as_uuid(interaction_id)
-    row = await work_views.interaction(request.app.state.pool, members, found) if found else None
+    found = work_queries.as_uuid(interaction_id)
+    row = await work_queries.interaction(request.app.state.pool, members, found) if found else None
     if row is None:
         raise ApiError(404, "not_found", "no such interaction of this customer")
     return row
@@ -83,7 +84,7 @@ async def known_interaction(request: Request, members: list[str], interaction_id
 
 async def active_employee(request: Request, employee_id: str, field: str) -> None:
     """422 when ``employee_id`` has left: work must not go to someone who is gone."""
-    found = await work_views.employee(request.app.state.pool, employee_id)
+    found = await work_queries.employee(request.app.state.pool, employee_id)
     if found is not None and found["status"] == "left":
         raise ApiError(422, "employee_left", f"{field} {employee_id} has left")
 
@@ -98,7 +99,7 @@ async def add_note(request: Request, who: Agent, customer_id: str, body: NoteBod
     await known_interaction(request, members, body.interaction_id)
     now, note_id = datetime.now(UTC), new_id(request, "note", who)
     event = NoteAdded(note_id=note_id, customer_id=root, text=body.text, outcome=body.outcome,
-                      interaction_id=work_views.as_uuid(body.interaction_id or ""), by=who.subject, at=now)
+                      interaction_id=work_queries.as_uuid(body.interaction_id or ""), by=who.subject, at=now)
     await publish(request, who, "customer.note", event, event_id=note_id, key=root, at=now,
                   customer_ids=[root])
     return JSONResponse({"id": note_id}, 202)
@@ -124,7 +125,7 @@ async def change_profile(request: Request, who: Agent, customer_id: str, body: P
 
 
 @router.post("/v1/employees/{employee_id}/handover", status_code=202, responses=WRITES)
-async def handover(request: Request, who: Lead, employee_id: EmployeeId, body: HandoverBody) -> JSONResponse:
+async def handover(request: Request, who: Lead, employee_id: EmployeePath, body: HandoverBody) -> JSONResponse:
     """Move every customer, open request and open task of one employee to another, in one step."""
     if body.to == employee_id:
         raise ApiError(422, "same_employee", "cannot hand over to the same employee")
@@ -132,7 +133,7 @@ async def handover(request: Request, who: Lead, employee_id: EmployeeId, body: H
     now, handover_id = datetime.now(UTC), new_id(request, "handover", who)
     event = EmployeeHandedOver(handover_id=handover_id, from_employee=employee_id, to_employee=body.to,
                                by=who.subject, at=now)
-    owned = await work_views.owned_by(request.app.state.pool, employee_id)
+    owned = await work_queries.owned_by(request.app.state.pool, employee_id)
     await publish(request, who, "employee.handover", event, event_id=handover_id, key=employee_id,
                   at=now, customer_ids=owned)
     return JSONResponse({"id": handover_id}, 202)

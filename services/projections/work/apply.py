@@ -1,7 +1,7 @@
 """Pure: one work event -> the statements that apply it to the read models, in order.
 
-Every statement is idempotent or guarded, and the store runs them only for an event it has not
-recorded before (``work_log``), so a redelivered record changes nothing.
+Every statement is idempotent or guarded, and the store runs them only for an event id it has
+not seen before (``work_log``), so a redelivered record changes nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from events.work import (
     TaskDone,
 )
 from events.work_rules import TRANSITIONS
+from services.projections.timeline.reports import thread_of
 
 Statement = tuple[str, dict[str, Any]]
 
@@ -44,6 +45,17 @@ INSERT_REQUEST = (
     " %(due_at)s, %(opened_at)s"
     " FROM (SELECT 1) one LEFT JOIN timeline t ON t.interaction_id = %(interaction_id)s"
     " ON CONFLICT (request_id) DO NOTHING"
+)
+# Replies already stored attach now; later ones as the timeline stores them
+# (services/projections/timeline/reports.py): the same pairs in whichever order both arrive.
+ATTACH_REPLIES = (
+    "INSERT INTO request_interactions (request_id, interaction_id, occurred_at)"
+    " SELECT r.request_id, t.interaction_id, t.occurred_at FROM work_requests r"
+    " JOIN customers m ON coalesce(m.root_id, m.id) = (SELECT coalesce(root_id, id) FROM customers"
+    " WHERE id = r.customer_id)"
+    " JOIN timeline t ON t.customer_id = m.id AND t.direction = 'inbound' AND t.occurred_at > r.thread_since"
+    f" AND {thread_of('t')} = r.thread"
+    " WHERE r.request_id = %(request_id)s AND r.thread IS NOT NULL ON CONFLICT DO NOTHING"
 )
 # The api checked the transition against what it read; a change that lost a race to another
 # one is not applied (the guard on the current status), and its history row says so.
@@ -90,16 +102,20 @@ _PROFILE_COLUMNS = ("name", "birth_date", "company", "tags", "owner")
 
 
 def statements_for(payload: BaseModel, seq: int) -> list[Statement]:
-    """What applying ``payload`` (at ``seq`` in the work log) writes; nothing for an event this
-    projection does not keep."""
+    """What applying ``payload`` (at offset ``seq`` of its partition) writes; nothing for an event
+    this projection does not keep. A customer's work is on one partition, so the offset orders
+    their notes, and a rebuild from the same log gives the same order."""
     if isinstance(payload, ProfileChanged):
         owner = [(OWNER_CONTACTS, payload.model_dump())] if "owner" in payload.fields else []
         return [_profile(payload), *owner]
+    if isinstance(payload, RequestOpened):
+        params = {**payload.model_dump(), "seq": seq}
+        return [(INSERT_REQUEST, params), (ATTACH_REPLIES, params)]
     if isinstance(payload, RequestStatusChanged):
         sources = sorted(s for s, targets in TRANSITIONS.items() if payload.status in targets)
         return [(REQUEST_STATUS, {**payload.model_dump(), "from": sources})]
     simple: dict[type[BaseModel], str] = {
-        NoteAdded: INSERT_NOTE, RequestOpened: INSERT_REQUEST, TaskCreated: INSERT_TASK,
+        NoteAdded: INSERT_NOTE, TaskCreated: INSERT_TASK,
         TaskDone: TASK_DONE, EmployeeHandedOver: HANDOVER,
     }
     statement = simple.get(type(payload))

@@ -12,8 +12,8 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.api.views import _SUMMARIES
-from services.api.work_views import rows
+from services.api.queries import fetch_all as rows
+from services.api.queries.customers import _SUMMARIES
 
 NAME = ("coalesce(p.name, (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id"
         " AND m.name IS NOT NULL ORDER BY m.name_at DESC LIMIT 1))")
@@ -80,29 +80,27 @@ ACTIVITY_FIELDS = ("key", "interactions", "inbound", "outbound", "calls_answered
 async def dormant(pool: AsyncConnectionPool, *, cutoff: datetime, owner: str | None,
                   before: tuple[datetime, str] | None, limit: int) -> list[dict[str, Any]]:
     """Roots whose last contact is older than ``cutoff``, oldest first (``limit + 1`` rows)."""
-    filters: list[str] = []
-    params: dict[str, Any] = {"cutoff": cutoff, "limit": limit + 1}
-    if owner is not None:
-        filters.append("AND cc.owner = %(owner)s")
-        params["owner"] = owner
-    if before is not None:
-        filters.append("AND (cc.last_contact_at, cc.customer_id) > (%(at)s, %(via)s::uuid)")
-        params["at"], params["via"] = before
-    return await rows(pool, DORMANT.format(filters=" ".join(filters)), params)
+    return await _listing(pool, DORMANT, {"cutoff": cutoff}, "cc", "(cc.last_contact_at, cc.customer_id)",
+                          owner, before, limit)
 
 
 async def birthdays(pool: AsyncConnectionPool, *, keys: list[int], owner: str | None,
                     before: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
     """Customers whose birthday key is one of ``keys``, in the keys' order (``limit + 1`` rows)."""
-    filters: list[str] = []
-    params: dict[str, Any] = {"keys": keys, "limit": limit + 1}
+    return await _listing(pool, BIRTHDAYS, {"keys": keys}, "p", "(k.pos, p.customer_id)", owner, before, limit)
+
+
+async def _listing(pool: AsyncConnectionPool, query: str, params: dict[str, Any], owned: str, order: str,
+                   owner: str | None, before: tuple[Any, str] | None, limit: int) -> list[dict[str, Any]]:
+    """A report page: ``owned``.owner filtered, and after the cursor's position in ``order``."""
+    filters, params = [], {**params, "limit": limit + 1}
     if owner is not None:
-        filters.append("AND p.owner = %(owner)s")
+        filters.append(f"AND {owned}.owner = %(owner)s")
         params["owner"] = owner
     if before is not None:
-        filters.append("AND (k.pos, p.customer_id) > (%(pos)s, %(rid)s::uuid)")
-        params["pos"], params["rid"] = before
-    return await rows(pool, BIRTHDAYS.format(filters=" ".join(filters)), params)
+        filters.append(f"AND {order} > (%(after)s, %(after_id)s::uuid)")
+        params["after"], params["after_id"] = before
+    return await rows(pool, query.format(filters=" ".join(filters)), params)
 
 
 async def activity(pool: AsyncConnectionPool, *, start: date, end: date, by: str) -> list[dict[str, Any]]:
