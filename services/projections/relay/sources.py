@@ -21,6 +21,7 @@ class Source(Protocol):
     """A numbered log of records for one topic."""
 
     topic: str
+    every_s: float  # how often an idle source is polled
 
     def after(self, position: int, limit: int) -> list[tuple[int, Outgoing | None]]:
         """Up to ``limit`` rows past ``position``, in order; None for a row not published."""
@@ -33,6 +34,7 @@ class IdentitySource:
     """The recorded identity log, published as customers.v1 events keyed by customer."""
 
     topic = topics.CUSTOMERS
+    every_s = 0.05  # the card's freshness waits on it
 
     def __init__(self, identity: IdentityLog) -> None:
         self.identity = identity
@@ -51,6 +53,8 @@ class IdentitySource:
 
 class OutboxSource:
     """The outbox rows of one topic."""
+
+    every_s = 0.5  # alerts and checkpoints: readers that can wait, like the audit side's workers
 
     def __init__(self, datastore: PostgresDatastore, topic: str) -> None:
         self.datastore, self.topic = datastore, topic
