@@ -12,8 +12,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.envelope import register
+from events import topics
+from events.envelope import encode, register, wrap
 from events.ids import uuid5_text
+from events.records import Outgoing
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 CustomerPair = Annotated[list[str], Field(min_length=2, max_length=2)]
@@ -49,3 +51,17 @@ class DuplicateRejected(BaseModel):
     requested_by: str
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
     at: datetime
+
+
+AUTO_MERGE_BY = "kartoteka/auto-merge"
+
+
+def auto_merge_record(a: str, b: str, score: float, at: datetime) -> Outgoing:
+    """The merge a deployment lets the finder request above its auto-merge score (off by default);
+    its id is the proposal's, so a re-scored pair requests it once."""
+    pid = proposal_id(a, b)
+    command = MergeRequested(command_id=pid, proposal_id=pid, customer_ids=sorted((a, b)), requested_by=AUTO_MERGE_BY,
+                             score=score, at=at)
+    envelope = wrap(command, id=pid, source=AUTO_MERGE_BY, time=at, subject=min(a, b))
+    return Outgoing(topics.IDENTITY_COMMANDS, min(a, b).encode(), encode(envelope),
+                    (("event-type", envelope.type.encode()),))

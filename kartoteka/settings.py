@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     identity_merge_window_days: int = Field(30, ge=1)
     # Possible duplicates (issue 20): the lowest match probability proposed for review.
     duplicates_min_score: float = Field(0.9, gt=0, lt=1)
+    # Above this probability the finder merges without review (through the outbox); None = never.
+    duplicates_auto_merge_score: float | None = Field(None, gt=0.99, lt=1)
     # The agent's work (issue 14): call outcomes a note may carry, and the hours a request of
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from tests.support.data import interaction, unique_phone
-from tests.support.work import access_actions, card_until, listed
+from tests.support.work import access_actions, listed
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -46,6 +46,16 @@ def _pair(ingest, auth, settings, first: str, second: str, born: str, address: s
                      else None, message="both attributed")
     assert ids[0] != ids[1], "a mistyped number is not an identical identifier"
     return ids
+
+
+def card_until(api, auth, customer_id: str, check, what: str) -> dict[str, Any]:
+    """The card once ``check`` holds; an answer other than 200 (a busy broker's 503) is read again."""
+
+    def read() -> dict[str, Any] | None:
+        answer = api.get(f"/v1/customers/{customer_id}", headers=auth("agent", "emp-poller"))
+        return answer.json() if answer.status_code == 200 and check(answer.json()) else None
+
+    return wait_until(read, message=what)
 
 
 def _proposal(api, auth, pair: tuple[str, str], status: str = "open") -> dict[str, Any]:
@@ -142,7 +152,7 @@ def test_a_family_landline_with_different_birth_dates_is_held_as_a_proposal_not_
         held = _proposal(api, auth, pair)
         [reason] = [e["values"][1] for e in held["evidence"] if e["attribute"] == "held"]
         assert "different birth dates (1955-03-01, 1984-11-20)" in reason
-        card = api.get(f"/v1/customers/{pair[0]}", headers=auth("agent")).json()
+        card = card_until(api, auth, pair[0], lambda c: True, "the mother's card")
         assert set(card["members"]) == {pair[0]}, "held, not merged"
 
 
@@ -152,8 +162,27 @@ def test_the_card_shows_matching_attributes_with_where_each_was_seen(settings, i
             channel="web_form", customer={"phone": unique_phone(), "name": "Анна Белова"},
             details={"birth_date": "1979-05-06", "address": "Самара, ул. Мира, 3"}))
         wait_until(lambda: _observed(settings.dsn, first), message="observed")
-        card = api.get(f"/v1/customers/{_customer(settings.dsn, first)}", headers=auth("agent")).json()
+        card = card_until(api, auth, _customer(settings.dsn, first), lambda c: bool(c["attributes"]), "attributes")
     seen = {(a["attribute"], a["value"]): a for a in card["attributes"]}
     assert seen[("birth_date", "1979-05-06")]["channel"] == "web_form"
     assert seen[("address", "Самара, ул. Мира, 3")]["source"] == first
     assert ("name", "Анна Белова") in seen
+
+
+def test_above_a_configured_auto_merge_score_the_pair_merges_through_the_outbox(settings, ingest, api, auth):
+    auto = settings.model_copy(update={"duplicates_auto_merge_score": 0.9999})
+    with running(auto, ("resolver", "relay", "timeline", "duplicates")):
+        pair = _pair(ingest, auth, settings, "Марина", "Круглова", "1969-12-01", "Тверь, ул. Садовая, д. 7, кв. 3")
+        card = card_until(api, auth, pair[0], lambda c: len(c["members"]) == 2, "merged without review")
+        assert set(card["members"]) == set(pair)
+        accepted = _proposal(api, auth, pair, "accepted")
+        assert accepted["decided_by"] == "kartoteka/auto-merge" and accepted["score"] >= 0.9999
+
+
+def test_without_an_auto_merge_score_nothing_merges_unreviewed(settings, ingest, api, auth):
+    assert settings.duplicates_auto_merge_score is None
+    with running(settings, WORKERS):
+        pair = _pair(ingest, auth, settings, "Марина", "Круглова", "1969-12-01", "Тверь, ул. Садовая, д. 7, кв. 3")
+        assert _proposal(api, auth, pair)["score"] >= 0.9999
+        card = card_until(api, auth, pair[0], lambda c: True, "the card")
+        assert card["members"] == [pair[0]]

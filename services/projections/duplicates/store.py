@@ -12,7 +12,8 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 from psycopg.types.json import Jsonb
 
-from events.duplicates import proposal_id
+from events.duplicates import AUTO_MERGE_BY, auto_merge_record, proposal_id
+from kartoteka import outbox
 from services.projections.duplicates.attributes import MatchRecord
 from services.projections.duplicates.model import ScoredPair
 from services.projections.duplicates.observe import Changes, record_of
@@ -55,9 +56,11 @@ def _record(row: dict[str, Any]) -> MatchRecord:
 class DuplicateStore:
     """Applies a batch's changes, rescoring the customers they touched, with the positions."""
 
-    def __init__(self, datastore: PostgresDatastore, positions: Positions) -> None:
+    def __init__(self, datastore: PostgresDatastore, positions: Positions,
+                 auto_merge_score: float | None = None) -> None:
         self.datastore = datastore
         self.positions = positions
+        self.auto_merge_score = auto_merge_score
 
     def latest_model(self) -> tuple[int, dict[str, Any]] | None:
         with self.datastore.get_connection() as conn:
@@ -131,6 +134,21 @@ class DuplicateStore:
         now = datetime.now(UTC)
         curs.executemany(PROPOSE, [(proposal_id(p.a, p.b), p.a, p.b, p.probability, Jsonb(evidence_json(p)), now)
                                    for p in pairs])
+        if self.auto_merge_score is not None:
+            self._auto_merge(curs, [p for p in pairs if p.probability >= self.auto_merge_score], now)
+
+    def _auto_merge(self, curs: Cursor[Any], pairs: list[ScoredPair], now: datetime) -> None:
+        """Accept still-open proposals above the auto-merge score: the merge command goes to the
+        outbox with the decision, so it is sent exactly when the decision is committed."""
+        if not pairs:
+            return
+        curs.execute("UPDATE duplicate_proposals SET status = 'accepted', decided_at = %s, decided_by = %s,"
+                     " reason = 'score above the auto-merge threshold'"
+                     " WHERE proposal_id = ANY(%s::uuid[]) AND status = 'open' RETURNING proposal_id::text",
+                     (now, AUTO_MERGE_BY, [proposal_id(p.a, p.b) for p in pairs]))
+        accepted = {r["proposal_id"] for r in curs.fetchall()}
+        outbox.write(curs, [auto_merge_record(p.a, p.b, p.probability, now) for p in pairs
+                            if proposal_id(p.a, p.b) in accepted], AUTO_MERGE_BY)
 
     def _held(self, curs: Cursor[Any], held: dict[tuple[str, str], tuple[str, str]], scorer: Scorer) -> None:
         """Links a guard held back: proposed with the model's evidence and the conflict beside it."""

@@ -60,8 +60,11 @@ class DuplicateFinder:
 
 
 WORKER = WorkerSpec(
-    name="duplicates", consumes=(topics.CUSTOMERS, topics.IDENTITY_COMMANDS, topics.WORK_COMMANDS), produces=(),
-    build=lambda ctx: DuplicateFinder(DuplicateStore(ctx.datastore, ctx.positions), ctx.settings.duplicates_min_score),
+    name="duplicates", consumes=(topics.CUSTOMERS, topics.IDENTITY_COMMANDS, topics.WORK_COMMANDS),
+    produces=(topics.IDENTITY_COMMANDS,),  # only with KARTOTEKA_DUPLICATES_AUTO_MERGE_SCORE set
+    build=lambda ctx: DuplicateFinder(
+        DuplicateStore(ctx.datastore, ctx.positions, ctx.settings.duplicates_auto_merge_score),
+        ctx.settings.duplicates_min_score),
     # Decisions (accepted, rejected) come from identity.commands.v1 too, so the tables refill from the logs.
     read_model=("match_attributes", "match_records", "duplicate_proposals"),
     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
