@@ -15,6 +15,7 @@ import duckdb
 import pyarrow as pa
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException
 from unidecode import unidecode
 
 from bench.duplicates.russian import Row
@@ -71,7 +72,10 @@ def links(rows: list[Row], min_score: float) -> list[tuple[int, int, float]]:
         "l.given_name = r.surname and l.surname = r.given_name and l.date_of_birth = r.date_of_birth",
     ], recall=0.9)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+    for rule in (block_on("date_of_birth"), block_on("postcode")):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        except (EMTrainingException, ValueError):  # no pairs on this data: keep the earlier estimates
+            continue
     found = linker.inference.predict(threshold_match_probability=min_score).as_record_list()
     return [(int(r["rec_id_l"]), int(r["rec_id_r"]), float(r["match_probability"])) for r in found]

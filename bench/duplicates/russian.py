@@ -75,9 +75,14 @@ def _phone_text(digits: str, rng: random.Random) -> str:
     return rng.choice([f"8 {a} {b}-{c}-{d}", f"+7 ({a}) {b}-{c}-{d}", f"+7{digits}", f"8({a}){b}{c}{d}"])
 
 
+POSTCODES = {city: 100_000 + 97_123 * n % 800_000 for n, city in enumerate(CITIES)}
+
+
 def _address(city: str, street: str, house: int, flat: int | None, rng: random.Random) -> str:
     form = rng.choice(["г. {c}, ул. {s}, д. {h}{f}", "{c}, {s} ул., {h}{f}", "{c}, улица {s}, дом {h}{f}"])
-    return form.format(c=city, s=street, h=house, f=f", кв. {flat}" if flat else "")
+    text = form.format(c=city, s=street, h=house, f=f", кв. {flat}" if flat else "")
+    # Half the forms start with the postcode (one per city here; a street has its own in life).
+    return f"{POSTCODES[city] + STREETS.index(street)}, {text}" if rng.random() < 0.5 else text
 
 
 def people(count: int, rng: random.Random) -> list[tuple[Row, dict[str, object]]]:

@@ -85,3 +85,10 @@ def test_a_profile_value_wins_over_what_interactions_said() -> None:
     assert record.birth_date == "1980-01-02"
     assert (record.first_name, record.surname) == ("irina", "petrova")
     assert record.phones == ("9120000001",)
+
+
+def test_a_postcode_goes_last_and_stays_out_of_the_blocking_keys() -> None:
+    with_code = match_record("a", names=["Ира Ким"], address="170100, г. Тверь, ул. Мира, д. 5, кв. 3")
+    without = match_record("b", names=["Ирина Ким"], address="Тверь, Мира ул., 5, кв. 3")
+    assert with_code.address == "tver mira 5 3 170100"
+    assert {"a:tver mira 5 3:i", "h:5:mira"} <= set(with_code.block_keys) & set(without.block_keys)

@@ -53,7 +53,13 @@ def normal_address(text: str | None) -> str | None:
     if not text:
         return None
     tokens = [t for t in _TOKENS.findall(unidecode(text).lower().replace("'", "")) if t not in _ADDRESS_NOISE]
-    return " ".join(tokens) or None
+    # A postcode (written first in Russia, often left out) goes last, where it moves nothing else.
+    postcodes = [t for t in tokens if _is_postcode(t)]
+    return " ".join([t for t in tokens if not _is_postcode(t)] + postcodes) or None
+
+
+def _is_postcode(token: str) -> bool:
+    return token.isdigit() and len(token) >= 5
 
 
 def normal_company(text: str | None) -> str | None:
@@ -88,7 +94,7 @@ def street_key(address: str) -> str | None:
     """The house number with its street ("lenina 5 12" and "15 lawley street" forms)."""
     tokens = address.split()
     for i, token in enumerate(tokens):
-        if token.isdigit():
+        if token.isdigit() and not _is_postcode(token):
             street = tokens[i - 1] if i and not tokens[i - 1].isdigit() else (tokens[i + 1:i + 2] or [""])[0]
             return f"{token}:{street}" if street and not street.isdigit() else None
     return None
@@ -106,7 +112,8 @@ def block_keys(r: MatchRecord) -> tuple[str, ...]:
     if r.birth_date:  # same birth date: a few dozen people even among a million
         keys.add(f"b:{r.birth_date}")
     if r.address:  # same address + a similar name; same house on the same street
-        keys |= {f"a:{r.address}:{n[:1]}" for n in names}
+        place = " ".join(t for t in r.address.split() if not _is_postcode(t))
+        keys |= {f"a:{place}:{n[:1]}" for n in names}
         if street := street_key(r.address):
             keys.add(f"h:{street}")
     if r.first_name and r.surname:  # transliteration-equal names (either order)
