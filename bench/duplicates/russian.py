@@ -78,10 +78,10 @@ def _phone_text(digits: str, rng: random.Random) -> str:
 POSTCODES = {city: 100_000 + 97_123 * n % 800_000 for n, city in enumerate(CITIES)}
 
 
-def _address(city: str, street: str, house: int, flat: int | None, rng: random.Random) -> str:
+def _address(city: str, street: str, house: int, flat: int | None, rng: random.Random, typo: bool = False) -> str:
     form = rng.choice(["г. {c}, ул. {s}, д. {h}{f}", "{c}, {s} ул., {h}{f}", "{c}, улица {s}, дом {h}{f}"])
-    text = form.format(c=city, s=street, h=house, f=f", кв. {flat}" if flat else "")
-    # Half the forms start with the postcode (one per city here; a street has its own in life).
+    text = form.format(c=city, s=_typo(street, rng) if typo else street, h=house, f=f", кв. {flat}" if flat else "")
+    # Half the forms start with the postcode (one per street here).
     return f"{POSTCODES[city] + STREETS.index(street)}, {text}" if rng.random() < 0.5 else text
 
 
@@ -144,8 +144,8 @@ def duplicate(original: tuple[Row, dict[str, object]], rng: random.Random) -> Ro
     if born and rng.random() < 0.05:
         born = born[:8] + f"{min(28, max(1, int(born[8:]) + rng.choice((-1, 1)))):02d}"
     address = None if rng.random() < 0.3 else _address(
-        str(parts["city"]), _typo(str(parts["street"]), rng) if rng.random() < 0.1 else str(parts["street"]),
-        int(str(parts["house"])), parts["flat"] if rng.random() < 0.7 else None, rng)  # type: ignore[arg-type]
+        str(parts["city"]), str(parts["street"]), int(str(parts["house"])),
+        parts["flat"] if rng.random() < 0.7 else None, rng, typo=rng.random() < 0.1)  # type: ignore[arg-type]
     dup = replace(row, name=name, phone=phone, email=email, birth_date=born, address=address,
                   company=row.company if rng.random() < 0.5 else None)
     if not (dup.phone or dup.email):  # a channel always brings one identifier
