@@ -264,3 +264,9 @@ def test_another_person_on_a_family_phone_gets_their_own_card_and_finds_it_again
 def test_known_first_names_that_differ_conflict_however_similar_they_look() -> None:
     assert conflict(Traits(None, "oleg", None), Traits(None, "olga", None))
     assert conflict(Traits(None, "irina", None), Traits(None, "irnna", None)) is None
+
+
+def test_a_mistyped_or_day_month_swapped_birth_date_is_no_conflict() -> None:
+    assert conflict(Traits("1980-01-02", None, None), Traits("1980-01-03", None, None)) is None
+    assert conflict(Traits("1980-01-02", None, None), Traits("1980-02-01", None, None)) is None
+    assert conflict(Traits("1980-01-02", None, None), Traits("1981-01-03", None, None))

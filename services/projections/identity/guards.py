@@ -91,10 +91,17 @@ def traits_of(name: str | None, birth_date: object) -> Traits:
 
 def conflict(a: Traits, b: Traits) -> str | None:
     """Why two customers sharing an identifier are still probably two people, or None."""
-    if a.birth_date and b.birth_date and a.birth_date != b.birth_date:
+    if a.birth_date and b.birth_date and not _one_typo_apart(a.birth_date, b.birth_date):
         return "different birth dates ({}, {})".format(*sorted((a.birth_date, b.birth_date)))
     if a.first_name and b.first_name and a.first_name != b.first_name and (
             {a.first_name, b.first_name} <= KNOWN_FIRST_NAMES
             or JaroWinkler.similarity(a.first_name, b.first_name) < NAME_SIMILARITY):
         return "clearly different first names ({}, {})".format(*sorted((a.first_name, b.first_name)))
     return None
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """Equal, one digit mistyped, or day and month swapped: one person's birth date, written twice."""
+    if sum(x != y for x, y in zip(a, b, strict=False)) <= 1:
+        return True
+    return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
