@@ -149,6 +149,21 @@ def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability
     return [_scored(row) for row in rows]
 
 
+def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: dict[str, Any],
+              min_probability: float) -> list[ScoredPair]:
+    """Pairs among ``new`` and between ``new`` and ``known`` (never among ``known``: scored before)."""
+    if not new:
+        return []
+    db_api = DuckDBAPI(connection=duckdb.connect())
+    fresh = db_api.register(table(new))
+    inference = Linker(fresh, model, log_level=logging.WARNING).inference
+    rows = inference.predict_within(fresh, threshold_match_probability=min_probability).as_record_list()
+    if known:
+        rows += inference.predict_between(fresh, db_api.register(table(known)),
+                                          threshold_match_probability=min_probability).as_record_list()
+    return [_scored(row) for row in rows]
+
+
 def _scored(row: dict[str, Any]) -> ScoredPair:
     evidence = []
     for attribute, (output, columns) in ATTRIBUTES.items():

@@ -40,7 +40,8 @@ VALUES (%s, %s, %s, %s, %s, %s)
 ON CONFLICT (proposal_id) DO UPDATE SET score = excluded.score, evidence = excluded.evidence
 WHERE duplicate_proposals.status = 'open'
 """
-Scorer = Callable[[Sequence[MatchRecord], float | None], list[ScoredPair]]  # None: the minimum score
+# (changed records, their candidates, minimum score or None for the configured one) -> pairs
+Scorer = Callable[[Sequence[MatchRecord], Sequence[MatchRecord], float | None], list[ScoredPair]]
 
 
 def evidence_json(pair: ScoredPair) -> list[dict[str, Any]]:
@@ -129,8 +130,7 @@ class DuplicateStore:
         candidates = [_record(r["record"]) for r in curs.fetchall()]
         if not candidates and len(changed) < 2:
             return
-        mine = set(ids)
-        pairs = [p for p in scorer([*changed, *candidates], None) if p.a in mine or p.b in mine]
+        pairs = scorer(changed, candidates, None)
         now = datetime.now(UTC)
         curs.executemany(PROPOSE, [(proposal_id(p.a, p.b), p.a, p.b, p.probability, Jsonb(evidence_json(p)), now)
                                    for p in pairs])
@@ -155,7 +155,7 @@ class DuplicateStore:
         ids = sorted({c for pair in held for c in pair})
         curs.execute("SELECT record FROM match_records WHERE customer_id = ANY(%s::uuid[])", (ids,))
         records = [_record(r["record"]) for r in curs.fetchall()]
-        scored = {(p.a, p.b): p for p in scorer(records, 0.0)}
+        scored = {(p.a, p.b): p for p in scorer(records, [], 0.0)}
         now = datetime.now(UTC)
         rows = []
         for (a, b), (key, reason) in held.items():

@@ -52,8 +52,11 @@ class DuplicateFinder:
         assert self.model is not None
         return self.model
 
-    def score(self, records: Sequence[MatchRecord], min_score: float | None) -> list[model.ScoredPair]:
-        return model.score(records, self._current_model(), self.min_score if min_score is None else min_score)
+    def score(self, changed: Sequence[MatchRecord], candidates: Sequence[MatchRecord],
+              min_score: float | None) -> list[model.ScoredPair]:
+        """Pairs among the changed records and between them and their candidates."""
+        return model.score_new(changed, candidates, self._current_model(),
+                               self.min_score if min_score is None else min_score)
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         self.store.apply(changes([d.payload for d in items]), trackings, self.score)
