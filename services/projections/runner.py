@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -80,10 +79,6 @@ class Runner:
         self._topic_ids: dict[str, str] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
-
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
 
     def run(self) -> None:
         self._start()
