@@ -104,8 +104,7 @@ def _reads(r: dict[str, Any]) -> list[str]:
             f"{rd['customers']:,} customers / {rd['interactions']:,} interactions bulk-loaded by `bench.load`"
             f" in {rd['load_seconds']} s. Each endpoint: {rd.get('warmup_s', 0)} s of warm-up, then"
             f" {rd['offered_per_s']:.0f} requests/s offered by wrk (paced on a monotonic clock over"
-            f" {rd.get('connections', '?')} keep-alive connections) from {rd.get('agents', 1)} agent tokens"
-            " (reports: 5 supervisor tokens, the rate shared by the three);"
+            f" {rd.get('connections', '?')} keep-alive connections) from {rd.get('agents', 1)} agent tokens;"
             " each read also produces its access event, consumed by the audit side meanwhile."
             " Raw: the routes' query functions (`services.api.queries`), in-process, one at a time.", ""] + _table(
         ["read", "req/s", "p50 ms", "p95 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "p99 ratio"], rows)

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     partitions: int = Field(4, ge=1, le=64)
     token_secret: SecretStr | None = None
     token_ttl_s: int = 30 * 24 * 3600
+    # The password of the api's database login kartoteka_api_login (none with trust auth).
+    api_db_password: str | None = None
     audit_fail_closed: bool = True
     batch_max_records: int = 2000
     # The card + timeline projection: its set-based batches cost PostgreSQL less per record
@@ -67,6 +69,10 @@ class Settings(BaseSettings):
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"
     work_sla_hours: str = "urgent=4,high=8,normal=24,low=72"
+    # A false positive silences alerts of the same pattern (employee, kind) this many days.
+    alert_suppression_days: float = Field(14.0, ge=0)
+    # How often the anchor worker copies the signed audit chain head out of the database.
+    anchor_every_s: float = Field(1.0, gt=0)
     # Operating (issue 19). The supervisor serves every process's metrics merged on this port
     # (kartoteka.metrics); a `serve`/`worker` run on its own serves its processes' when set.
     metrics_port: int = Field(8002, ge=1, le=65535)
@@ -89,6 +95,11 @@ class Settings(BaseSettings):
         if self.env == "production" and self.token_secret is None:
             raise ValueError("KARTOTEKA_TOKEN_SECRET must be set when KARTOTEKA_ENV=production")
         return self
+
+    @property
+    def anchor_path(self) -> Path:
+        """The append-only file of signed audit chain heads (events/audit/anchor.py)."""
+        return self.data_dir / "audit" / "anchors.jsonl"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

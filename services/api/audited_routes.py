@@ -34,6 +34,9 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/v1/duplicates"): "duplicate.list",
     ("POST", "/v1/duplicates/{proposal_id}/accept"): "duplicate.accept",
     ("POST", "/v1/duplicates/{proposal_id}/reject"): "duplicate.reject",
+    ("GET", "/v1/audit/alerts/{alert_id}"): "audit.alert",
+    ("POST", "/v1/audit/alerts/{alert_id}/status"): "audit.alert_status",
+    ("GET", "/v1/audit/suppressions"): "audit.suppressions",
     # The agent's work: every write is an access record naming it, and so is every list.
     ("POST", "/v1/customers/{customer_id}/notes"): "customer.note",
     ("PATCH", "/v1/customers/{customer_id}"): "customer.profile",

@@ -36,10 +36,10 @@ def new_id(request: Request, kind: str, who: Principal) -> str:
 
 async def publish(request: Request, who: Principal, action: AccessAction, payload: BaseModel, *,
                   event_id: str, key: str, at: datetime, customer_ids: Iterable[str],
-                  topic: str = topics.WORK_COMMANDS) -> None:
+                  topic: str = topics.WORK_COMMANDS, query: str | None = None) -> None:
     """Audit the write, then put its event on ``topic`` (503 when Kafka does not acknowledge)."""
     state = request.app.state
-    await state.auditor.record(request, who, action, customer_ids)
+    await state.auditor.record(request, who, action, customer_ids, query)
     envelope = wrap(payload, id=event_id, source=SOURCE, time=at, subject=key)
     record = (state.settings.topic(topic), key.encode(), encode(envelope),
               [("event-type", envelope.type.encode())])

@@ -17,6 +17,7 @@ MODULES = (
     "services.projections.relay.worker",
     "services.projections.timeline.worker",
     "services.projections.audit.worker",
+    "services.projections.anchor.worker",
     "services.projections.employees.worker",
     "services.projections.detect.worker",
     "services.projections.alerts.worker",

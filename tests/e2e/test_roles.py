@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kartoteka.auth import Role, mint
+from tests.support.alerts import raise_alert
 from tests.support.data import interaction, unique_phone
 from tests.support.workers import running, wait_until
 
@@ -109,6 +110,11 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "GET", "/v1/audit/access"): lambda d: ({}, {"employee_id": "emp-1"}, None),
     ("api", "GET", "/v1/audit/alerts"): lambda d: ({}, {}, None),
     ("api", "GET", "/v1/audit/verify"): lambda d: ({}, {}, None),
+    ("api", "GET", "/v1/audit/alerts/{alert_id}"): lambda d: ({"alert_id": d["alert"]}, {}, None),
+    ("api", "POST", "/v1/audit/alerts/{alert_id}/status"): lambda d: (
+        {"alert_id": d["alert"]}, {}, {"status": "acknowledged"}
+    ),
+    ("api", "GET", "/v1/audit/suppressions"): lambda d: ({}, {}, None),
     ("api", "POST", "/v1/employees/{employee_id}/status"): lambda d: (
         {"employee_id": "emp-roles-target"}, {}, {"status": "active", "team": "sales"}
     ),
@@ -144,7 +150,7 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ),
 }
 MADE_UP = {"customer": str(uuid.uuid4()), "phone": "+79161234567", "request": str(uuid.uuid4()),
-           "task": str(uuid.uuid4()), "proposal": str(uuid.uuid4())}
+           "task": str(uuid.uuid4()), "proposal": str(uuid.uuid4()), "alert": str(uuid.uuid4())}
 
 
 def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[str, str]) -> Any:
@@ -237,15 +243,19 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
     )
     assert sent.status_code == 202, sent.text
     twin = _duplicate_pair(both["ingest"], auth)
-    with running(settings, ("resolver", "relay", "timeline", "work", "duplicates")):
+    alert = raise_alert(settings, "emp-roles-watched")
+    with running(settings, ("resolver", "relay", "timeline", "work", "alerts", "duplicates")):
         found = wait_until(
             lambda: both["api"]
             .get("/v1/customers", params={"q": phone}, headers=auth("agent", "emp-setup"))
             .json()["items"],
             message="the customer is searchable",
         )
-        data = {"customer": found[0]["id"], "phone": phone, **_work_items(both["api"], auth, found[0]["id"]),
+        data = {"customer": found[0]["id"], "phone": phone, "alert": alert,
+                **_work_items(both["api"], auth, found[0]["id"]),
                 "proposal": _open_proposal(both["api"], auth, twin)}
+        wait_until(lambda: both["api"].get(f"/v1/audit/alerts/{alert}", headers=auth(
+            "security_officer", "emp-setup")).status_code == 200, message="the alert is listed")
     failures = []
     for route in routes:
         for role in sorted(route.roles or ()):
