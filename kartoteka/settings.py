@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     timeline_processes: int = Field(2, ge=1, le=64)
     timeline_share_backlog: int = Field(20_000, ge=0)
     log_level: str = "INFO"
+    # The pages show dates in this zone (an agent reads local times during a call).
+    pages_timezone: str = "Europe/Moscow"
     db_pool_size: int = 4
     # The embedded PostgreSQL's shared_buffers in MB, or "auto": a quarter of the memory,
     # 128MB to 8GB (kartoteka.embedded.shared_buffers_mb). Ignored with DATABASE_URL.

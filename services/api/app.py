@@ -18,6 +18,7 @@ from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
 from services.api.db_role import api_role
+from services.api.pages import install_pages
 from services.api.routes import (
     alerts,
     audit,
@@ -86,4 +87,5 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (customers.router, identity.router, duplicates.router, exports.router, audit.router,
                    employees.router, work.router, requests.router, tasks.router, reports.router, alerts.router):
         app.include_router(router)
+    install_pages(app)
     return app

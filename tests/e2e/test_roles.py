@@ -20,6 +20,9 @@ from tests.support.workers import running, wait_until
 pytestmark = pytest.mark.integration
 
 OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The pages sign in with a session cookie, not a bearer token: tests/browser/test_sessions.py
+# holds every page route to its roles.
+PAGES = ("/login", "/logout", "/desk", "/console", "/static")
 # Routes the contract names; enumeration finding fewer means it missed routes, not that they are safe.
 CONTRACT = {
     ("ingest", "POST", "/v1/interactions"),
@@ -71,7 +74,7 @@ def routes_of(service: str, app: FastAPI) -> list[Route]:
     found = []
     for route in _flat_routes(app):
         path = getattr(route, "path", None)
-        if path is None or path in OPERATIONAL:
+        if path is None or path in OPERATIONAL or path.startswith(PAGES):
             continue
         roles = _declared_roles(getattr(route, "dependant", None))
         for method in sorted(getattr(route, "methods", None) or ()):
