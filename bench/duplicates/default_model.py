@@ -1,7 +1,7 @@
 """Writes the model the finder ships with: ``python -m bench.duplicates.default_model``.
 
 EM-trained, unsupervised, on generated Russian customers (no labels used); a deployment
-replaces it with ``kartoteka duplicates train`` on its own customers.
+replaces it with ``kartoteka train-duplicates`` on its own customers.
 """
 
 from __future__ import annotations

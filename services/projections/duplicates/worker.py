@@ -25,7 +25,7 @@ MODEL_CHECK_S = 30.0
 
 def default_model() -> dict[str, Any]:
     """Parameters shipped with the code (EM-trained on the bench's generated customers), used
-    until ``kartoteka duplicates train`` stores a model trained on this deployment's own."""
+    until ``kartoteka train-duplicates`` stores a model trained on this deployment's own."""
     text = resources.files("services.projections.duplicates").joinpath("default_model.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]
 
