@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     duplicates_min_score: float = Field(0.9, gt=0, lt=1)
     # Above this probability the finder merges without review (through the outbox); None = never.
     duplicates_auto_merge_score: float | None = Field(None, gt=0.99, lt=1)
+    # Channel-native formats (issue 13; README "Channels in their own formats").
+    own_email_domains: str = ""  # comma-separated: mail from these is outbound
+    email_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    pbx_timezone: str = "UTC"  # IANA name of the PBX's clock in cdr-csv
+    pbx_extension_pattern: str = r"^\d{2,5}$"  # internal extensions
+    web_forms: str = ""  # JSON {"<form id>": {"phone": "<field>", ...}} over name/phone/email/message
+    web_form_honeypot: str = "website"
+    web_form_rate_per_minute: int = Field(10, ge=1)  # per client address and ingest process
+    telegram_secret_token: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token, when set
     # The agent's work (issue 14): call outcomes a note may carry, and the hours a request of
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"

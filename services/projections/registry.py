@@ -23,6 +23,7 @@ MODULES = (
     "services.projections.alerts.worker",
     "services.projections.work.worker",
     "services.projections.duplicates.worker",
+    "services.projections.raw.worker",
 )
 
 

@@ -27,6 +27,10 @@ PAGES = ("/login", "/logout", "/desk", "/console", "/static")
 CONTRACT = {
     ("ingest", "POST", "/v1/interactions"),
     ("ingest", "POST", "/v1/interactions/batch"),
+    ("ingest", "POST", "/v1/channels/email"),
+    ("ingest", "POST", "/v1/channels/telephony/cdr"),
+    ("ingest", "POST", "/v1/channels/web-form/{form_id}"),
+    ("ingest", "POST", "/v1/channels/telegram"),
     ("api", "GET", "/v1/customers"),
     ("api", "GET", "/v1/customers/{customer_id}"),
     ("api", "GET", "/v1/customers/{customer_id}/timeline"),
@@ -99,6 +103,18 @@ Example = Callable[[dict[str, str]], tuple[dict[str, str], dict[str, Any], Any]]
 EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("ingest", "POST", "/v1/interactions"): lambda d: ({}, {}, interaction()),
     ("ingest", "POST", "/v1/interactions/batch"): lambda d: ({}, {}, {"items": [interaction()]}),
+    # Channel-native bodies are (bytes, content type).
+    ("ingest", "POST", "/v1/channels/email"): lambda d: ({}, {}, (
+        f"From: a@example.ru\nMessage-ID: <{uuid.uuid4()}@roles>\n\nhi".encode(), "message/rfc822")),
+    ("ingest", "POST", "/v1/channels/telephony/cdr"): lambda d: ({}, {}, (
+        f'"","89123456789","101","c","","SIP/t-1","SIP/101-2","Dial","","2026-11-20 10:00:00","",'
+        f'"2026-11-20 10:00:01",1,0,"NO ANSWER","DOCUMENTATION","{uuid.uuid4()}",""'.encode(), "text/csv")),
+    ("ingest", "POST", "/v1/channels/web-form/{form_id}"): lambda d: ({"form_id": "contact"}, {}, (
+        f"phone=89123456789&message={uuid.uuid4()}".encode(), "application/x-www-form-urlencoded")),
+    ("ingest", "POST", "/v1/channels/telegram"): lambda d: ({}, {}, {
+        "update_id": uuid.uuid4().int % 2**31, "message": {"message_id": 1, "date": 1763622000,
+        "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": False, "first_name": "A"},
+        "text": "hi"}}),
     ("api", "GET", "/v1/customers"): lambda d: ({}, {"q": d["phone"]}, None),
     ("api", "GET", "/v1/customers/{customer_id}"): lambda d: ({"customer_id": d["customer"]}, {}, None),
     ("api", "GET", "/v1/customers/{customer_id}/timeline"): lambda d: (
@@ -164,6 +180,10 @@ def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[
     else:
         path_params, query, body = example(data)
     url = route.path.format(**path_params)
+    if isinstance(body, tuple):
+        content, kind = body
+        return client.request(route.method, url, params=query, content=content,
+                              headers={**headers, "content-type": kind})
     return client.request(route.method, url, params=query, json=body, headers=headers)
 
 
