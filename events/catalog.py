@@ -77,6 +77,10 @@ AccessAction = Literal[
     "report.birthdays",
     "report.activity",
     "customer.segment",
+    # Possible duplicates (events/duplicates.py): the review queue and its decisions.
+    "duplicate.list",
+    "duplicate.accept",
+    "duplicate.reject",
 ]
 
 

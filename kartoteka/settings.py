@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
+    # Possible duplicates (issue 20): the lowest match probability proposed for review.
+    duplicates_min_score: float = Field(0.9, gt=0, lt=1)
+    # Above this probability the finder merges without review (through the outbox); None = never.
+    duplicates_auto_merge_score: float | None = Field(None, gt=0.99, lt=1)
     # Channel-native formats (issue 13; README "Channels in their own formats").
     own_email_domains: str = ""  # comma-separated: mail from these is outbound
     email_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)

@@ -23,6 +23,7 @@ from services.api.routes import (
     alerts,
     audit,
     customers,
+    duplicates,
     employees,
     exports,
     identity,
@@ -83,8 +84,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
-    for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
-                   work.router, requests.router, tasks.router, reports.router, alerts.router):
+    for router in (customers.router, identity.router, duplicates.router, exports.router, audit.router,
+                   employees.router, work.router, requests.router, tasks.router, reports.router, alerts.router):
         app.include_router(router)
     install_pages(app)
     return app

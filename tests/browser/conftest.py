@@ -19,7 +19,7 @@ from tests.support.infra import Infra
 from tests.support.served import served
 from tests.support.workers import running
 
-WORKERS = ("resolver", "relay", "timeline", "work", "audit", "alerts", "employees")
+WORKERS = ("resolver", "relay", "timeline", "work", "audit", "alerts", "employees", "duplicates")
 
 
 @dataclass

@@ -27,6 +27,7 @@ def _session_of(*roles: Role):  # type: ignore[no-untyped-def]
 
 AgentSession = Annotated[Session, Depends(_session_of(Role.agent, Role.supervisor))]
 OfficerSession = Annotated[Session, Depends(_session_of(Role.security_officer))]
+SupervisorSession = Annotated[Session, Depends(_session_of(Role.supervisor))]
 Csrf = Annotated[str, Form(max_length=200)]
 
 

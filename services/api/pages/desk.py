@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from kartoteka.http import ApiError
 from services.api.pages.common import AgentSession
+from services.api.pages.duplicates import possible_duplicates
 from services.api.pages.render import formatter, page, partial
 from services.api.pagination import decode_cursor, encode_cursor
 from services.api.queries import customers as customer_queries
@@ -60,7 +61,7 @@ async def customer(request: Request, session: AgentSession, customer_id: str,
     outcomes = request.app.state.work_outcomes
     return page(request, "card.html", session, card=card, items=items, more=more, channel=channel,
                 channels=["call", "email", "chat", "sms", "web_form", "note"], outcomes=outcomes,
-                now=datetime.now(UTC))
+                now=datetime.now(UTC), duplicates=await possible_duplicates(request, session, card))
 
 
 @router.get("/desk/customers/{customer_id}/summary")
