@@ -54,7 +54,7 @@ def test_an_undone_merge_gives_each_customer_its_own_profile_back_and_a_rebuild_
                                 .json()["items"] or [None])[0], message="second customer")["id"]
         assert b != a
         _patch(api, auth, a, {"name": "Анна Смирнова", "company": "ООО Альфа", "tags": ["a"]})
-        _patch(api, auth, b, {"name": "Борис Орлов", "birth_date": "1990-05-05", "tags": ["b"]})
+        _patch(api, auth, b, {"name": "Борис Петрович Орлов", "birth_date": "1990-05-05", "tags": ["b"]})
         card_until(api, auth, b, lambda c: c["birth_date"] == "1990-05-05", "b's profile")
         card_until(api, auth, a, lambda c: c["company"] == "ООО Альфа", "a's profile")
         # One web form with both: the older customer (a) survives and gathers b's profile.
@@ -70,7 +70,10 @@ def test_an_undone_merge_gives_each_customer_its_own_profile_back_and_a_rebuild_
         apart = card_until(api, auth, a, lambda c: len(c["members"]) == 1, "merge undone")
         assert _profile(apart) == (a, "Анна Смирнова", None, "ООО Альфа", ["a"], [a])
         back = card_until(api, auth, target, lambda c: c["birth_date"] is not None, "b's profile went along")
-        assert _profile(back) == (target, "Борис Орлов", "1990-05-05", None, ["b"], sorted([b, target]))
+        assert _profile(back) == (target, "Борис Петрович Орлов", "1990-05-05", None, ["b"], sorted([b, target]))
+        found = api.get("/v1/customers", params={"q": "Борис Петрович Орлов"}, headers=auth(*AGENT)).json()
+        assert {"id": target, "name": "Борис Петрович Орлов"} in [{"id": i["id"], "name": i["name"]}
+                                                                    for i in found["items"]]
         # b's id answers with the part it brought in, so a later change to b lands there too.
         assert _card(api, auth, b)["id"] == target
         wait_until(lambda: any(t["id"] == mail for t in api.get(f"/v1/customers/{target}/timeline",

@@ -105,8 +105,11 @@ _BY_NAME = """
 
 _SUMMARIES = """
     SELECT r.id::text AS id, f.score, f.ord,
-           -- A name an employee set (customer_profiles) wins over names seen in traffic.
-           coalesce((SELECT p.name FROM customer_profiles p WHERE p.customer_id = r.id),
+           -- A name an employee set (customer_profiles) wins over names seen in traffic; the
+           -- root's own first, then its members' (as on the card).
+           coalesce((SELECT p.name FROM customers m JOIN customer_profiles p ON p.customer_id = m.id
+                     WHERE coalesce(m.root_id, m.id) = r.id AND p.name IS NOT NULL
+                     ORDER BY p.customer_id = r.id DESC, p.updated_at DESC LIMIT 1),
                     (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
                      ORDER BY m.name_at DESC LIMIT 1)) AS name,
            array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
