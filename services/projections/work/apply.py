@@ -129,7 +129,7 @@ def statements_for(payload: BaseModel, seq: int) -> list[Statement]:
 
 
 def _profile(change: ProfileChanged) -> Statement:
-    named = [c for c in _PROFILE_COLUMNS if c in change.fields]
+    named: list[str] = [c for c in _PROFILE_COLUMNS if c in change.fields]
     if "name" in named:
         named.append("search_latin")  # the name's Latin form, for search in either script
     sets = ", ".join(
