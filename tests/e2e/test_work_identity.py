@@ -41,32 +41,43 @@ def _profile(card: dict) -> tuple:
     return card["id"], card["name"], card["birth_date"], card["company"], card["tags"], card["members"]
 
 
+def _merged_pair(ingest, api, auth) -> tuple[str, str, str, str]:
+    """Customers a (by phone) and b (by email), each with a profile, merged by a web form with both:
+    (a, b, b's email, b's mail interaction id)."""
+    email = f"profile.{unique_phone()[-7:]}@mail.ru"
+    a, _ = customer_through_pipeline(ingest, api, auth, occurred_at="2026-10-01T10:00:00+03:00")
+    first_phone = _card(api, auth, a)["identifiers"][0]["value"]
+    mail = _ingested(ingest, auth, interaction(channel="email", occurred_at="2026-10-02T10:00:00+03:00",
+                                               customer={"email": email, "name": "Борис Орлов"}))
+    b = wait_until(lambda: (api.get("/v1/customers", params={"q": email}, headers=auth(*AGENT))
+                            .json()["items"] or [None])[0], message="second customer")["id"]
+    assert b != a
+    _patch(api, auth, a, {"name": "Анна Смирнова", "company": "ООО Альфа", "tags": ["a"]})
+    _patch(api, auth, b, {"name": "Борис Петрович Орлов", "birth_date": "1990-05-05", "tags": ["b"]})
+    card_until(api, auth, b, lambda c: c["birth_date"] == "1990-05-05", "b's profile")
+    card_until(api, auth, a, lambda c: c["company"] == "ООО Альфа", "a's profile")
+    # One web form with both: the older customer (a) survives and gathers b's profile.
+    _ingested(ingest, auth, interaction(channel="web_form", occurred_at="2026-10-03T10:00:00+03:00",
+                                        customer={"phone": first_phone, "email": email}))
+    merged = card_until(api, auth, a, lambda c: len(c["members"]) == 2, "merged card")
+    assert (merged["name"], merged["birth_date"], merged["tags"]) == ("Анна Смирнова", "1990-05-05", ["a", "b"])
+    assert _card(api, auth, b)["id"] == a
+    return a, b, email, mail
+
+
+def _split(api, auth, cid: str, email: str, into: str | None = None) -> str:
+    body = {"identifiers": [{"kind": "email", "value": email}], "into": into}
+    split = api.post(f"/v1/customers/{cid}/split", json=body, headers=auth("supervisor", "sup-1"))
+    assert split.status_code == 202, split.text
+    return split.json()["target_customer_id"]
+
+
 def test_an_undone_merge_gives_each_customer_its_own_profile_back_and_a_rebuild_keeps_it(
     settings, ingest, api, auth
 ):
-    email = f"profile.{unique_phone()[-7:]}@mail.ru"
     with running(settings, WORK_WORKERS):
-        a, _ = customer_through_pipeline(ingest, api, auth, occurred_at="2026-10-01T10:00:00+03:00")
-        first_phone = _card(api, auth, a)["identifiers"][0]["value"]
-        mail = _ingested(ingest, auth, interaction(channel="email", occurred_at="2026-10-02T10:00:00+03:00",
-                                                   customer={"email": email, "name": "Борис Орлов"}))
-        b = wait_until(lambda: (api.get("/v1/customers", params={"q": email}, headers=auth(*AGENT))
-                                .json()["items"] or [None])[0], message="second customer")["id"]
-        assert b != a
-        _patch(api, auth, a, {"name": "Анна Смирнова", "company": "ООО Альфа", "tags": ["a"]})
-        _patch(api, auth, b, {"name": "Борис Петрович Орлов", "birth_date": "1990-05-05", "tags": ["b"]})
-        card_until(api, auth, b, lambda c: c["birth_date"] == "1990-05-05", "b's profile")
-        card_until(api, auth, a, lambda c: c["company"] == "ООО Альфа", "a's profile")
-        # One web form with both: the older customer (a) survives and gathers b's profile.
-        _ingested(ingest, auth, interaction(channel="web_form", occurred_at="2026-10-03T10:00:00+03:00",
-                                            customer={"phone": first_phone, "email": email}))
-        merged = card_until(api, auth, a, lambda c: len(c["members"]) == 2, "merged card")
-        assert (merged["name"], merged["birth_date"], merged["tags"]) == ("Анна Смирнова", "1990-05-05", ["a", "b"])
-        assert _card(api, auth, b)["id"] == a
-        split = api.post(f"/v1/customers/{a}/split", json={"identifiers": [{"kind": "email", "value": email}]},
-                         headers=auth("supervisor", "sup-1"))
-        assert split.status_code == 202, split.text
-        target = split.json()["target_customer_id"]
+        a, b, email, mail = _merged_pair(ingest, api, auth)
+        target = _split(api, auth, a, email)
         apart = card_until(api, auth, a, lambda c: len(c["members"]) == 1, "merge undone")
         assert _profile(apart) == (a, "Анна Смирнова", None, "ООО Альфа", ["a"], [a])
         back = card_until(api, auth, target, lambda c: c["birth_date"] is not None, "b's profile went along")
@@ -86,6 +97,20 @@ def test_an_undone_merge_gives_each_customer_its_own_profile_back_and_a_rebuild_
     report = rebuild(settings)
     assert {"timeline", "work"} <= set(report.rebuilt) and not report.skipped
     assert {cid: _profile(_card(api, auth, cid)) for cid in (a, b, target)} == before
+
+
+def test_a_part_split_into_another_customer_takes_its_profile_to_that_card(settings, ingest, api, auth):
+    with running(settings, WORK_WORKERS):
+        a, b, email, _ = _merged_pair(ingest, api, auth)
+        d, _ = customer_through_pipeline(ingest, api, auth)
+        _patch(api, auth, d, {"name": "Дмитрий Козлов", "tags": ["d"]})
+        card_until(api, auth, d, lambda c: c["name"] == "Дмитрий Козлов", "d's profile")
+        assert _split(api, auth, a, email, into=d) == d
+        joined = card_until(api, auth, d, lambda c: len(c["members"]) == 2, "b joined d")
+        # d's own fields win; b's fill what d has not set, as after a merge.
+        assert _profile(joined) == (d, "Дмитрий Козлов", "1990-05-05", None, ["b", "d"], sorted([b, d]))
+        left = card_until(api, auth, a, lambda c: len(c["members"]) == 1, "b left a")
+        assert _profile(left) == (a, "Анна Смирнова", None, "ООО Альфа", ["a"], [a])
 
 
 def _random_name() -> str:
