@@ -16,9 +16,10 @@ from events.catalog import (
     InteractionAttributed,
 )
 from events.envelope import Envelope, wrap
+from events.identity import CustomerSplit, IdentifierUnlinked, InteractionReattributed
 from events.interaction import Interaction
 from services.projections.timeline.apply import Rows, rows_for
-from services.projections.timeline.store import plan
+from services.projections.timeline.store import REATTRIBUTE, SPLIT_MEMBERS, UNLINK, plan
 
 MSK = timezone(timedelta(hours=3))
 AT = datetime(2024, 5, 1, 10, 0, tzinfo=MSK)
@@ -206,3 +207,18 @@ def test_timeline_details_are_the_bytes_json_dumps_would_write() -> None:
     details = {"итог": "решено", "n": [1, 2.5, None, True, {"q": "\n\"\\\u2028\x01"}], "big": 1e300}
     row = rows_for([attributed(details=details)]).timeline[0]
     assert row[DETAILS] == json.dumps(details, ensure_ascii=False)
+
+
+def test_a_split_takes_its_emptied_members_along_after_its_unlinks_and_before_its_interactions() -> None:
+    events = [
+        event(IdentifierUnlinked(customer_id=CUSTOMER, key="email:b@mail.ru", command_id="cmd", at=AT)),
+        event(CustomerSplit(source_id=CUSTOMER, target_id="customer-new", keys=["email:b@mail.ru"],
+                            interaction_ids=["iid-2"], command_id="cmd", requested_by="sup-1", at=AT)),
+        event(InteractionReattributed(interaction_id="iid-2", from_customer_id=CUSTOMER, customer_id="customer-new",
+                                      command_id="cmd", original_customer_id=CUSTOMER)),
+    ]
+    rows = rows_for(events)
+    assert rows.splits == [(CUSTOMER, "customer-new")]
+    rare = [statement for statement, _ in plan(rows).rare]
+    assert rare.index(UNLINK) < rare.index(SPLIT_MEMBERS) < rare.index(REATTRIBUTE)
+    assert dict(plan(rows).rare)[SPLIT_MEMBERS] == [{"source": CUSTOMER, "target": "customer-new"}]

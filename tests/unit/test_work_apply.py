@@ -53,3 +53,22 @@ def test_task_done_and_handover_are_single_guarded_statements() -> None:
     handover = EmployeeHandedOver(handover_id="h", from_employee="a", to_employee="b", by="s", at=AT)
     [(sql, params)] = statements_for(handover, 2)
     assert sql == HANDOVER and (params["from_employee"], params["to_employee"]) == ("a", "b")
+
+
+def test_a_manual_name_is_stored_with_its_latin_form_for_search_and_clearing_it_clears_both() -> None:
+    named = ProfileChanged(change_id="p", customer_id="c", fields=["name"], name="Пётр Иванов", by="e", at=AT)
+    [(sql, params)] = statements_for(named, 1)
+    update = sql.split("DO UPDATE SET", 1)[1]
+    assert "name = excluded.name" in update and "search_latin = excluded.search_latin" in update
+    assert params["search_latin"] == "petr ivanov"
+    cleared = ProfileChanged(change_id="q", customer_id="c", fields=["name"], name=None, by="e", at=AT)
+    assert statements_for(cleared, 2)[0][1]["search_latin"] is None
+    other = ProfileChanged(change_id="r", customer_id="c", fields=["company"], company="ООО", by="e", at=AT)
+    assert "search_latin = " not in statements_for(other, 3)[0][0].split("DO UPDATE SET", 1)[1]
+
+
+def test_a_status_change_keeps_an_earlier_first_response() -> None:
+    change = RequestStatusChanged(change_id="s", request_id="r", customer_id="c", status="pending", by="e", at=AT)
+    [(sql, _)] = statements_for(change, 1)
+    # least() ignores NULL: the first status change answers, an earlier reply stays the answer.
+    assert "first_response_at = least(first_response_at, %(at)s)" in sql

@@ -62,7 +62,8 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
     return None
 
 
-# Nearest distinct names by trigram distance in both scripts (typos, word order; ё = е),
+# Nearest distinct names by trigram distance in both scripts (typos, word order; ё = е), among
+# the names seen in traffic (customer_names) and those employees set (customer_profiles),
 # re-scored by whole-name and word similarity plus russian stems, then expanded to their
 # customers by btree. Searching names rather than customers keeps a common name (hundreds of
 # namesakes) as cheap as a rare one; an Incremental Sort on the names' score stops the
@@ -75,6 +76,12 @@ _BY_NAME = """
         UNION
         (SELECT search_name, search_latin, search_tsv FROM customer_names WHERE search_latin IS NOT NULL
          ORDER BY search_latin <-> %(lat)s LIMIT %(k)s)
+        UNION
+        (SELECT search_name, search_latin, search_tsv FROM customer_profiles WHERE name IS NOT NULL
+         ORDER BY search_name <-> %(q)s LIMIT %(k)s)
+        UNION
+        (SELECT search_name, search_latin, search_tsv FROM customer_profiles WHERE search_latin IS NOT NULL
+         ORDER BY search_latin <-> %(lat)s LIMIT %(k)s)
     ), scored AS MATERIALIZED (
         SELECT search_name,
                max(greatest(similarity(search_name, %(q)s), word_similarity(%(q)s, search_name),
@@ -85,8 +92,11 @@ _BY_NAME = """
         SELECT r.id, n.score
         FROM (SELECT * FROM scored WHERE score >= %(min)s ORDER BY score DESC LIMIT %(limit)s) n
         CROSS JOIN LATERAL (
-            SELECT DISTINCT coalesce(c.root_id, c.id) AS id FROM customers c
-            WHERE c.search_name = n.search_name ORDER BY 1 LIMIT %(limit)s) r
+            SELECT coalesce(c.root_id, c.id) AS id FROM customers c WHERE c.search_name = n.search_name
+            UNION
+            SELECT coalesce(c.root_id, c.id) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id
+            WHERE p.search_name = n.search_name AND p.name IS NOT NULL
+            ORDER BY 1 LIMIT %(limit)s) r
         ORDER BY n.score DESC, r.id LIMIT %(over)s
     ), best AS (
         SELECT id, max(score) AS score FROM reached GROUP BY id ORDER BY score DESC, id LIMIT %(limit)s
@@ -95,8 +105,11 @@ _BY_NAME = """
 
 _SUMMARIES = """
     SELECT r.id::text AS id, f.score, f.ord,
-           -- A name an employee set (customer_profiles) wins over names seen in traffic.
-           coalesce((SELECT p.name FROM customer_profiles p WHERE p.customer_id = r.id),
+           -- A name an employee set (customer_profiles) wins over names seen in traffic; the
+           -- root's own first, then its members' (as on the card).
+           coalesce((SELECT p.name FROM customers m JOIN customer_profiles p ON p.customer_id = m.id
+                     WHERE coalesce(m.root_id, m.id) = r.id AND p.name IS NOT NULL
+                     ORDER BY p.customer_id = r.id DESC, p.updated_at DESC LIMIT 1),
                     (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
                      ORDER BY m.name_at DESC LIMIT 1)) AS name,
            array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id

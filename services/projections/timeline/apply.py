@@ -36,6 +36,7 @@ class Rows:
     merges: list[tuple[str, str]] = field(default_factory=list)  # (merged, survivor), in log order
     unlinks: list[tuple[str, str, str]] = field(default_factory=list)  # (customer, kind, value)
     reattributions: list[tuple[str, str]] = field(default_factory=list)  # (customer, interaction)
+    splits: list[tuple[str, str]] = field(default_factory=list)  # (source, target), in log order
     history: list[tuple[str, str, str, list[str], datetime, str]] = field(default_factory=list)
 
 
@@ -92,6 +93,7 @@ def _apply(rows: Rows, envelope: Envelope, payload: BaseModel) -> None:  # noqa:
                  "requested_by": payload.requested_by, "reason": payload.reason,
                  "command_id": payload.command_id}
         rows.customers.append((payload.target_id, _utc(payload.at)))
+        rows.splits.append((payload.source_id, payload.target_id))
         _history(rows, envelope, payload.source_id, "split_off", [payload.target_id], payload.at, proof)
         _history(rows, envelope, payload.target_id, "split_from", [payload.source_id], payload.at, proof)
     elif isinstance(payload, InteractionReattributed):

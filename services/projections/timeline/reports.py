@@ -23,6 +23,19 @@ def thread_of(alias: str) -> str:
             f" {alias}.details->>'chat_id')")
 
 
+# The first response to a request is the first outbound interaction an agent had with the
+# customer (any member of the card) after it opened, or its first status change (work
+# projection), whichever came first: ``least`` makes the order both arrive in irrelevant.
+FIRST_RESPONSE = (
+    " responded AS (UPDATE work_requests r SET first_response_at = f.at FROM ("
+    " SELECT w.request_id, min(n.occurred_at) AS at FROM new n"
+    " JOIN customers c ON c.id = n.customer_id"
+    " JOIN customers m ON coalesce(m.root_id, m.id) = coalesce(c.root_id, c.id)"
+    " JOIN work_requests w ON w.customer_id = m.id AND n.occurred_at >= w.opened_at"
+    " WHERE n.direction = 'outbound' AND n.agent_id IS NOT NULL GROUP BY w.request_id) f"
+    " WHERE r.request_id = f.request_id AND (r.first_response_at IS NULL OR r.first_response_at > f.at))"
+)
+
 # Its tables: the timeline's worker owns them (a rebuild of the timeline refills them).
 REPORT_PROJECTIONS = ("customer_contacts", "activity_daily", "request_interactions")
 
@@ -40,8 +53,9 @@ REPORT_ROWS = (
     f" ON r.thread = {thread_of('n')}"
     " AND n.occurred_at > r.thread_since"
     " WHERE n.direction = 'inbound' AND n.details ?| array['thread_id', 'conversation_id', 'chat_id']"
-    " ON CONFLICT DO NOTHING)"
-    " INSERT INTO activity_daily (day, channel, agent_id, interactions, inbound, outbound,"
+    " ON CONFLICT DO NOTHING),"
+    + FIRST_RESPONSE
+    + " INSERT INTO activity_daily (day, channel, agent_id, interactions, inbound, outbound,"
     " calls_answered, calls_missed, talk_time_s)"
     " SELECT (occurred_at AT TIME ZONE 'UTC')::date, channel, coalesce(agent_id, ''), count(*),"
     " count(*) FILTER (WHERE direction = 'inbound'), count(*) FILTER (WHERE direction = 'outbound'),"

@@ -121,6 +121,16 @@ UNLINK = (
     " AND coalesce(c.root_id, c.id) = coalesce(s.root_id, s.id) AND ci.kind = %s AND ci.value = %s"
 )
 REATTRIBUTE = "UPDATE timeline SET customer_id = %s WHERE interaction_id = %s"
+# After its unlinks, a split takes along every merged-in member left without identifiers: the
+# part that member brought in is what moved, so its id (and the profile written to it) now
+# answers with the target's card; an undone merge gives each side its own profile back.
+SPLIT_MEMBERS = (
+    "WITH source AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(source)s)"
+    " UPDATE customers m SET root_id = coalesce((SELECT coalesce(root_id, id) FROM customers"
+    " WHERE id = %(target)s), %(target)s), merged_into = %(target)s, updated_at = now() FROM source"
+    " WHERE coalesce(m.root_id, m.id) = source.root AND m.id <> source.root AND m.id <> %(target)s"
+    " AND NOT EXISTS (SELECT FROM customer_identifiers i WHERE i.customer_id = m.id)"
+)
 INSERT_HISTORY = (
     "INSERT INTO customer_history (event_id, customer_id, kind, other_ids, at, evidence)"
     " VALUES (%s, %s, %s, %s::uuid[], %s, %s::jsonb) ON CONFLICT (event_id) DO NOTHING"
@@ -217,6 +227,7 @@ def plan(rows: Rows) -> Plan:
         rare=[(statement, params) for statement, params in (
             (MERGE, [{"merged": m, "survivor": s} for m, s in rows.merges]),
             (UNLINK, rows.unlinks),
+            (SPLIT_MEMBERS, [{"source": a, "target": b} for a, b in rows.splits]),
             (REATTRIBUTE, rows.reattributions),
             (INSERT_HISTORY, rows.history),
         ) if params],

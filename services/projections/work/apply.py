@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from events.names import latin
 from events.work import (
     EmployeeHandedOver,
     NoteAdded,
@@ -31,18 +32,23 @@ INSERT_NOTE = (
 )
 # Only the fields the change names are written; the others keep what they held.
 PROFILE = (
-    "INSERT INTO customer_profiles (customer_id, name, birth_date, company, tags, owner, updated_at, updated_by)"
-    " VALUES (%(customer_id)s, %(name)s, %(birth_date)s, %(company)s, coalesce(%(tags)s, '{{}}'::text[]),"
-    " %(owner)s, %(at)s, %(by)s)"
+    "INSERT INTO customer_profiles (customer_id, name, search_latin, birth_date, company, tags, owner,"
+    " updated_at, updated_by)"
+    " VALUES (%(customer_id)s, %(name)s, %(search_latin)s, %(birth_date)s, %(company)s,"
+    " coalesce(%(tags)s, '{{}}'::text[]), %(owner)s, %(at)s, %(by)s)"
     " ON CONFLICT (customer_id) DO UPDATE SET {sets}, updated_at = excluded.updated_at,"
     " updated_by = excluded.updated_by"
 )
 INSERT_REQUEST = (
     "INSERT INTO work_requests (request_id, customer_id, subject, priority, status, assignee, opened_by,"
-    " channel, thread, thread_since, interaction_id, opened_at, due_at, updated_at)"
+    " channel, thread, thread_since, interaction_id, opened_at, due_at, updated_at, first_response_at)"
     " SELECT %(request_id)s, %(customer_id)s, %(subject)s, %(priority)s, 'open', %(assignee)s, %(by)s,"
     " t.channel, %(thread)s, coalesce(t.occurred_at, %(opened_at)s), %(interaction_id)s, %(opened_at)s,"
-    " %(due_at)s, %(opened_at)s"
+    " %(due_at)s, %(opened_at)s,"
+    # An agent's reply stored before this event (services/projections/timeline/reports.py keeps later ones).
+    " (SELECT min(o.occurred_at) FROM customers m JOIN timeline o ON o.customer_id = m.id"
+    " WHERE coalesce(m.root_id, m.id) = (SELECT coalesce(root_id, id) FROM customers WHERE id = %(customer_id)s)"
+    " AND o.direction = 'outbound' AND o.agent_id IS NOT NULL AND o.occurred_at >= %(opened_at)s)"
     " FROM (SELECT 1) one LEFT JOIN timeline t ON t.interaction_id = %(interaction_id)s"
     " ON CONFLICT (request_id) DO NOTHING"
 )
@@ -61,7 +67,7 @@ ATTACH_REPLIES = (
 # one is not applied (the guard on the current status), and its history row says so.
 REQUEST_STATUS = (
     "WITH moved AS (UPDATE work_requests SET status = %(status)s::text, updated_at = %(at)s,"
-    " first_response_at = coalesce(first_response_at, %(at)s),"
+    " first_response_at = least(first_response_at, %(at)s),"
     " resolved_at = CASE WHEN %(status)s::text = 'open' THEN NULL"
     " WHEN %(status)s::text IN ('resolved', 'closed') THEN coalesce(resolved_at, %(at)s) ELSE resolved_at END,"
     " closed_at = CASE WHEN %(status)s::text = 'closed' THEN %(at)s ELSE closed_at END"
@@ -123,10 +129,12 @@ def statements_for(payload: BaseModel, seq: int) -> list[Statement]:
 
 
 def _profile(change: ProfileChanged) -> Statement:
-    named = [c for c in _PROFILE_COLUMNS if c in change.fields]
+    named: list[str] = [c for c in _PROFILE_COLUMNS if c in change.fields]
+    if "name" in named:
+        named.append("search_latin")  # the name's Latin form, for search in either script
     sets = ", ".join(
         f"{c} = coalesce(excluded.{c}, '{{}}'::text[])" if c == "tags" else f"{c} = excluded.{c}"
         for c in named
     )
-    params = change.model_dump()
+    params = {**change.model_dump(), "search_latin": latin(change.name) if change.name else None}
     return PROFILE.format(sets=sets), params
