@@ -72,6 +72,9 @@ AccessAction = Literal[
     "report.birthdays",
     "report.activity",
     "customer.segment",
+    # Personal data (events/privacy.py): the reason travels sealed in ``query``.
+    "customer.erase",
+    "customer.hold",
 ]
 
 

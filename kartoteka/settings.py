@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     topic_prefix: str = ""
     partitions: int = Field(4, ge=1, le=64)
     token_secret: SecretStr | None = None
+    # Personal data (issue 16): the key that wraps every data key (base64 of 32 bytes); unset,
+    # one is generated into the data dir. Retention in days per channel (unset: kept).
+    master_key: SecretStr | None = None
+    retention_days_call: int | None = Field(None, ge=1)
+    retention_days_email: int | None = Field(None, ge=1)
+    retention_days_chat: int | None = Field(None, ge=1)
+    retention_days_sms: int | None = Field(None, ge=1)
+    retention_days_web_form: int | None = Field(None, ge=1)
+    retention_interval_s: float = Field(3600.0, gt=0)
     token_ttl_s: int = 30 * 24 * 3600
     audit_fail_closed: bool = True
     batch_max_records: int = 2000
@@ -67,6 +76,11 @@ class Settings(BaseSettings):
         if self.env == "production" and self.token_secret is None:
             raise ValueError("KARTOTEKA_TOKEN_SECRET must be set when KARTOTEKA_ENV=production")
         return self
+
+    def retention_days(self) -> dict[str, int]:
+        """Channel -> days an interaction is kept, for the channels that have a limit."""
+        days = {c: getattr(self, f"retention_days_{c}") for c in ("call", "email", "chat", "sms", "web_form")}
+        return {c: d for c, d in days.items() if d is not None}
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

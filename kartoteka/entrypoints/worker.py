@@ -11,6 +11,7 @@ from eventsourcing.postgres import PostgresDatastore
 from events import topics
 from events.audit.trail import checkpoint_key
 from kartoteka import db
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.projections.alerts.store import AlertStore
 from services.projections.alerts.worker import AlertProjection
@@ -47,7 +48,8 @@ def _projection(
     name: str, datastore: PostgresDatastore, positions: Positions, settings: Settings
 ) -> Projection:
     if name == "resolver":
-        return IdentityResolver(IdentityLog(datastore), positions, guard_config(settings))
+        return IdentityResolver(IdentityLog(datastore), positions, guard_config(settings),
+                                KeyRing(master_key(settings)))
     if name == "timeline":
         return TimelineProjection(TimelineStore(datastore, positions), settings.timeline_batch_max_records)
     if name == "audit":
@@ -60,7 +62,7 @@ def _projection(
     if name == "alerts":
         return AlertProjection(AlertStore(datastore, positions))
     if name == "work":
-        return WorkProjection(WorkStore(datastore, positions))
+        return WorkProjection(WorkStore(datastore, positions, KeyRing(master_key(settings))))
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(WORKERS)}")
 
 

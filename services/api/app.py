@@ -16,8 +16,10 @@ from events.audit.trail import checkpoint_key
 from events.work_rules import parse_outcomes, parse_sla_hours
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
+from services.api.data_keys import ApiKeys
 from services.api.auditing import AccessAuditor
 from services.api.routes import (
     audit,
@@ -25,6 +27,7 @@ from services.api.routes import (
     employees,
     exports,
     identity,
+    privacy,
     reports,
     requests,
     tasks,
@@ -76,8 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open()
         app.state.pool, app.state.producer, app.state.db_role = pool, producer, role
+        app.state.keys = await ApiKeys.open(KeyRing(master_key(settings)), pool, settings.dsn)
         app.state.auditor = AccessAuditor(
-            producer, settings.topic(topics.ACCESS), settings.audit_fail_closed
+            producer, settings.topic(topics.ACCESS), settings.audit_fail_closed,
+            seal=app.state.keys.seal_access,
         )
         app.state.alerts = ChainAlerts(producer, settings.topic(topics.ALERTS))
         app.state.checkpoint_key = checkpoint_key(settings.secret)
@@ -112,6 +117,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
     for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
-                   work.router, requests.router, tasks.router, reports.router):
+                   work.router, requests.router, tasks.router, reports.router, privacy.router):
         app.include_router(router)
     return app

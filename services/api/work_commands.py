@@ -40,7 +40,8 @@ async def publish(request: Request, who: Principal, action: AccessAction, payloa
     state = request.app.state
     await state.auditor.record(request, who, action, customer_ids)
     envelope = wrap(payload, id=event_id, source=SOURCE, time=at, subject=key)
-    record = (state.settings.topic(topics.WORK_COMMANDS), key.encode(), encode(envelope),
+    value = await state.keys.seal_for(key, encode(envelope))
+    record = (state.settings.topic(topics.WORK_COMMANDS), key.encode(), value,
               [("event-type", envelope.type.encode())])
     try:
         await send_all(state.producer, [record], timeout_s=10)

@@ -53,7 +53,7 @@ def rebuild(settings: Settings, report: Callable[[int, int, float], None] | None
     for thread in threads:
         thread.start()
     try:
-        while relay.published < total or runner.lag > 0 or runner.processed < relay.published:
+        while relay.published < total or runner.lag > 0 or runner.processed < relay.sent:
             if not all(t.is_alive() for t in threads):
                 raise RuntimeError("a rebuild worker stopped early; see the log")
             time.sleep(0.2)

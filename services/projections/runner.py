@@ -36,10 +36,13 @@ from pydantic import BaseModel
 
 from events import catalog as _catalog  # noqa: F401  (registers the event types)
 from events import identity as _identity  # noqa: F401
+from events import privacy as _privacy  # noqa: F401
 from events import topics
 from events.envelope import Envelope, EventDecodeError, decode
 from kartoteka import kafka
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
+from services.projections.sealed_records import SHREDDED, Opener
 from services.projections.tracking import Positions, position_name
 
 log = logging.getLogger(__name__)
@@ -64,15 +67,17 @@ class Decoded:
 
     # Slotted, with a plain __init__: one per record, and a frozen dataclass's __init__ cost
     # four times as much.
-    __slots__ = ("partition", "offset", "key", "topic", "digest", "_envelope", "_payload", "_raw")
+    __slots__ = ("partition", "offset", "key", "topic", "digest", "sealed", "_envelope", "_payload", "_raw")
 
     def __init__(self, partition: int, offset: int, key: bytes | None,
                  envelope: Envelope | None = None, payload: BaseModel | None = None,
-                 topic: str = "", *, digest: object = None, raw: bytes | None = None) -> None:
+                 topic: str = "", *, digest: object = None, raw: bytes | None = None,
+                 sealed: bytes | None = None) -> None:
         if envelope is None and raw is None:
             raise ValueError("a Decoded needs its envelope or its raw value")
         self.partition, self.offset, self.key, self.topic = partition, offset, key, topic
         self.digest = digest
+        self.sealed = sealed  # the record as it came, when it came sealed (a store may keep it so)
         self._envelope, self._payload, self._raw = envelope, payload, raw
 
     @property
@@ -153,6 +158,9 @@ class Runner:
         self._topic_ids: dict[str, str] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
+        # The projection's key ring when it seals too (the resolver), so keys are fetched once.
+        ring = getattr(projection, "keyring", None) or KeyRing(master_key(settings))
+        self.opener = Opener(ring, positions.datastore)
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -284,16 +292,17 @@ class Runner:
         good: list[Decoded] = []
         poison: list[Poison] = []
         digest = getattr(self.projection, "digest", None)
-        for record in fresh:
-            if digest is not None and (digested := digest(record.value)) is not None:
+        for record, value in zip(fresh, self.opener.open([r.value for r in fresh]), strict=True):
+            if value is SHREDDED:
+                continue  # its key was destroyed: nothing left to apply, the position moves on
+            if digest is not None and (digested := digest(value)) is not None:
                 good.append(Decoded(record.partition, record.offset, record.key, topic=record.topic,
-                                    digest=digested, raw=record.value))
+                                    digest=digested, raw=value))
                 continue
             try:
-                envelope, payload = decode(record.value)
-                good.append(
-                    Decoded(record.partition, record.offset, record.key, envelope, payload, record.topic)
-                )
+                envelope, payload = decode(value)
+                good.append(Decoded(record.partition, record.offset, record.key, envelope, payload,
+                                    record.topic, sealed=record.value if value is not record.value else None))
             except EventDecodeError as exc:
                 poison.append(Poison(record, str(exc)))
         self._settle()

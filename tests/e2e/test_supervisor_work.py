@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kartoteka import db
+from kartoteka.keystore import KeyRing, master_key
 from services.projections.tracking import Positions
 from services.projections.work.store import READ_MODELS, WorkStore
 from tests.support.data import interaction
@@ -130,7 +131,7 @@ def test_rebuilding_the_work_read_models_from_the_recorded_log_reproduces_them(s
     before = _snapshot(settings)
     datastore = db.datastore(settings.dsn, pool_size=1)
     try:
-        replayed = WorkStore(datastore, Positions(datastore)).replay()
+        replayed = WorkStore(datastore, Positions(datastore), KeyRing(master_key(settings))).replay()
     finally:
         datastore.close()
     assert replayed == len(writes) + 1

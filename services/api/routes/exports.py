@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
 from services.api import audit_views, views
+from services.api.erased import missing
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]
@@ -29,7 +30,7 @@ async def export(request: Request, who: Agent, customer_id: str) -> dict[str, An
     ids = [cid] + ([card["id"]] if card and card["id"] != cid else [])
     await request.app.state.auditor.record(request, who, "customer.export", ids)
     if card is None:
-        raise ApiError(404, "not_found", "no such customer")
+        raise await missing(pool, cid)
     return {
         "exported_at": datetime.now(UTC),
         "customer": card,

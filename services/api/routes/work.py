@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from events.work import EmployeeHandedOver, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
+from services.api.erased import missing
 from services.api import views, work_views
 from services.api.routes.customers import customer_id_or_404
 from services.api.work_commands import new_id, publish
@@ -63,9 +64,10 @@ class HandoverBody(BaseModel):
 
 async def customer_root(request: Request, customer_id: str) -> tuple[str, list[str]]:
     """The card a customer id answers with, and its members; 404 for an unknown id."""
-    found = await views.members(request.app.state.pool, customer_id_or_404(customer_id))
+    cid = customer_id_or_404(customer_id)
+    found = await views.members(request.app.state.pool, cid)
     if found is None:
-        raise ApiError(404, "not_found", "no such customer")
+        raise await missing(request.app.state.pool, cid)
     return found
 
 

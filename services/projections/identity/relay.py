@@ -20,7 +20,7 @@ from eventsourcing.utils import get_topic
 from kafka import KafkaAdminClient, KafkaProducer
 from pydantic import BaseModel
 
-from events import topics
+from events import sealing, topics
 from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
 from events.envelope import type_of
 from events.identity import (
@@ -31,7 +31,9 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from events.ids import derived_event_id
+from events.privacy import CustomerErased
 from kartoteka import kafka
+from kartoteka.keystore import KeyRing, fetch_sync, master_key
 from kartoteka.settings import Settings
 from services.projections.identity import stored_events as stored
 from services.projections.identity.domain import Attribution, Customer
@@ -124,6 +126,9 @@ _CONTRACTS: dict[str, _Contract | None] = {
                                   "customer_id": "customer_id", "command_id": "command_id",
                                   "original_customer_id": "original_customer_id"},
         "original_customer_id"),  # after the interaction's attribution
+    get_topic(Customer.Erased): _Contract(  # type: ignore[attr-defined]
+        CustomerErased, {"customer_id": _ORIGINATOR, "erased_as": "erased_as", "command_id": "command_id",
+                         "at": "at"}, "customer_id", ("at",)),
     get_topic(Customer.Absorbed): None,  # type: ignore[attr-defined]  # the merged side's event carries the merge
 }
 # The interaction is the last field of every stored attribution (the resolver's and the
@@ -133,7 +138,7 @@ if stored.ATTRIBUTED.fields[-1] != "interaction":
     raise TypeError("Attribution.Attributed must keep the interaction last")
 
 
-def _state(contract: _Contract, state: bytes) -> dict[str, Any]:
+def _state(contract: _Contract, state: bytes, key: bytes | None) -> dict[str, Any]:
     # Plain JSON: the library's decoder would also turn a {"_type_", "_data_"} pair that a
     # channel put in an interaction's details into an object, or fail on it.
     if contract is _ATTRIBUTED:
@@ -141,15 +146,38 @@ def _state(contract: _Contract, state: bytes) -> dict[str, Any]:
         at = state.find(_INTERACTION)
         if at > 0 and state.endswith(b"}"):
             head = json.loads(state[:at] + b"}")
-            head["interaction"] = Raw(state[at + len(_INTERACTION):-1].decode())
+            interaction = state[at + len(_INTERACTION):-1].decode()
+            if interaction.startswith('"'):  # sealed in the store: opened only to be sealed again
+                interaction = sealing.unseal_field(_need(key), json.loads(interaction))
+            head["interaction"] = Raw(interaction)
             return head  # type: ignore[no-any-return]
-    return json.loads(state)  # type: ignore[no-any-return]
+    values: dict[str, Any] = json.loads(state)
+    for name, value in values.items():
+        if sealing.is_sealed_field(value):
+            values[name] = sealing.unseal_field(_need(key), value)
+    return values
 
 
-def contract_record(notification: Notification) -> tuple[str, bytes, list[tuple[str, bytes]]] | None:
+def _need(key: bytes | None) -> bytes:
+    if key is None:
+        raise sealing.SealError("a sealed field needs its data key")
+    return key
+
+
+def subject_of(notification: Notification) -> str:
+    """The data key a recorded event is sealed under: its interaction's, or its customer's."""
+    origin = str(notification.originator_id)
+    if notification.topic in _ATTRIBUTION_TOPICS:
+        return sealing.interaction_subject(origin)
+    return sealing.customer_subject(origin)
+
+
+def contract_record(notification: Notification, key: bytes | None = None
+                    ) -> tuple[str, bytes, list[tuple[str, bytes]]] | None:
     """(key, envelope bytes, headers) of a recorded event on customers.v1; None: not published.
 
-    The bytes are those of the validated contract model's ``serialise`` up to JSON spelling.
+    The bytes are those of the validated contract model's ``serialise`` up to JSON spelling;
+    with a data ``key`` they are sealed under the event's subject (:func:`subject_of`).
     """
     try:
         contract = _CONTRACTS[notification.topic]
@@ -157,17 +185,26 @@ def contract_record(notification: Notification) -> tuple[str, bytes, list[tuple[
         raise TypeError(f"no contract event for {notification.topic}") from None
     if contract is None:
         return None
-    state = _state(contract, notification.state)
+    state = _state(contract, notification.state, key)
     originator = str(notification.originator_id)
-    key, data = contract.data(originator, state)
+    record_key, data = contract.data(originator, state)
     head = "".join((
         '{"specversion": "1.0", "id": ', quote(derived_event_id(originator, notification.originator_version)),
         ', "type": ', contract.type_json, ', "source": "', SOURCE, '", "time": ',
-        quote(state["timestamp"]["_data_"]), ', "subject": ', quote(key),
+        quote(state["timestamp"]["_data_"]), ', "subject": ', quote(record_key),
         ', "datacontenttype": "application/json", "sequence": ', str(notification.id), ', "data": ',
         data, "}",
     ))
-    return key, head.encode(), contract.header
+    value = head.encode()
+    if key is not None:
+        value = sealing.seal(key, subject_of(notification), value)
+    return record_key, value, contract.header
+
+
+# Published in the clear although the customer's key is gone: it carries ids only, and it is
+# what makes every read model (and every rebuild) drop the customer.
+PUBLIC = frozenset((get_topic(Customer.Erased),))  # type: ignore[attr-defined]
+_ATTRIBUTION_TOPICS = frozenset((get_topic(Attribution.Attributed), get_topic(Attribution.Reattributed)))  # type: ignore[attr-defined]
 
 
 class Relay:
@@ -188,7 +225,9 @@ class Relay:
         self.status_file = status_file
         self.batch = batch
         self.stopping = threading.Event()
-        self.published = 0
+        self.published = 0  # notifications read, published or not
+        self.sent = 0  # records sent to customers.v1
+        self.ring = KeyRing(master_key(settings))
         self._status_at = 0.0
 
     def run(self) -> None:
@@ -235,7 +274,18 @@ class Relay:
         return f"{self.name}:{self.topic}:{topic_id}"
 
     def _publish(self, producer: KafkaProducer, notifications: Sequence[Notification]) -> None:
-        records = [r for r in map(contract_record, notifications) if r is not None]
+        subjects = [subject_of(n) for n in notifications]
+        with self.identity.datastore.get_connection() as conn:
+            keys = fetch_sync(self.ring, conn, subjects)
+        records = []
+        for notification, subject in zip(notifications, subjects, strict=True):
+            key = keys.get(subject)
+            if key is None and notification.topic not in PUBLIC:
+                continue  # shredded: an erased customer's or an expired interaction's event
+            record = contract_record(notification, key)
+            if record is not None:
+                records.append(record)
+        self.sent += len(records)
         send = producer.send
         futures = [send(self.topic, key=key.encode(), value=value, headers=headers)
                    for key, value, headers in records]

@@ -9,9 +9,12 @@ from typing import Any
 from eventsourcing.persistence import RecordConflictError, StoredEvent, Tracking
 from pydantic import BaseModel
 
+from events import sealing
 from events import topics as topic_names
 from events.identity import SplitRequested
+from events.privacy import ErasureRequested, HoldPlaced
 from events.interaction import Interaction
+from services.projections.identity import erasure
 from services.projections.identity import index_sql as sql
 from services.projections.identity import stored_events as stored
 from services.projections.identity.decide import (
@@ -30,6 +33,7 @@ from services.projections.identity.decide import (
 )
 from services.projections.identity.guards import GuardConfig
 from services.projections.identity.identity_log import IdentityLog, Statement
+from kartoteka.keystore import KeyRing
 from services.projections.identity.stored_events import EventLog
 from services.projections.runner import Decoded
 from services.projections.tracking import Positions
@@ -45,14 +49,28 @@ class IdentityResolver:
     topic = topic_names.INTERACTIONS
     topics = (topic_names.INTERACTIONS, topic_names.IDENTITY_COMMANDS)
 
-    def __init__(self, log_: IdentityLog, positions: Positions, guards: GuardConfig | None = None) -> None:
+    def __init__(self, log_: IdentityLog, positions: Positions, guards: GuardConfig | None = None,
+                 keyring: KeyRing | None = None) -> None:
         self.log = log_
         self.positions = positions
         self.guards = guards or GuardConfig()
+        # Personal fields are sealed in the event store: the interaction under its own key,
+        # identifier values under the customer's (the runner opens records with the same ring).
+        self.keyring = keyring
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         batch: list[Item] = [(d.envelope.id, d.payload) for d in items
                              if isinstance(d.payload, Interaction | SplitRequested)]
+        privacy = [d.payload for d in items if isinstance(d.payload, ErasureRequested | HoldPlaced)]
+        if privacy:
+            # The batch's interactions first (an erasure must cover those attributed with it),
+            # then the erasures with the positions; a crash between them replays as duplicates.
+            self._decide(batch, [])
+            erasure.apply(self.log, privacy, trackings)
+            return
+        self._decide(batch, trackings)
+
+    def _decide(self, batch: list[Item], trackings: list[Tracking]) -> None:
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self._apply_once(batch, trackings)
@@ -72,7 +90,8 @@ class IdentityResolver:
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
                                      [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
-        events, writes = _Materialiser(self.log).run(commands)
+        keys = self.log.data_keys(self.keyring, _subjects(commands)) if self.keyring else None
+        events, writes = _Materialiser(self.log, keys).run(commands)
         self.log.record(events, trackings, writes)
 
     def _unrecorded(self, trackings: list[Tracking]) -> list[Tracking]:
@@ -83,8 +102,9 @@ class IdentityResolver:
 class _Materialiser:
     """Turns commands into the aggregates' stored events and the resolver's index writes, in order."""
 
-    def __init__(self, log_: IdentityLog) -> None:
+    def __init__(self, log_: IdentityLog, keys: dict[str, bytes] | None = None) -> None:
         self.log = log_
+        self.keys = keys
         self.inserts: dict[str, list[tuple[Any, ...]]] = {}
         self.updates: list[Statement] = []
         self.events = EventLog({}, datetime.now(UTC))
@@ -112,6 +132,13 @@ class _Materialiser:
         else:
             self.updates.append((statement, [params]))
 
+    def _sealed(self, subject: str, text: str) -> str:
+        return text if self.keys is None else sealing.seal_field(self.keys[subject], subject, text)
+
+    def _link(self, customer_id: str, kind: str, value: str, *rest: Any) -> None:
+        sealed = self._sealed(sealing.customer_subject(customer_id), value)
+        self._customer(customer_id, stored.LINKED, kind, sealed, *rest)
+
     def _customer(self, customer_id: str, kind: stored.Kind, *values: Any) -> None:
         self.events.append(self.events.customers, customer_id, kind, values)
 
@@ -123,13 +150,17 @@ class _Materialiser:
             self._write(sql.REGISTER, c.customer_id, c.at)
         elif isinstance(c, Link):
             i = c.identifier
-            self._customer(c.customer_id, stored.LINKED, i.kind, i.value, i.valid, c.interaction_id,
-                           c.channel, events.when(c.at))
+            self._link(c.customer_id, i.kind, i.value, i.valid, c.interaction_id, c.channel,
+                       events.when(c.at))
             self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, i.key)
         elif isinstance(c, Attribute):
             # The interaction as it was validated on the way in: stored as its own JSON.
+            interaction = _json_bytes(c.interaction)
+            if self.keys is not None:
+                subject = sealing.interaction_subject(c.interaction_id)
+                interaction = sealing.quote(sealing.seal_field(self.keys[subject], subject, interaction.decode())).encode()
             events.create(events.attributions, c.interaction_id, stored.ATTRIBUTED, stored.attributed_state(
-                events.timestamp, c.interaction_id, c.customer_id, _json_bytes(c.interaction)))
+                events.timestamp, c.interaction_id, c.customer_id, interaction))
             self.first_customer[c.interaction_id] = c.customer_id
             self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
         elif isinstance(c, Merge):
@@ -151,7 +182,7 @@ class _Materialiser:
                            cmd.command_id, cmd.requested_by, cmd.reason, at)
             for key in c.keys:
                 kind, value = key.split(":", 1)
-                self._customer(c.target_id, stored.LINKED, kind, value, True, cmd.command_id, "split", at)
+                self._link(c.target_id, kind, value, True, cmd.command_id, "split", at)
             self._write(sql.MOVE_KEYS, c.target_id, list(c.keys))
             self._write(sql.SEPARATE, *sorted((c.source_id, c.target_id)))
         elif isinstance(c, Reattribute):
@@ -165,6 +196,19 @@ class _Materialiser:
 def _json_bytes(model: BaseModel) -> bytes:
     """``model.model_dump_json().encode()`` without the round trip through str."""
     return type(model).__pydantic_serializer__.to_json(model)  # type: ignore[no-any-return]
+
+
+def _subjects(commands: list[Command]) -> list[str]:
+    """The data keys the materialised events are sealed under."""
+    out = []
+    for c in commands:
+        if isinstance(c, Attribute):
+            out.append(sealing.interaction_subject(c.interaction_id))
+        elif isinstance(c, Link):
+            out.append(sealing.customer_subject(c.customer_id))
+        elif isinstance(c, Split):
+            out.append(sealing.customer_subject(c.target_id))
+    return out
 
 
 def _touched(commands: list[Command]) -> tuple[set[str], set[str]]:

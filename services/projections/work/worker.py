@@ -25,6 +25,6 @@ class WorkProjection:
         self.store = store
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        applied = self.store.apply(((d.envelope, d.payload) for d in items), trackings)
+        applied = self.store.apply(((d.envelope, d.payload, d.sealed) for d in items), trackings)
         if applied:
             log.info("work applied", extra={"events": applied, "records": len(items)})
