@@ -8,6 +8,7 @@ without it no data key unwraps. Destroying a subject's row is the crypto-shreddi
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from collections.abc import Iterable
@@ -38,10 +39,8 @@ def master_key(settings: Settings) -> bytes:
             candidate = path.with_suffix(f".tmp{secrets.token_hex(4)}")
             candidate.write_text(base64.b64encode(sealing.new_key()).decode())
             candidate.chmod(0o600)
-            try:
-                os.link(candidate, path)  # the first writer wins; the others read its key
-            except FileExistsError:
-                pass
+            with contextlib.suppress(FileExistsError):  # the first writer wins; the others read its key
+                os.link(candidate, path)
             candidate.unlink()
         key = base64.b64decode(path.read_text().strip())
     if len(key) != sealing.KEY_BYTES:

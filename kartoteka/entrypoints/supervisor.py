@@ -21,7 +21,7 @@ from kartoteka.migrate import migrate
 from kartoteka.settings import Settings
 
 log = logging.getLogger("kartoteka.supervisor")
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work", "retention")
 MAX_BACKOFF_S = 30.0
 
 

@@ -25,6 +25,7 @@ from services.projections.identity.guards import GuardConfig
 from services.projections.identity.identity_log import IdentityLog
 from services.projections.identity.relay import Relay
 from services.projections.identity.worker import IdentityResolver
+from services.projections.retention.worker import Retention
 from services.projections.runner import Projection, Runner
 from services.projections.status import status_file
 from services.projections.timeline.store import TimelineStore
@@ -35,7 +36,7 @@ from services.projections.work.worker import WorkProjection
 from services.projections.worker_processes import share_name
 
 log = logging.getLogger(__name__)
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work")
+WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work", "retention")
 
 
 def guard_config(settings: Settings) -> GuardConfig:
@@ -83,6 +84,12 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
     datastore = db.datastore(settings.dsn, pool_size=2)
     positions = Positions(datastore)
     try:
+        if name == "retention":
+            retention = Retention(settings, datastore, status_file(settings, name))
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: retention.stopping.set())
+            retention.run()
+            return
         if name == "relay":
             relay = Relay(settings, IdentityLog(datastore), positions, status_file(settings, name))
             for sig in (signal.SIGTERM, signal.SIGINT):

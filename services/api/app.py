@@ -19,8 +19,8 @@ from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
-from services.api.data_keys import ApiKeys
 from services.api.auditing import AccessAuditor
+from services.api.data_keys import ApiKeys
 from services.api.routes import (
     audit,
     customers,
@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.keys = await ApiKeys.open(KeyRing(master_key(settings)), pool, settings.dsn)
         app.state.auditor = AccessAuditor(
             producer, settings.topic(topics.ACCESS), settings.audit_fail_closed,
-            seal=app.state.keys.seal_access,
+            seal=app.state.keys.seal_audit,
         )
         app.state.alerts = ChainAlerts(producer, settings.topic(topics.ALERTS))
         app.state.checkpoint_key = checkpoint_key(settings.secret)

@@ -24,7 +24,8 @@ class ApiKeys:
             audit = await ensure_async(ring, conn, [sealing.AUDIT_SUBJECT])
         return cls(ring, pool, dsn, audit[sealing.AUDIT_SUBJECT])
 
-    def seal_access(self, value: bytes) -> bytes:
+    def seal_audit(self, value: bytes) -> bytes:
+        """Sealed under the audit trail's key, which no erasure destroys (access events, erasures)."""
         return sealing.seal(self.audit_key, sealing.AUDIT_SUBJECT, value)
 
     async def seal_for(self, key: str, value: bytes) -> bytes:

@@ -10,8 +10,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from events import topics
 from kartoteka import kafka
-from kartoteka.keystore import KeyRing, master_key
 from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.receipts import Receipts

@@ -52,8 +52,10 @@ async def _root(request: Request, customer_id: str) -> tuple[str, list[str]]:
 async def _send(request: Request, root: str, command: ErasureRequested | HoldPlaced) -> None:
     envelope = wrap(command, id=command.command_id, source=SOURCE, time=command.at, subject=root)
     topic = request.app.state.settings.topic(topics.IDENTITY_COMMANDS)
+    # Under the audit's key, not the customer's: the erasure must stay readable after it ran.
+    value = request.app.state.keys.seal_audit(encode(envelope))
     await send_all(request.app.state.producer,
-                   [(topic, root.encode(), encode(envelope), [("event-type", envelope.type.encode())])])
+                   [(topic, root.encode(), value, [("event-type", envelope.type.encode())])])
 
 
 @router.post("/{customer_id}/erase", status_code=202, responses={401: {}, 403: {}, 404: {}, 409: {}, 410: {}, 422: {}})

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from events.work import EmployeeHandedOver, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api.erased import missing
 from services.api import views, work_views
+from services.api.erased import missing
 from services.api.routes.customers import customer_id_or_404
 from services.api.work_commands import new_id, publish
 

@@ -155,6 +155,8 @@ def _state(contract: _Contract, state: bytes, key: bytes | None) -> dict[str, An
     for name, value in values.items():
         if sealing.is_sealed_field(value):
             values[name] = sealing.unseal_field(_need(key), value)
+        elif type(value) is list and value and sealing.is_sealed_field(value[0]):
+            values[name] = [sealing.unseal_field(_need(key), v) for v in value]
     return values
 
 

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from events import sealing
 from events import topics as topic_names
 from events.identity import SplitRequested
-from events.privacy import ErasureRequested, HoldPlaced
 from events.interaction import Interaction
+from events.privacy import ErasureRequested, HoldPlaced
+from kartoteka.keystore import KeyRing
 from services.projections.identity import erasure
 from services.projections.identity import index_sql as sql
 from services.projections.identity import stored_events as stored
@@ -33,7 +34,6 @@ from services.projections.identity.decide import (
 )
 from services.projections.identity.guards import GuardConfig
 from services.projections.identity.identity_log import IdentityLog, Statement
-from kartoteka.keystore import KeyRing
 from services.projections.identity.stored_events import EventLog
 from services.projections.runner import Decoded
 from services.projections.tracking import Positions
@@ -90,8 +90,8 @@ class IdentityResolver:
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
                                      [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
-        keys = self.log.data_keys(self.keyring, _subjects(commands)) if self.keyring else None
-        events, writes = _Materialiser(self.log, keys).run(commands)
+        sealing_keys = self.log.data_keys(self.keyring, _subjects(commands)) if self.keyring else None
+        events, writes = _Materialiser(self.log, sealing_keys).run(commands)
         self.log.record(events, trackings, writes)
 
     def _unrecorded(self, trackings: list[Tracking]) -> list[Tracking]:
@@ -135,6 +135,11 @@ class _Materialiser:
     def _sealed(self, subject: str, text: str) -> str:
         return text if self.keys is None else sealing.seal_field(self.keys[subject], subject, text)
 
+    def _keys(self, customer_id: str, keys: Any) -> list[str]:
+        """Identifier keys (``phone:+7...``) as the customer's event stores them: sealed."""
+        subject = sealing.customer_subject(customer_id)
+        return [self._sealed(subject, k) for k in keys]
+
     def _link(self, customer_id: str, kind: str, value: str, *rest: Any) -> None:
         sealed = self._sealed(sealing.customer_subject(customer_id), value)
         self._customer(customer_id, stored.LINKED, kind, sealed, *rest)
@@ -158,27 +163,33 @@ class _Materialiser:
             interaction = _json_bytes(c.interaction)
             if self.keys is not None:
                 subject = sealing.interaction_subject(c.interaction_id)
-                interaction = sealing.quote(sealing.seal_field(self.keys[subject], subject, interaction.decode())).encode()
+                sealed = sealing.seal_field(self.keys[subject], subject, interaction.decode())
+                interaction = sealing.quote(sealed).encode()
             events.create(events.attributions, c.interaction_id, stored.ATTRIBUTED, stored.attributed_state(
                 events.timestamp, c.interaction_id, c.customer_id, interaction))
             self.first_customer[c.interaction_id] = c.customer_id
             self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
         elif isinstance(c, Merge):
             at = events.when(c.at)
-            self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id, list(c.keys), at)
-            self._customer(c.merged_id, stored.MERGED_INTO, c.survivor_id, c.interaction_id, list(c.keys), at)
+            self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id,
+                           self._keys(c.survivor_id, c.keys), at)
+            self._customer(c.merged_id, stored.MERGED_INTO, c.survivor_id, c.interaction_id,
+                           self._keys(c.merged_id, c.keys), at)
             for statement in sql.MERGE:
                 self._write(statement, c.survivor_id, c.merged_id)
             self._write(sql.MERGE_TIMES, c.at, list(c.keys))
         elif isinstance(c, Flag):
-            self._customer(c.customer_id, stored.FLAGGED, list(c.others), c.key, c.interaction_id, c.reason,
+            self._customer(c.customer_id, stored.FLAGGED, list(c.others), self._keys(c.customer_id, [c.key])[0],
+                           c.interaction_id, c.reason,
                            events.when(c.at))
         elif isinstance(c, Unlink):
-            self._customer(c.customer_id, stored.UNLINKED, c.key, c.command_id, events.when(c.at))
+            self._customer(c.customer_id, stored.UNLINKED, self._keys(c.customer_id, [c.key])[0], c.command_id,
+                           events.when(c.at))
         elif isinstance(c, Split):
             cmd = c.command
             at = events.when(cmd.at)
-            self._customer(c.source_id, stored.SPLIT_OFF, c.target_id, list(c.keys), list(c.interaction_ids),
+            self._customer(c.source_id, stored.SPLIT_OFF, c.target_id, self._keys(c.source_id, c.keys),
+                           list(c.interaction_ids),
                            cmd.command_id, cmd.requested_by, cmd.reason, at)
             for key in c.keys:
                 kind, value = key.split(":", 1)
@@ -204,10 +215,12 @@ def _subjects(commands: list[Command]) -> list[str]:
     for c in commands:
         if isinstance(c, Attribute):
             out.append(sealing.interaction_subject(c.interaction_id))
-        elif isinstance(c, Link):
+        elif isinstance(c, Link | Flag | Unlink):
             out.append(sealing.customer_subject(c.customer_id))
+        elif isinstance(c, Merge):
+            out += [sealing.customer_subject(c.survivor_id), sealing.customer_subject(c.merged_id)]
         elif isinstance(c, Split):
-            out.append(sealing.customer_subject(c.target_id))
+            out += [sealing.customer_subject(c.target_id), sealing.customer_subject(c.source_id)]
     return out
 
 
