@@ -27,11 +27,11 @@ from bench.phases import drain, freshness, ingest, reads, replay
 from bench.plan import Context, Plan, plan_for
 from bench.profile import Profiler
 from bench.stack import REPO, Stack
-from kartoteka.entrypoints.supervisor import WORKERS
+from services.projections.registry import names as worker_names
 from tests.support import infra as infra_module
 
 PHASES = ("ingest", "drain", "freshness", "replay", "reads")
-PIPELINE = ("ingest", *WORKERS)  # every worker ``kartoteka up`` runs
+PIPELINE = ("ingest", *worker_names())  # every worker ``kartoteka up`` runs
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -25,8 +25,8 @@ from bench.stack import Stack
 from bench.stats import ratio, summary
 from bench.wrk import WrkRun, merged, run_wrk, wrk_binary
 from kartoteka.auth import Role
-from kartoteka.entrypoints.supervisor import WORKERS
 from services.api import views
+from services.projections.registry import names as worker_names
 
 SEARCH_KINDS = ("phone", "email", "name")
 RAW_CALLS = 300
@@ -42,7 +42,7 @@ def run(ctx: Context) -> dict[str, Any]:
     load_s = time.monotonic() - started
     files = _request_files(ctx.run_dir, sample)
     try:
-        stack.start("api", *WORKERS)  # the audit side consumes every read's access event
+        stack.start("api", *worker_names())  # the audit side consumes every read's access event
         tokens = ctx.run_dir / "read-tokens.txt"
         tokens.write_text("".join(f"{stack.token(Role.agent, f'bench-agent-{i:03d}')}\n"
                                   for i in range(plan.read_agents)))

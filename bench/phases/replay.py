@@ -1,6 +1,6 @@
 """Replay: rebuild the card + timeline projection from offset zero of customers.v1.
 
-The timeline worker is stopped, its read models (customers, customer_identifiers, timeline) are
+The timeline worker is stopped, its read model (the tables its registry entry names) is
 truncated and its tracked positions deleted, then it is started again and rebuilds everything.
 Compared with plain kafka-python consume + COPY of the same topic into a timeline-shaped table.
 """
@@ -18,6 +18,7 @@ from bench.stats import ratio
 from bench.watch import Watcher
 from events import topics
 from kartoteka import kafka
+from services.projections.registry import spec_of
 
 
 def run(ctx: Context, stack: Stack) -> dict[str, Any]:
@@ -62,8 +63,8 @@ def run(ctx: Context, stack: Stack) -> dict[str, Any]:
 
 
 def _read_models(conn: Any) -> list[str]:
-    """The card + timeline projection's tables that exist in this build."""
-    wanted = ["timeline", "customers", "customer_identifiers", "customer_history"]
+    """The card + timeline projection's tables (its registry entry) that exist in this build."""
+    wanted = list(spec_of("timeline").read_model)
     rows = conn.execute("SELECT tablename FROM pg_tables WHERE tablename = ANY(%s)", (wanted,)).fetchall()
     return [r[0] for r in rows]
 

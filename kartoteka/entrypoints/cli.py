@@ -7,8 +7,8 @@ import sys
 
 from kartoteka import logs
 from kartoteka.auth import Role, mint
-from kartoteka.entrypoints.supervisor import WORKERS
 from kartoteka.settings import Settings
+from services.projections import registry
 
 
 def _up(settings: Settings, _: argparse.Namespace) -> int:
@@ -54,9 +54,12 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     from services.projections.rebuild import progress_line, rebuild
 
-    rate = rebuild(settings, progress_line)
-    print(f"\nread models rebuilt from the identity log at {rate:,.0f} events/s")
-    return 0
+    report = rebuild(settings, progress_line)
+    print(f"\nrebuilt {', '.join(report.rebuilt) or 'nothing'}: {report.records:,} records"
+          f" in {report.seconds:.1f}s ({report.per_s:,.0f}/s)")
+    for name, why in report.skipped.items():
+        print(f"kept {name} as it is: {why}")
+    return 0 if not report.skipped else 2
 
 
 def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
@@ -112,12 +115,12 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("topics", help="create the Kafka topics")
-    sub.add_parser("rebuild", help="rebuild the card and timeline read models from the identity log "
+    sub.add_parser("rebuild", help="rebuild every registered read model from its log "
                                    "(stop the workers first)")
     serve = sub.add_parser("serve", help="run one HTTP service")
     serve.add_argument("service", choices=["ingest", "api"])
     worker = sub.add_parser("worker", help="run one projection worker")
-    worker.add_argument("name", choices=list(WORKERS))
+    worker.add_argument("name", choices=list(registry.names()))
     _audit_commands(sub)
     return root
 

@@ -19,9 +19,10 @@ from kartoteka.embedded import EmbeddedBroker, EmbeddedPostgres
 from kartoteka.lifetime import preexec
 from kartoteka.migrate import migrate
 from kartoteka.settings import Settings
+from services.projections import registry
 
 log = logging.getLogger("kartoteka.supervisor")
-WORKERS = ("resolver", "relay", "timeline", "audit", "employees", "detect", "alerts", "work", "retention")
+WORKERS = registry.names()
 MAX_BACKOFF_S = 30.0
 
 

@@ -1,8 +1,11 @@
-"""Rebuild the card and timeline read models by replaying the recorded identity log.
+"""``kartoteka rebuild``: empty every registered read model and fill it again from its log.
 
-The identity log in PostgreSQL is the truth; the read models are disposable. A rebuild
-empties them, forgets the relay's and the projection's positions, and lets both run from
-the start of the log until they catch up. Run it with the workers stopped.
+A read model is disposable when its log still holds everything it was built from. For a
+topic a relay publishes from PostgreSQL (customers.v1 from the identity log) that is always
+so: the relay's position for it is forgotten too and it publishes its source again. A topic
+whose only copy is the broker qualifies while every position of the worker names the
+topic's current id (the in-memory broker has not lost the log since) and the log starts at
+offset 0; otherwise the model is kept and reported as skipped. Run it with the workers stopped.
 """
 
 from __future__ import annotations
@@ -10,63 +13,147 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from kartoteka import db
+from kartoteka import db, kafka
 from kartoteka.settings import Settings
-from services.projections.identity.identity_log import IdentityLog
-from services.projections.identity.relay import Relay
-from services.projections.runner import Runner
+from services.projections import registry
+from services.projections.spec import Context, WorkerSpec
 from services.projections.status import status_file
-from services.projections.timeline.store import TimelineStore
-from services.projections.timeline.worker import TimelineProjection
 from services.projections.tracking import Positions
 
-READ_MODELS = ("customers", "customer_identifiers", "timeline", "customer_history")
+Progress = Callable[[int, int, float], None]
 
 
-def reset(settings: Settings) -> int:
-    """Empty the read models and forget their positions; returns the log's length to replay."""
-    store = db.datastore(settings.dsn, pool_size=1)
+@dataclass
+class RebuildReport:
+    rebuilt: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    records: int = 0
+    seconds: float = 0.0
+
+    @property
+    def per_s(self) -> float:
+        return self.records / max(self.seconds, 1e-6)
+
+
+def feeders_of(spec: WorkerSpec, workers: Sequence[WorkerSpec] = registry.WORKERS) -> list[WorkerSpec]:
+    """The relays that publish one of the worker's topics from PostgreSQL."""
+    return [w for w in workers if w.standalone and set(w.produces) & set(spec.consumes)]
+
+
+def _unreplayable(spec: WorkerSpec, settings: Settings, curs: Any) -> str | None:
+    """Why the broker no longer holds what the model was built from (None: it does)."""
+    fed = {t for f in feeders_of(spec) for t in f.produces}
+    own = [settings.topic(t) for t in spec.consumes if t not in fed]
+    if not own:
+        return None
+    ids = kafka.topic_ids(settings, own)
+    for topic in own:
+        curs.execute(f"SELECT application_name FROM {db.TRACKING_TABLE}"  # noqa: S608
+                     " WHERE starts_with(application_name, %s)", (f"{spec.name}:{topic}:",))
+        stale = [r["application_name"] for r in curs.fetchall()
+                 if not r["application_name"].startswith(f"{spec.name}:{topic}:{ids[topic]}:")]
+        if stale:
+            return f"{topic} was recreated since the model was built (the broker lost its log)"
+    consumer = kafka.consumer(settings)
     try:
-        with store.transaction(commit=True) as curs:
-            curs.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
-            curs.execute(f"DELETE FROM {db.TRACKING_TABLE} WHERE application_name LIKE 'timeline:%%'"
-                         " OR application_name LIKE 'relay:%%'")
-            curs.execute(f"SELECT max(notification_id) AS n FROM {db.IDENTITY_EVENTS_TABLE}")
-            row = curs.fetchone()
-        return int(row["n"] or 0) if row else 0
+        partitions = [tp for t in own for tp in kafka.partitions_of(consumer, t)]
+        if any(offset > 0 for offset in consumer.beginning_offsets(partitions).values()):
+            return "the broker no longer holds the beginning of the log (retention)"
     finally:
-        store.close()
+        consumer.close()
+    return None
 
 
-def rebuild(settings: Settings, report: Callable[[int, int, float], None] | None = None) -> float:
-    """Replay until the read models hold the whole log; returns events per second."""
-    total = reset(settings)
+def forget(curs: Any, spec: WorkerSpec, settings: Settings) -> None:
+    """Empty the worker's tables and its positions (and its feeders' for the fed topics)."""
+    curs.execute(f"TRUNCATE {', '.join(spec.read_model)}")
+    prefixes = [f"{spec.name}:{settings.topic(t)}:" for t in spec.consumes]
+    prefixes += [f"{f.name}:{settings.topic(t)}:" for f in feeders_of(spec)
+                 for t in f.produces if t in spec.consumes]
+    curs.execute(f"DELETE FROM {db.TRACKING_TABLE}"  # noqa: S608
+                 " WHERE EXISTS (SELECT FROM unnest(%s::text[]) AS p(prefix)"
+                 "  WHERE starts_with(application_name, p.prefix))", (prefixes,))
+
+
+def stages(targets: list[WorkerSpec]) -> list[list[WorkerSpec]]:
+    """The targets in rounds: a worker waits for the rebuilt models it consults (``after``)."""
+    rounds, left = [], list(targets)
+    while left:
+        waiting = {t.name for t in left}
+        ready = [t for t in left if not set(t.after) & (waiting - {t.name})]
+        if not ready:
+            raise ValueError(f"workers wait on each other: {sorted(waiting)}")
+        rounds.append(ready)
+        left = [t for t in left if t not in ready]
+    return rounds
+
+
+def rebuild(settings: Settings, report: Progress | None = None, timeout_s: float = 3600) -> RebuildReport:
+    """Rebuild every registered read model whose log allows it; waits until all caught up."""
+    result = RebuildReport()
     datastore = db.datastore(settings.dsn, pool_size=4)
+    try:
+        with datastore.transaction(commit=True) as curs:
+            targets = []
+            for spec in (w for w in registry.WORKERS if w.read_model):
+                why = _unreplayable(spec, settings, curs)
+                if why:
+                    result.skipped[spec.name] = why
+                    continue
+                forget(curs, spec, settings)
+                targets.append(spec)
+        result.rebuilt = [t.name for t in targets]
+        for stage in stages(targets):
+            _replay(settings, datastore, stage, result, report, timeout_s)
+    finally:
+        datastore.close()
+    return result
+
+
+def _replay(settings: Settings, datastore: Any, targets: list[WorkerSpec], result: RebuildReport,
+            report: Progress | None, timeout_s: float) -> None:
     positions = Positions(datastore)
-    relay = Relay(settings, IdentityLog(datastore), positions, status_file(settings, "rebuild-relay"))
-    projection = TimelineProjection(TimelineStore(datastore, positions), settings.timeline_batch_max_records)
-    runner = Runner(settings, projection, positions, status_file(settings, "rebuild-timeline"))
-    threads = [threading.Thread(target=w.run, daemon=True) for w in (relay, runner)]
+    feeders = {f.name: f for t in targets for f in feeders_of(t)}
+    workers = {spec.name: registry.runnable(spec, Context(
+        settings, datastore, positions, status_file(settings, f"rebuild-{spec.name}")))
+        for spec in [*feeders.values(), *targets]}
+    threads = [threading.Thread(target=w.run, daemon=True, name=n) for n, w in workers.items()]
     started = time.monotonic()
     for thread in threads:
         thread.start()
     try:
-        while relay.published < total or runner.lag > 0 or runner.processed < relay.sent:
+        fed_at: float | None = None
+        while True:
             if not all(t.is_alive() for t in threads):
                 raise RuntimeError("a rebuild worker stopped early; see the log")
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError("rebuild not caught up in time")
             time.sleep(0.2)
+            runners = [workers[t.name] for t in targets]
+            done = sum(getattr(r, "processed", 0) for r in runners)
+            backlog = sum(getattr(w, "lag", 0) for w in workers.values())
             if report:
-                report(runner.processed, total, time.monotonic() - started)
+                report(done, done + backlog, time.monotonic() - started)
+            feeding = any(getattr(workers[n], "lag", 1) or not getattr(workers[n], "status_at", 0)
+                          for n in feeders)
+            if feeding:
+                fed_at = None
+                continue
+            fed_at = fed_at or time.time()
+            # Lag is computed from what the broker reported after the feeders had published.
+            if all(getattr(r, "status_at", 0) > fed_at + 1 and getattr(r, "lag", 1) == 0 for r in runners):
+                result.records += done
+                break
     finally:
-        relay.stopping.set()
-        runner.stopping.set()
+        for worker in workers.values():
+            worker.stopping.set()
         for thread in threads:
             thread.join(30)
-        datastore.close()
-    elapsed = max(time.monotonic() - started, 1e-6)
-    return total / elapsed
+    result.seconds += time.monotonic() - started
 
 
 def progress_line(done: int, total: int, elapsed: float) -> None:
@@ -74,5 +161,5 @@ def progress_line(done: int, total: int, elapsed: float) -> None:
     rate = done / elapsed if elapsed else 0.0
     width = 30
     filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\rrebuild [{'#' * filled}{'.' * (width - filled)}] {done}/{total} events {rate:,.0f}/s")
+    sys.stderr.write(f"\rrebuild [{'#' * filled}{'.' * (width - filled)}] {done}/{total} records {rate:,.0f}/s")
     sys.stderr.flush()

@@ -11,38 +11,29 @@ one batch the consumer polls and decodes the next, instead of the two taking tur
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import psycopg
-from eventsourcing.persistence import (
-    InterfaceError as EsInterfaceError,
-)
-from eventsourcing.persistence import (
-    OperationalError as EsOperationalError,
-)
+from eventsourcing.persistence import InterfaceError as EsInterfaceError
+from eventsourcing.persistence import OperationalError as EsOperationalError
 from eventsourcing.persistence import Tracking
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import OffsetOutOfRangeError
-from pydantic import BaseModel
 
-from events import catalog as _catalog  # noqa: F401  (registers the event types)
-from events import identity as _identity  # noqa: F401
-from events import privacy as _privacy  # noqa: F401
-from events import topics
-from events.envelope import Envelope, EventDecodeError, decode
 from kartoteka import kafka
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
-from services.projections.sealed_records import SHREDDED, Opener
+from services.projections.dead_letters import DeadLetters, Poison
+from services.projections.records import Decoded, Projection, decode_batch, last_offsets
+from services.projections.sealed_records import Opener
+from services.projections.spec import WorkerSpec
+from services.projections.status import write_status
 from services.projections.tracking import Positions, position_name
 
 log = logging.getLogger(__name__)
@@ -51,76 +42,7 @@ RESET_CHECK_S = 2.0
 # worker more than the write is worth; an idle one keeps it fresh for whoever waits on lag 0.
 STATUS_BUSY_S = 2.0
 STATUS_IDLE_S = 0.5
-# For the audit side (access trail, detectors, alerts, employee status): under a steady
-# stream Tansu holds a fetch for about its full wait, so these see records ~0.1-0.5 s later,
-# and seven idle workers no longer keep ~0.3 cores busy polling.
-IDLE_FETCH_WAIT_MS = 500
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, EsOperationalError, EsInterfaceError)
-
-
-class Decoded:
-    """A record that parsed into a known event (treat as read-only).
-
-    A projection that decodes its common records its own way (``Projection.digest``) gets
-    its ``digest`` here; the envelope and payload of such a record are decoded only if asked for.
-    """
-
-    # Slotted, with a plain __init__: one per record, and a frozen dataclass's __init__ cost
-    # four times as much.
-    __slots__ = ("partition", "offset", "key", "topic", "digest", "sealed", "_envelope", "_payload", "_raw")
-
-    def __init__(self, partition: int, offset: int, key: bytes | None,
-                 envelope: Envelope | None = None, payload: BaseModel | None = None,
-                 topic: str = "", *, digest: object = None, raw: bytes | None = None,
-                 sealed: bytes | None = None) -> None:
-        if envelope is None and raw is None:
-            raise ValueError("a Decoded needs its envelope or its raw value")
-        self.partition, self.offset, self.key, self.topic = partition, offset, key, topic
-        self.digest = digest
-        self.sealed = sealed  # the record as it came, when it came sealed (a store may keep it so)
-        self._envelope, self._payload, self._raw = envelope, payload, raw
-
-    @property
-    def envelope(self) -> Envelope:
-        if self._envelope is None:
-            self._envelope, self._payload = decode(self._raw)
-        return self._envelope
-
-    @property
-    def payload(self) -> BaseModel:
-        if self._payload is None:
-            self._envelope, self._payload = decode(self._raw)
-        return self._payload
-
-    def __repr__(self) -> str:
-        return f"Decoded({self.topic}/{self.partition}/{self.offset})"
-
-
-class Projection(Protocol):
-    """What a worker plugs into the runner."""
-
-    name: str
-    topic: str
-
-    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        """Write the effects of ``items`` and the ``trackings`` in one transaction."""
-
-
-class Digesting(Protocol):
-    """A projection may also read its common records without the contract's models.
-
-    ``digest(value)`` returns what its ``apply`` needs of the record, or None to leave the
-    record to the full decode. It must only accept records the full decode accepts, so a
-    poison record is still dead-lettered with the decode's reason.
-    """
-
-    def digest(self, raw: bytes | None) -> object | None: ...
-
-
-@dataclass
-class Poison:
-    record: ConsumerRecord
-    reason: str
 
 
 class Runner:
@@ -129,18 +51,19 @@ class Runner:
     def __init__(
         self,
         settings: Settings,
+        spec: WorkerSpec,
         projection: Projection,
         positions: Positions,
         status_file: Path | None = None,
         share: tuple[int, int] = (0, 1),
     ) -> None:
-        self.settings = settings
+        self.settings, self.spec, self.name = settings, spec, spec.name
         # (index, count): this runner owns the partitions p with p % count == index, so that
         # count processes share a projection's topics (positions are per partition anyway).
         self.share = share
         self.projection = projection
         self.positions = positions
-        self.topics = [settings.topic(t) for t in getattr(projection, "topics", (projection.topic,))]
+        self.topics = [settings.topic(t) for t in spec.consumes]
         # A projection may take larger batches than the default (the card + timeline does:
         # each batch costs a few statements whatever its size).
         self.batch_max_records: int = (
@@ -150,8 +73,9 @@ class Runner:
         self.stopping = threading.Event()
         self.lag = 0
         self.processed = 0
+        self.status_at = 0.0  # when ``lag`` was last computed
         self._consumer: KafkaConsumer  # connected in run(), never at construction
-        self._dlq: KafkaProducer
+        self._dlq: DeadLetters
         self._names: dict[TopicPartition, str] = {}
         self._admin: KafkaAdminClient | None = None
         self._done: dict[TopicPartition, int] = {}
@@ -168,7 +92,7 @@ class Runner:
 
     def run(self) -> None:
         self._start()
-        writer = self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"{self.projection.name}-writer")
+        writer = self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-writer")
         last_check = time.monotonic()
         last_status = 0.0
         try:
@@ -239,19 +163,17 @@ class Runner:
         # Every worker may be first after a broker restart: the topics must exist.
         kafka.ensure_topics(self.settings)
         # "none": a reset log must raise, not silently rewind under the old positions.
-        # A projection whose readers can wait may poll an idle topic less often (each idle
-        # fetch round trip costs CPU in the worker and the broker).
-        waits = {"fetch_max_wait_ms": w} if (w := getattr(self.projection, "fetch_max_wait_ms", None)) else {}
+        waits = {"fetch_max_wait_ms": w} if (w := self.spec.fetch_max_wait_ms) else {}
         self._consumer = kafka.consumer(
             self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records, **waits
         )
-        self._dlq = kafka.producer(self.settings, linger_ms=0)
+        self._dlq = DeadLetters(self.settings, self.name, self.spec.dead_letter)
         index, count = self.share
         partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)
                       if tp.partition % count == index]
         self._topic_ids = kafka.topic_ids(self.settings, self.topics)
         self._names = {
-            tp: position_name(self.projection.name, tp.topic, self._topic_ids[tp.topic], tp.partition)
+            tp: position_name(self.name, tp.topic, self._topic_ids[tp.topic], tp.partition)
             for tp in partitions
         }
         tracked = self.positions.get(self._names.values())
@@ -269,7 +191,7 @@ class Runner:
         log.info(
             "projection assigned",
             extra={
-                "projection": self.projection.name,
+                "projection": self.name,
                 "topics": self._topic_ids,
                 "positions": {f"{tp.topic}/{tp.partition}": d for tp, d in self._done.items()},
             },
@@ -289,22 +211,8 @@ class Runner:
             fresh.extend(part if part[0].offset > done else [r for r in part if r.offset > done])
         if not fresh:
             return
-        good: list[Decoded] = []
-        poison: list[Poison] = []
-        digest = getattr(self.projection, "digest", None)
-        for record, value in zip(fresh, self.opener.open([r.value for r in fresh]), strict=True):
-            if value is SHREDDED:
-                continue  # its key was destroyed: nothing left to apply, the position moves on
-            if digest is not None and (digested := digest(value)) is not None:
-                good.append(Decoded(record.partition, record.offset, record.key, topic=record.topic,
-                                    digest=digested, raw=value))
-                continue
-            try:
-                envelope, payload = decode(value)
-                good.append(Decoded(record.partition, record.offset, record.key, envelope, payload,
-                                    record.topic, sealed=record.value if value is not record.value else None))
-            except EventDecodeError as exc:
-                poison.append(Poison(record, str(exc)))
+        good, poison = decode_batch(fresh, getattr(self.projection, "digest", None),
+                                    self.opener.open([r.value for r in fresh]))
         self._settle()
         if self._writer is None:  # not running (a caller driving batches by hand): apply here
             self._commit(fresh, good, poison)
@@ -326,7 +234,7 @@ class Runner:
             log.exception("record refused by projection")
             self._dead_letter([Poison(fresh[0], f"{type(exc).__name__}: {exc}")])
             self._apply_with_retry([], self._trackings(fresh))
-        for tp, offset in _last_offsets(fresh).items():
+        for tp, offset in last_offsets(fresh).items():
             self._done[tp] = max(self._done.get(tp, -1), offset)
         self.processed += len(good)
 
@@ -360,33 +268,10 @@ class Runner:
             self._commit(part, items, [])
 
     def _trackings(self, records: list[ConsumerRecord]) -> list[Tracking]:
-        return [Tracking(self._names[tp], offset) for tp, offset in sorted(_last_offsets(records).items())]
+        return [Tracking(self._names[tp], offset) for tp, offset in sorted(last_offsets(records).items())]
 
     def _dead_letter(self, poison: list[Poison]) -> None:
-        if not poison:
-            return
-        for item in poison:
-            record = item.record
-            headers = [
-                ("dlq-reason", item.reason[:2000].encode()),
-                ("dlq-worker", self.projection.name.encode()),
-                ("dlq-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
-                *list(record.headers or []),
-            ]
-            self._dlq.send(
-                self.settings.topic(topics.INTERACTIONS_DLQ),
-                key=record.key,
-                value=record.value if record.value is not None else b"",
-                headers=headers,
-            )
-            log.warning(
-                "record dead-lettered",
-                extra={
-                    "source": f"{record.topic}/{record.partition}/{record.offset}",
-                    "reason": item.reason[:500],
-                },
-            )
-        self._dlq.flush(30)
+        self._dlq.send(poison)
 
     def _write_status(self) -> None:
         if getattr(self, "_consumer", None) is None or self.status_file is None:
@@ -395,11 +280,9 @@ class Runner:
             self.lag = self._lag()
         except Exception:  # status is advisory; the broker may be going away
             return
-        _write_json(
-            self.status_file,
-            {"projection": self.projection.name, "lag": self.lag, "processed": self.processed,
-             "at": time.time()},
-        )
+        self.status_at = time.time()
+        write_status(self.status_file, {"projection": self.name, "lag": self.lag,
+                                        "processed": self.processed, "at": self.status_at})
 
     def _lag(self) -> int:
         """Records on the broker not yet applied, from the fetch highwater (exact on Tansu)."""
@@ -414,24 +297,8 @@ class Runner:
         return total
 
     def _close(self) -> None:
-        for client in (getattr(self, "_consumer", None), getattr(self, "_dlq", None)):
-            if client is not None:
-                with contextlib.suppress(Exception):  # closing on the way out
-                    client.close()
-
-
-def _last_offsets(records: list[ConsumerRecord]) -> dict[TopicPartition, int]:
-    """The highest offset of each topic-partition among ``records``."""
-    last: dict[tuple[str, int], int] = {}
-    for record in records:
-        key = (record.topic, record.partition)
-        if last.get(key, -1) < record.offset:
-            last[key] = record.offset
-    return {TopicPartition(topic, partition): offset for (topic, partition), offset in last.items()}
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)
-
+        if getattr(self, "_dlq", None) is not None:
+            self._dlq.close()
+        if getattr(self, "_consumer", None) is not None:
+            with contextlib.suppress(Exception):  # closing on the way out
+                self._consumer.close()

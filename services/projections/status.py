@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from kartoteka.settings import Settings
 
@@ -11,3 +13,17 @@ def status_file(settings: Settings, name: str) -> Path:
     folder = settings.data_dir / "run"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / f"{settings.topic_prefix}{name}.status.json"
+
+
+def write_status(path: Path, data: dict[str, Any]) -> None:
+    """Replace the file at once, so a reader never sees half of it."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None

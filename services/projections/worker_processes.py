@@ -17,8 +17,6 @@ with its backoff.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import multiprocessing
 import signal
@@ -30,7 +28,7 @@ from typing import Any, Protocol
 
 from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
-from services.projections.status import status_file
+from services.projections.status import read_status, status_file, write_status
 
 log = logging.getLogger(__name__)
 STATUS_EVERY_S = 0.25
@@ -74,11 +72,8 @@ class _Shares:
 
     def status(self) -> dict[str, Any] | None:
         """The shares' statuses summed, once every share has written one since it started."""
-        found = []
-        for index in range(self.count):
-            with contextlib.suppress(OSError, ValueError):
-                found.append(json.loads(status_file(self.settings, share_name(self.name, index))
-                                        .read_text()))
+        found = [s for index in range(self.count)
+                 if (s := read_status(status_file(self.settings, share_name(self.name, index))))]
         if len(found) < self.count or any(s.get("at", 0) < self.started for s in found):
             return None
         return {"projection": self.name, "lag": sum(s.get("lag", 0) for s in found),
@@ -97,13 +92,13 @@ class _Shares:
                 process.join()
 
 
-def run_shares(name: str, topic: str, settings: Settings, most: int, backlog: int, status: Path,
+def run_shares(name: str, topics: list[str], settings: Settings, most: int, backlog: int, status: Path,
                run: RunShare) -> int:
     """Run until SIGTERM/SIGINT; 1 when a share died (the supervisor restarts the worker)."""
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.set())
-    shares = _Shares(name, settings, most if _behind(name, topic, settings) >= backlog else 1, run)
+    shares = _Shares(name, settings, most if _behind(name, topics, settings) >= backlog else 1, run)
     caught_up_at: float | None = None
     try:
         while not stopping.wait(STATUS_EVERY_S):
@@ -114,7 +109,7 @@ def run_shares(name: str, topic: str, settings: Settings, most: int, backlog: in
             merged = shares.status()
             if merged is None:
                 continue
-            _write(status, merged)
+            write_status(status, merged)
             count = shares.count
             if count == 1 and most > 1 and merged["lag"] >= backlog:
                 count = most
@@ -135,8 +130,8 @@ def run_shares(name: str, topic: str, settings: Settings, most: int, backlog: in
         shares.stop()
 
 
-def _behind(name: str, topic: str, settings: Settings) -> int:
-    """Records of the worker's topic past its tracked positions (0 when that cannot be told)."""
+def _behind(name: str, topics: list[str], settings: Settings) -> int:
+    """Records of the worker's topics past its tracked positions (0 when that cannot be told)."""
     import psycopg
 
     from kartoteka import db, kafka
@@ -145,11 +140,11 @@ def _behind(name: str, topic: str, settings: Settings) -> int:
     try:
         consumer = kafka.consumer(settings)
         try:
-            ends = consumer.end_offsets(kafka.partitions_of(consumer, topic))
+            ends = consumer.end_offsets([tp for t in topics for tp in kafka.partitions_of(consumer, t)])
         finally:
             consumer.close()
-        topic_id = kafka.topic_ids(settings, [topic])[topic]
-        names = {position_name(name, topic, topic_id, tp.partition): end for tp, end in ends.items()}
+        ids = kafka.topic_ids(settings, topics)
+        names = {position_name(name, tp.topic, ids[tp.topic], tp.partition): end for tp, end in ends.items()}
         query = (f"SELECT application_name, notification_id FROM {db.TRACKING_TABLE}"  # noqa: S608
                  " WHERE application_name = ANY(%s)")
         with psycopg.connect(settings.dsn) as conn:
@@ -169,9 +164,3 @@ def _share(run: RunShare, name: str, settings: Settings, index: int, count: int)
         signal.signal(sig, signal.SIG_DFL)
     logs.configure(f"worker-{name}.share{index}", settings.log_level)
     run(name, settings, share=(index, count))
-
-
-def _write(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    tmp.replace(path)

@@ -13,7 +13,7 @@ from events.envelope import decode
 from kartoteka import db
 from services.projections.detect.pacing import Pacing
 from services.projections.detect.worker import DetectProjection
-from services.projections.runner import Decoded
+from services.projections.records import Decoded
 from services.projections.tracking import Positions
 from tests.support.audit import access, count
 from tests.support.workers import wait_until

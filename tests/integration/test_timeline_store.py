@@ -230,7 +230,7 @@ def _build(settings, shares: int) -> dict[str, list[tuple[Any, ...]]]:
     import time
 
     from services.projections.runner import Runner
-    from services.projections.timeline.worker import TimelineProjection
+    from services.projections.timeline.worker import WORKER, TimelineProjection
 
     with psycopg.connect(settings.dsn) as conn:
         conn.execute("TRUNCATE customers, customer_identifiers, timeline, customer_history")
@@ -238,7 +238,7 @@ def _build(settings, shares: int) -> dict[str, list[tuple[Any, ...]]]:
     datastore = db.datastore(settings.dsn, pool_size=shares)
     positions = Positions(datastore)
     # Small batches: many transactions of the two runners interleave.
-    runners = [Runner(settings, TimelineProjection(TimelineStore(datastore, positions), 7), positions,
+    runners = [Runner(settings, WORKER, TimelineProjection(TimelineStore(datastore, positions), 7), positions,
                       share=(index, shares)) for index in range(shares)]
     threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
     for thread in threads:

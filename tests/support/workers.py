@@ -11,11 +11,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from kartoteka import db
-from kartoteka.entrypoints.worker import _projection
 from kartoteka.settings import Settings
-from services.projections.identity.identity_log import IdentityLog
-from services.projections.identity.relay import Relay
-from services.projections.runner import Runner
+from services.projections import registry
+from services.projections.spec import Context
 from services.projections.status import status_file
 from services.projections.tracking import Positions
 from tests.support.infra import env_for
@@ -32,17 +30,8 @@ def running(settings: Settings, names: tuple[str, ...] = ALL) -> Iterator[dict[s
     for name in names:
         # A second worker of one kind (concurrency tests) gets its own key and status file.
         key = name if name not in workers else f"{name}#{sum(k.startswith(name) for k in workers) + 1}"
-        if name == "relay":
-            workers[key] = Relay(
-                settings, IdentityLog(datastore), positions, status_file(settings, name)
-            )
-        else:
-            workers[key] = Runner(
-                settings,
-                _projection(name, datastore, positions, settings),
-                positions,
-                status_file(settings, key),
-            )
+        ctx = Context(settings, datastore, positions, status_file(settings, key))
+        workers[key] = registry.runnable(registry.spec_of(name), ctx)
     errors: list[BaseException] = []
     threads = [
         threading.Thread(target=_guard(w.run, errors), daemon=True, name=n)

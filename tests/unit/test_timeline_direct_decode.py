@@ -13,7 +13,7 @@ from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttr
 from events.envelope import EventDecodeError, decode, serialise
 from events.identity import CustomerMerged
 from events.interaction import Interaction
-from services.projections.runner import Decoded
+from services.projections.records import Decoded
 from services.projections.timeline.apply import rows_for, rows_of
 from services.projections.timeline.direct_decode import digest
 

@@ -7,15 +7,12 @@ from eventsourcing.persistence import Tracking
 from events import topics
 from events.catalog import AlertRaised
 from services.projections.alerts.store import AlertStore, alert_row
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 
 
 class AlertProjection:
     """Every alert event becomes (or escalates) one row of the alerts table."""
-
-    name = "alerts"
-    topic = topics.ALERTS
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: AlertStore) -> None:
         self.store = store
@@ -23,3 +20,10 @@ class AlertProjection:
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         rows = [alert_row(d.payload) for d in items if isinstance(d.payload, AlertRaised)]
         self.store.apply(rows, trackings)
+
+
+WORKER = WorkerSpec(
+    name="alerts", consumes=(topics.ALERTS,), produces=(), read_model=("alerts",),
+    build=lambda ctx: AlertProjection(AlertStore(ctx.datastore, ctx.positions)),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)

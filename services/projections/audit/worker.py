@@ -12,7 +12,8 @@ from events import topics
 from events.audit.trail import access_record, chain_alert
 from events.catalog import AccessRecorded, AlertRaised
 from services.projections.audit.store import AccessStore, TailFault
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, Context, WorkerSpec
 
 log = logging.getLogger(__name__)
 AlertSink = Callable[[Sequence[AlertRaised]], None]
@@ -25,10 +26,6 @@ class AuditProjection:
     the worker's back), the worker raises a ``chain_integrity`` alert and carries on from the
     head, so the hole stays visible to ``/v1/audit/verify``.
     """
-
-    name = "audit"
-    topic = topics.ACCESS
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: AccessStore, alerts: AlertSink | None = None) -> None:
         self.store = store
@@ -50,6 +47,19 @@ class AuditProjection:
         if self.alerts is None:
             return
         try:
-            self.alerts([chain_alert(fault.head_seq, fault.reason, now, self.name)])
+            self.alerts([chain_alert(fault.head_seq, fault.reason, now, WORKER.name)])
         except Exception:  # noqa: BLE001 - the rows are committed; verify raises it again
             log.exception("chain alert not produced; /v1/audit/verify will report the fault")
+
+
+def _build(ctx: Context) -> AuditProjection:
+    from events.audit.trail import checkpoint_key
+    from services.projections.audit.publish import AlertPublisher
+
+    store = AccessStore(ctx.datastore, ctx.positions, checkpoint_key(ctx.settings.secret))
+    return AuditProjection(store, AlertPublisher(ctx.settings).publish)
+
+
+# The trail is the record of truth, not a read model: a rebuild never empties it.
+WORKER = WorkerSpec(name="audit", consumes=(topics.ACCESS,), produces=(topics.ALERTS,), build=_build,
+                    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS)

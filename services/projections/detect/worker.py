@@ -45,7 +45,8 @@ from services.projections.detect.evaluate import (
     unraised,
 )
 from services.projections.detect.pacing import EVERY_S, Pacing, Schedule
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, Context, WorkerSpec
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,6 @@ def to_access(decoded: Decoded) -> tuple[str, Access] | None:
 
 class DetectProjection:
     """Runs the pure detectors over each employee's recent accesses as they arrive."""
-
-    name = "detect"
-    topic = topics.ACCESS
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(
         self,
@@ -241,3 +238,16 @@ def _without_cycle_collection() -> Iterator[None]:
         yield
     finally:
         gc.enable()
+
+
+def _build(ctx: Context) -> DetectProjection:
+    from services.projections.audit.publish import AlertPublisher
+
+    return DetectProjection(ctx.datastore, ctx.positions, AlertPublisher(ctx.settings).publish)
+
+
+WORKER = WorkerSpec(
+    name="detect", consumes=(topics.ACCESS,), produces=(topics.ALERTS,), build=_build,
+    read_model=("detect_accesses", "detect_raised"), after=("employees", "timeline"),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)

@@ -7,15 +7,12 @@ from eventsourcing.persistence import Tracking
 from events import topics
 from events.catalog import EmployeeStatusChanged
 from services.projections.employees.store import EmployeeStore, employee_row
-from services.projections.runner import IDLE_FETCH_WAIT_MS, Decoded
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
 
 
 class EmployeeProjection:
     """Each status change updates one employee row, in log (per-employee) order."""
-
-    name = "employees"
-    topic = topics.EMPLOYEES
-    fetch_max_wait_ms = IDLE_FETCH_WAIT_MS
 
     def __init__(self, store: EmployeeStore) -> None:
         self.store = store
@@ -25,3 +22,10 @@ class EmployeeProjection:
             employee_row(d.payload) for d in items if isinstance(d.payload, EmployeeStatusChanged)
         ]
         self.store.apply(rows, trackings)
+
+
+WORKER = WorkerSpec(
+    name="employees", consumes=(topics.EMPLOYEES,), produces=(), read_model=("employees",),
+    build=lambda ctx: EmployeeProjection(EmployeeStore(ctx.datastore, ctx.positions)),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from events.identifiers import Identifier
+from kartoteka.settings import Settings
 
 _JUNK_LOCAL_PARTS = re.compile(
     r"^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounce[s]?|notifications?|info|test)(\+.*)?$"
@@ -53,3 +54,10 @@ def merges_exhausted(times: Sequence[datetime], at: datetime, config: GuardConfi
     """True when the identifier already joined as many customers as the window allows."""
     recent = [t for t in times if abs(at - t) <= config.merge_window]
     return len(recent) >= config.max_merges_per_identifier
+
+
+def guard_config(settings: Settings) -> GuardConfig:
+    """The guards as configured (``KARTOTEKA_IDENTITY_*``)."""
+    blocked = frozenset(k.strip() for k in settings.identity_blocked.split(",") if k.strip())
+    return GuardConfig(blocked_values=blocked, max_merges_per_identifier=settings.identity_max_merges,
+                       merge_window=timedelta(days=settings.identity_merge_window_days))

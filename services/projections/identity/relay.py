@@ -39,7 +39,9 @@ from services.projections.identity import stored_events as stored
 from services.projections.identity.domain import Attribution, Customer
 from services.projections.identity.identity_log import IdentityLog
 from services.projections.identity.stored_events import Raw, quote, to_json
-from services.projections.runner import RESET_CHECK_S, _write_json
+from services.projections.runner import RESET_CHECK_S
+from services.projections.spec import Context, WorkerSpec
+from services.projections.status import write_status
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
@@ -228,9 +230,11 @@ class Relay:
         self.batch = batch
         self.stopping = threading.Event()
         self.published = 0  # notifications read, published or not
-        self.sent = 0  # records sent to customers.v1
+        self.sent = 0  # records sent to customers.v1 (shredded and internal events are not)
         self.ring = KeyRing(master_key(settings))
-        self._status_at = 0.0
+        self.lag = 0
+        self.status_at = 0.0  # when ``lag`` was last computed
+        self._checked = 0.0
 
     def run(self) -> None:
         kafka.ensure_topics(self.settings)
@@ -296,17 +300,18 @@ class Relay:
             future.get(timeout=30)  # raises if any record was not acknowledged
 
     def _status(self, position: int, notifications: Sequence[Notification]) -> None:
-        if self.status_file is None or time.monotonic() - self._status_at < 0.3:
+        if self.status_file is None or time.monotonic() - self._checked < 0.3:
             return
-        self._status_at = time.monotonic()
+        self._checked = time.monotonic()
         last = notifications[-1].id if notifications else position
-        pending = (self.identity.recorder.max_notification_id() or 0) - last
-        _write_json(
-            self.status_file,
-            {
-                "projection": self.name,
-                "lag": max(0, pending),
-                "processed": self.published,
-                "at": time.time(),
-            },
-        )
+        self.lag = max(0, (self.identity.recorder.max_notification_id() or 0) - last)
+        self.status_at = time.time()
+        write_status(self.status_file, {"projection": self.name, "lag": self.lag,
+                                        "processed": self.published, "at": self.status_at})
+
+
+def _build(ctx: Context) -> Relay:
+    return Relay(ctx.settings, IdentityLog(ctx.datastore), ctx.positions, ctx.status_file)
+
+
+WORKER = WorkerSpec(name="relay", consumes=(), produces=(topics.CUSTOMERS,), build=_build, standalone=True)

@@ -14,7 +14,7 @@ from events import topics as topic_names
 from events.identity import SplitRequested
 from events.interaction import Interaction
 from events.privacy import ErasureRequested, HoldPlaced
-from kartoteka.keystore import KeyRing
+from kartoteka.keystore import KeyRing, master_key
 from services.projections.identity import erasure
 from services.projections.identity import index_sql as sql
 from services.projections.identity import stored_events as stored
@@ -32,10 +32,11 @@ from services.projections.identity.decide import (
     Unlink,
     decide,
 )
-from services.projections.identity.guards import GuardConfig
+from services.projections.identity.guards import GuardConfig, guard_config
 from services.projections.identity.identity_log import IdentityLog, Statement
 from services.projections.identity.stored_events import EventLog
-from services.projections.runner import Decoded
+from services.projections.records import Decoded
+from services.projections.spec import Context, WorkerSpec
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,6 @@ CONFLICT_RETRIES = 5
 
 class IdentityResolver:
     """Decides (pure) and records (eventsourcing), nothing else."""
-
-    name = "resolver"
-    topic = topic_names.INTERACTIONS
-    topics = (topic_names.INTERACTIONS, topic_names.IDENTITY_COMMANDS)
 
     def __init__(self, log_: IdentityLog, positions: Positions, guards: GuardConfig | None = None,
                  keyring: KeyRing | None = None) -> None:
@@ -243,3 +240,15 @@ def _touched(commands: list[Command]) -> tuple[set[str], set[str]]:
         elif isinstance(c, Reattribute):
             attributions.add(c.interaction_id)
     return customers - created, attributions - created
+
+
+def _build(ctx: Context) -> IdentityResolver:
+    return IdentityResolver(IdentityLog(ctx.datastore), ctx.positions, guard_config(ctx.settings),
+                            KeyRing(master_key(ctx.settings)))
+
+
+# The identity log is the record of truth (eventsourcing), not a read model.
+WORKER = WorkerSpec(
+    name="resolver", consumes=(topic_names.INTERACTIONS, topic_names.IDENTITY_COMMANDS), produces=(),
+    build=_build,
+)

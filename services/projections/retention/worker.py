@@ -20,7 +20,8 @@ from events import sealing
 from kartoteka.keystore import BUMP, DESTROY
 from kartoteka.settings import Settings
 from services.projections.retention.policy import cutoffs
-from services.projections.runner import _write_json
+from services.projections.spec import WorkerSpec
+from services.projections.status import write_status
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
@@ -78,5 +79,10 @@ class Retention:
 
     def _status(self) -> None:
         if self.status_file is not None:
-            _write_json(self.status_file, {"projection": self.name, "lag": 0, "processed": self.removed,
+            write_status(self.status_file, {"projection": self.name, "lag": 0, "processed": self.removed,
                                            "at": time.time()})
+
+
+# No topic and no read model of its own: it deletes from the timeline's on a schedule.
+WORKER = WorkerSpec(name="retention", consumes=(), produces=(), standalone=True,
+                    build=lambda ctx: Retention(ctx.settings, ctx.datastore, ctx.status_file))

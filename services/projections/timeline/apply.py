@@ -21,7 +21,7 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from events.privacy import CustomerErased
-from services.projections.runner import Decoded
+from services.projections.records import Decoded
 from services.projections.timeline.direct_decode import Digest
 
 # json.dumps(details, ensure_ascii=False), byte for byte, with the C encoder built once: dumps

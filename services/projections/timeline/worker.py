@@ -5,7 +5,8 @@ from __future__ import annotations
 from eventsourcing.persistence import Tracking
 
 from events import topics
-from services.projections.runner import Decoded
+from services.projections.records import Decoded
+from services.projections.spec import Context, WorkerSpec
 from services.projections.timeline.apply import rows_of
 from services.projections.timeline.direct_decode import Digest, digest
 from services.projections.timeline.store import TimelineStore
@@ -13,9 +14,6 @@ from services.projections.timeline.store import TimelineStore
 
 class TimelineProjection:
     """customers.v1 -> customers, customer_identifiers, timeline."""
-
-    name = "timeline"
-    topic = topics.CUSTOMERS
 
     def __init__(self, store: TimelineStore, batch_max_records: int | None = None) -> None:
         self.store = store
@@ -26,3 +24,15 @@ class TimelineProjection:
 
     def digest(self, raw: bytes | None) -> Digest | None:
         return digest(raw)
+
+
+def _build(ctx: Context) -> TimelineProjection:
+    return TimelineProjection(TimelineStore(ctx.datastore, ctx.positions),
+                              ctx.settings.timeline_batch_max_records)
+
+
+WORKER = WorkerSpec(
+    name="timeline", consumes=(topics.CUSTOMERS,), produces=(), build=_build,
+    read_model=("customers", "customer_identifiers", "customer_names", "timeline", "customer_history"),
+    shares=lambda s: (min(s.timeline_processes, s.partitions), s.timeline_share_backlog),
+)

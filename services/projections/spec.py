@@ -1,0 +1,69 @@
+"""How a worker declares itself once: what it reads, writes and owns, and how it is built.
+
+Every worker package ends its ``worker.py`` with one ``WorkerSpec``; ``registry.WORKERS``
+lists them, and the supervisor, ``kartoteka worker``, ``kartoteka rebuild`` and the tests
+read nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from eventsourcing.postgres import PostgresDatastore
+
+from events import topics
+from kartoteka.settings import Settings
+from services.projections.tracking import Positions
+
+# For the audit side (access trail, detectors, alerts, employee status): under a steady
+# stream Tansu holds a fetch for about its full wait, so these see records ~0.1-0.5 s later,
+# and seven idle workers no longer keep ~0.3 cores busy polling.
+IDLE_FETCH_WAIT_MS = 500
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a worker is built from: one process's settings, datastore and positions."""
+
+    settings: Settings
+    datastore: PostgresDatastore
+    positions: Positions
+    status_file: Path | None = None
+
+
+class Standalone(Protocol):
+    """A worker that runs its own loop (the relay) instead of the shared consumer runner."""
+
+    stopping: Any
+
+    def run(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """One worker: its name, topics in and out, what it builds, and the tables it owns.
+
+    ``build`` returns the projection the shared runner drives (its ``apply`` writes rows and
+    positions in one transaction), or, with ``standalone``, a loop of its own. ``read_model``
+    lists the tables ``kartoteka rebuild`` empties and fills again from ``consumes``; a worker
+    whose tables are a record of truth (the identity log, the audit trail) lists none.
+    """
+
+    name: str
+    consumes: tuple[str, ...]
+    produces: tuple[str, ...]
+    build: Callable[[Context], Any]
+    read_model: tuple[str, ...] = ()
+    # Workers whose read models this one consults while applying: a rebuild refills those first.
+    after: tuple[str, ...] = ()
+    dead_letter: str = topics.INTERACTIONS_DLQ
+    # Readers of an idle topic that can wait poll it less often (each empty fetch costs CPU
+    # in the worker and in the broker).
+    fetch_max_wait_ms: int | None = None
+    standalone: bool = False
+    # (processes, backlog): up to that many processes share the partitions while the worker
+    # is at least ``backlog`` records behind; one process otherwise.
+    shares: Callable[[Settings], tuple[int, int]] = lambda _settings: (1, 0)
