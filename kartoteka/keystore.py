@@ -108,20 +108,32 @@ class KeyRing:
 def fetch_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
     """The keys of ``subjects`` that exist (a destroyed one is absent), on a psycopg connection.
 
-    The epoch row comes with every fetch, so even an all-cached batch checks for destructions.
+    The epoch row comes with every fetch, so even an all-cached batch checks for destructions;
+    keys the cache lost to one are fetched again (the second fetch is rare: after a destruction).
     """
     wanted = list(dict.fromkeys(subjects))
+    asked: list[str] = []
     with conn.cursor(row_factory=tuple_row) as cur:  # the workers' connections default to dict rows
-        rows = cur.execute(FETCH, (ring.cached(wanted)[1],)).fetchall()
-    ring.fetched(rows)
+        for _ in range(2):
+            missing = [s for s in ring.cached(wanted)[1] if s not in asked]
+            if asked and not missing:
+                break
+            ring.fetched(cur.execute(FETCH, (missing,)).fetchall())
+            asked += missing
     return ring.cached(wanted)[0]
 
 
 async def fetch_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
     wanted = list(dict.fromkeys(subjects))
+    asked: list[str] = []
     async with conn.cursor(row_factory=tuple_row) as cursor:
-        await cursor.execute(FETCH, (ring.cached(wanted)[1],))
-        ring.fetched(await cursor.fetchall())
+        for _ in range(2):
+            missing = [s for s in ring.cached(wanted)[1] if s not in asked]
+            if asked and not missing:
+                break
+            await cursor.execute(FETCH, (missing,))
+            ring.fetched(await cursor.fetchall())
+            asked += missing
     return ring.cached(wanted)[0]
 
 

@@ -44,6 +44,9 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/v1/reports/dormant"): "report.dormant",
     ("GET", "/v1/reports/birthdays"): "report.birthdays",
     ("GET", "/v1/reports/activity"): "report.activity",
+    # Personal data: erasure and legal holds are employee writes, audited with their reason.
+    ("POST", "/v1/customers/{customer_id}/erase"): "customer.erase",
+    ("POST", "/v1/customers/{customer_id}/hold"): "customer.hold",
 }
 """Routes that return customer (or audit) data, with the action each records."""
 
