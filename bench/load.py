@@ -32,12 +32,15 @@ import psycopg
 from tqdm import tqdm
 
 from bench.payloads import BODIES, CHANNELS, e164_phone, full_name, local_phone
+from bench.work_load import TABLES as WORK_TABLES
+from bench.work_load import load_work
 
 SCALES = {"quick": (100_000, 1_000_000), "full": (1_000_000, 10_000_000)}
 START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 CHUNK = 20_000
-READ_MODELS = ("customers", "customer_identifiers", "customer_names", "customer_history", "timeline")
+READ_MODELS = ("customers", "customer_identifiers", "customer_names", "customer_history", "timeline",
+               "work_notes", "customer_profiles", "work_requests", "customer_contacts", "activity_daily")
 
 
 def load(dsn: str, customers: int, interactions: int, sample_size: int = 2000, seed: int = 7) -> list[dict[str, str]]:
@@ -53,8 +56,10 @@ def load(dsn: str, customers: int, interactions: int, sample_size: int = 2000, s
               " last_seen)", _identifiers(ids), bar)
         _copy(conn, "timeline (interaction_id, customer_id, seq, external_id, channel, direction,"
               " occurred_at, agent_id, subject, body, details)", _timeline(ids, interactions, rng), bar)
+        bar.set_description("load work read models and report projections")
+        load_work(conn, ids, START, SPAN)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for table in ("customers", "customer_identifiers", "timeline"):
+        for table in ("customers", "customer_identifiers", "timeline", *WORK_TABLES):
             conn.execute(f"VACUUM ANALYZE {table}")
         prewarm(conn, READ_MODELS)
     picks = rng.sample(range(customers), min(sample_size, customers))

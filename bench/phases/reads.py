@@ -1,7 +1,7 @@
-"""Reads: p50/p99 of card, timeline and search through the real api (agent tokens, audited) on a
-bulk-loaded dataset (:mod:`bench.load`), at a steady offered rate per endpoint driven by wrk
-(:mod:`bench.wrk`); vs the same SQL (``services.api.views``) called in-process, one at a time,
-with no HTTP, auth or audit event.
+"""Reads: p50/p99 of card, timeline, search and the supervisors' reports through the real api
+(agent and supervisor tokens, audited) on a bulk-loaded dataset (:mod:`bench.load`), at a steady
+offered rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same SQL (``services.api.views``,
+``report_views``) called in-process, one at a time, with no HTTP, auth or audit event.
 
 Each endpoint is warmed up first (the dataset was just bulk-loaded: its pages are not in
 PostgreSQL's cache yet), then measured. Reads come from a pool of agents, as in a contact
@@ -20,6 +20,7 @@ from urllib.parse import quote
 from psycopg_pool import AsyncConnectionPool
 
 from bench.load import load
+from bench.phases.report_reads import REPORT_KINDS, raw_reports, report_paths
 from bench.plan import Context
 from bench.stack import Stack
 from bench.stats import ratio, summary
@@ -46,18 +47,24 @@ def run(ctx: Context) -> dict[str, Any]:
         tokens = ctx.run_dir / "read-tokens.txt"
         tokens.write_text("".join(f"{stack.token(Role.agent, f'bench-agent-{i:03d}')}\n"
                                   for i in range(plan.read_agents)))
+        leads = ctx.run_dir / "report-tokens.txt"  # reports are for supervisors
+        leads.write_text("".join(f"{stack.token(Role.supervisor, f'bench-lead-{i:02d}')}\n" for i in range(5)))
         loads = {
             "card": {"card": (files["card"], plan.read_rate)},
             "timeline": {"timeline": (files["timeline"], plan.read_rate)},
             "search": {f"search:{k}": (files[k], plan.read_rate / len(SEARCH_KINDS)) for k in SEARCH_KINDS},
+            "reports": {f"report:{k}": (files[f"report:{k}"], plan.read_rate / len(REPORT_KINDS))
+                        for k in REPORT_KINDS},
         }
         runs = {}
         for endpoint, load_ in loads.items():
             users = max(2, plan.read_users // len(load_))
-            run_wrk(stack.url("api"), load_, tokens, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup")
-            runs[endpoint] = run_wrk(stack.url("api"), load_, tokens, users, plan.read_s, ctx.run_dir,
+            who = leads if endpoint == "reports" else tokens
+            run_wrk(stack.url("api"), load_, who, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup")
+            runs[endpoint] = run_wrk(stack.url("api"), load_, who, users, plan.read_s, ctx.run_dir,
                                      stack.pids(), endpoint)
         raw = asyncio.run(_raw(stack.settings.dsn, sample))
+        raw.update(asyncio.run(raw_reports(stack.settings.dsn)))
     finally:
         stack.stop()
     return {
@@ -78,6 +85,7 @@ def _request_files(run_dir: Path, sample: list[dict[str, str]]) -> dict[str, Pat
         "card": [f"/v1/customers/{c['id']}" for c in sample],
         "timeline": [f"/v1/customers/{c['id']}/timeline" for c in sample],
         **{k: [f"/v1/customers?q={quote(c[k], safe='')}" for c in sample] for k in SEARCH_KINDS},
+        **{f"report:{k}": lines for k, lines in report_paths().items()},
     }
     files = {}
     for name, lines in paths.items():

@@ -1,11 +1,8 @@
--- The agent's work (issue 14). work_log is the work projection's recorded log: every work
--- event once, in the order applied, so a rebuild replays it without the broker's log.
+-- The agent's work (issue 14), projected from work.commands.v1 by the work worker.
+-- work_log: the id of every work event applied, so a retried POST (same id) applies once.
 CREATE TABLE IF NOT EXISTS work_log (
-    seq          bigserial PRIMARY KEY,
-    event_id     uuid NOT NULL UNIQUE,
-    type         text NOT NULL,
-    envelope     text NOT NULL,
-    recorded_at  timestamptz NOT NULL DEFAULT now()
+    event_id     uuid PRIMARY KEY,
+    type         text NOT NULL
 );
 
 -- Notes read into the timeline beside the interactions: the same column names, so the
@@ -13,7 +10,7 @@ CREATE TABLE IF NOT EXISTS work_log (
 CREATE TABLE IF NOT EXISTS work_notes (
     note_id        uuid PRIMARY KEY,
     customer_id    uuid NOT NULL,
-    seq            bigint NOT NULL,         -- the note's position in work_log
+    seq            bigint NOT NULL,         -- the note's offset in work.commands.v1
     channel        text NOT NULL DEFAULT 'note',
     occurred_at    timestamptz NOT NULL,
     agent_id       text NOT NULL,
@@ -38,7 +35,8 @@ CREATE TABLE IF NOT EXISTS customer_profiles (
     updated_by   text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS customer_profiles_owner ON customer_profiles (owner) WHERE owner IS NOT NULL;
-CREATE INDEX IF NOT EXISTS customer_profiles_birthday ON customer_profiles (birth_mmdd) WHERE birth_mmdd IS NOT NULL;
+CREATE INDEX IF NOT EXISTS customer_profiles_birthday ON customer_profiles (birth_mmdd, customer_id)
+    WHERE birth_mmdd IS NOT NULL;
 CREATE INDEX IF NOT EXISTS customer_profiles_company ON customer_profiles (lower(company)) WHERE company IS NOT NULL;
 CREATE INDEX IF NOT EXISTS customer_profiles_tags ON customer_profiles USING gin (tags);
 
@@ -52,6 +50,7 @@ CREATE TABLE IF NOT EXISTS work_requests (
     opened_by         text NOT NULL,
     channel           text,
     thread            text,
+    thread_since      timestamptz,       -- replies later than this in the thread attach to it
     interaction_id    uuid,
     opened_at         timestamptz NOT NULL,
     due_at            timestamptz NOT NULL,
@@ -65,8 +64,7 @@ CREATE INDEX IF NOT EXISTS work_requests_assignee ON work_requests (assignee, st
 CREATE INDEX IF NOT EXISTS work_requests_opened ON work_requests (opened_at);
 CREATE INDEX IF NOT EXISTS work_requests_resolved ON work_requests (resolved_at) WHERE resolved_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS work_requests_due ON work_requests (due_at);
-CREATE INDEX IF NOT EXISTS work_requests_thread ON work_requests (thread)
-    WHERE thread IS NOT NULL AND status IN ('open', 'pending');
+CREATE INDEX IF NOT EXISTS work_requests_thread ON work_requests (thread) WHERE thread IS NOT NULL;
 
 -- Inbound interactions that replied to a request's thread (written by the card + timeline
 -- projection as it stores them), and the status history of each request.
@@ -114,11 +112,16 @@ CREATE TABLE IF NOT EXISTS work_handovers (
 -- Report projections, kept by the card + timeline projection in the transaction that stores
 -- the interactions: the last contact per customer (dormant) and counts per day, channel and
 -- agent (activity), so reports never scan the timeline.
+-- ``owner`` is the profile's, copied here by the work projection so that one owner's dormant
+-- customers are an index range too (a join through the profiles sorted thousands of rows).
 CREATE TABLE IF NOT EXISTS customer_contacts (
     customer_id     uuid PRIMARY KEY,
-    last_contact_at timestamptz NOT NULL
+    last_contact_at timestamptz,
+    owner           text
 );
-CREATE INDEX IF NOT EXISTS customer_contacts_last ON customer_contacts (last_contact_at);
+CREATE INDEX IF NOT EXISTS customer_contacts_last ON customer_contacts (last_contact_at, customer_id);
+CREATE INDEX IF NOT EXISTS customer_contacts_owner ON customer_contacts (owner, last_contact_at, customer_id)
+    WHERE owner IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS activity_daily (
     day            date NOT NULL,

@@ -31,32 +31,47 @@ WHERE cc.last_contact_at < %(cutoff)s {{filters}}
                     AND oc.last_contact_at > cc.last_contact_at)
 ORDER BY cc.last_contact_at, cc.customer_id LIMIT %(limit)s
 """
+# Per birthday key in window order, that key's customers by index (the LIMIT inside stops each
+# scan early), so a wide window never sorts every customer born in it.
 BIRTHDAYS = f"""
-SELECT r.id::text AS id, {NAME} AS name, p.birth_date, array_position(%(keys)s, p.birth_mmdd) AS pos
-FROM customer_profiles p JOIN customers c ON c.id = p.customer_id
+SELECT r.id::text AS id, {NAME.replace("p.name", "rp.name")} AS name, p.birth_date, p.pos,
+       p.customer_id::text AS via
+FROM (SELECT k.pos, q.customer_id, q.birth_date
+      FROM unnest(%(keys)s::int[]) WITH ORDINALITY k(key, pos)
+      CROSS JOIN LATERAL (SELECT customer_id, birth_date FROM customer_profiles p
+                          WHERE p.birth_mmdd = k.key {{filters}}
+                          ORDER BY customer_id LIMIT %(limit)s) q
+      ORDER BY k.pos, q.customer_id LIMIT %(limit)s) p
+JOIN customers c ON c.id = p.customer_id
 JOIN customers r ON r.id = coalesce(c.root_id, c.id)
-WHERE p.birth_mmdd = ANY(%(keys)s) {{filters}}
-ORDER BY array_position(%(keys)s, p.birth_mmdd), r.id LIMIT %(limit)s
+LEFT JOIN customer_profiles rp ON rp.customer_id = r.id
+ORDER BY p.pos, p.customer_id
 """
 KEYS = {"channel": "channel", "agent": "agent_id", "day": "day::text"}
 REQUEST_KEYS = {"channel": "coalesce(channel, 'none')", "agent": "assignee",
                 "day": "({at} AT TIME ZONE 'UTC')::date::text"}
+# Interactions from the daily counts, requests from their read model, joined on the key: one
+# round trip for the whole report.
 ACTIVITY = """
-SELECT {key} AS key, sum(interactions)::bigint AS interactions, sum(inbound)::bigint AS inbound,
-       sum(outbound)::bigint AS outbound, sum(calls_answered)::bigint AS calls_answered,
-       sum(calls_missed)::bigint AS calls_missed, sum(talk_time_s)::float8 AS talk_time_s
-FROM activity_daily WHERE day >= %(from)s AND day <= %(to)s GROUP BY 1
+WITH a AS (
+    SELECT {key} AS key, sum(interactions)::bigint AS interactions, sum(inbound)::bigint AS inbound,
+           sum(outbound)::bigint AS outbound, sum(calls_answered)::bigint AS calls_answered,
+           sum(calls_missed)::bigint AS calls_missed, sum(talk_time_s)::float8 AS talk_time_s
+    FROM activity_daily WHERE day >= %(from)s AND day <= %(to)s GROUP BY 1
+), o AS (
+    SELECT {opened} AS key, count(*) AS requests_opened FROM work_requests
+    WHERE opened_at >= %(start)s AND opened_at < %(end)s GROUP BY 1
+), s AS (
+    SELECT {resolved} AS key, count(*) AS requests_resolved, percentile_cont(0.5) WITHIN GROUP
+           (ORDER BY extract(epoch FROM resolved_at - opened_at)) AS median_resolution_s
+    FROM work_requests WHERE resolved_at >= %(start)s AND resolved_at < %(end)s GROUP BY 1
+), b AS (
+    SELECT {due} AS key, count(*) AS sla_breached FROM work_requests
+    WHERE due_at >= %(start)s AND due_at < %(end)s
+      AND (resolved_at > due_at OR (resolved_at IS NULL AND due_at < now())) GROUP BY 1
+)
+SELECT * FROM a FULL JOIN o USING (key) FULL JOIN s USING (key) FULL JOIN b USING (key) ORDER BY key
 """
-REQUESTS_OPENED = ("SELECT {key} AS key, count(*) AS requests_opened FROM work_requests"
-                   " WHERE opened_at >= %(start)s AND opened_at < %(end)s GROUP BY 1")
-REQUESTS_RESOLVED = (
-    "SELECT {key} AS key, count(*) AS requests_resolved, percentile_cont(0.5) WITHIN GROUP"
-    " (ORDER BY extract(epoch FROM resolved_at - opened_at)) AS median_resolution_s FROM work_requests"
-    " WHERE resolved_at >= %(start)s AND resolved_at < %(end)s GROUP BY 1")
-REQUESTS_BREACHED = (
-    "SELECT {key} AS key, count(*) AS sla_breached FROM work_requests"
-    " WHERE due_at >= %(start)s AND due_at < %(end)s"
-    " AND (resolved_at > due_at OR (resolved_at IS NULL AND due_at < now())) GROUP BY 1")
 ACTIVITY_FIELDS = ("key", "interactions", "inbound", "outbound", "calls_answered", "calls_missed",
                    "talk_time_s", "requests_opened", "requests_resolved", "median_resolution_s",
                    "sla_breached")
@@ -65,44 +80,36 @@ ACTIVITY_FIELDS = ("key", "interactions", "inbound", "outbound", "calls_answered
 async def dormant(pool: AsyncConnectionPool, *, cutoff: datetime, owner: str | None,
                   before: tuple[datetime, str] | None, limit: int) -> list[dict[str, Any]]:
     """Roots whose last contact is older than ``cutoff``, oldest first (``limit + 1`` rows)."""
-    filters: list[str] = []
-    params: dict[str, Any] = {"cutoff": cutoff, "limit": limit + 1}
-    if owner is not None:
-        filters.append("AND p.owner = %(owner)s")
-        params["owner"] = owner
-    if before is not None:
-        filters.append("AND (cc.last_contact_at, cc.customer_id) > (%(at)s, %(via)s::uuid)")
-        params["at"], params["via"] = before
-    return await rows(pool, DORMANT.format(filters=" ".join(filters)), params)
+    return await _listing(pool, DORMANT, {"cutoff": cutoff}, "cc", "(cc.last_contact_at, cc.customer_id)",
+                          owner, before, limit)
 
 
 async def birthdays(pool: AsyncConnectionPool, *, keys: list[int], owner: str | None,
                     before: tuple[int, str] | None, limit: int) -> list[dict[str, Any]]:
     """Customers whose birthday key is one of ``keys``, in the keys' order (``limit + 1`` rows)."""
-    filters: list[str] = []
-    params: dict[str, Any] = {"keys": keys, "limit": limit + 1}
+    return await _listing(pool, BIRTHDAYS, {"keys": keys}, "p", "(k.pos, p.customer_id)", owner, before, limit)
+
+
+async def _listing(pool: AsyncConnectionPool, query: str, params: dict[str, Any], owned: str, order: str,
+                   owner: str | None, before: tuple[Any, str] | None, limit: int) -> list[dict[str, Any]]:
+    """A report page: ``owned``.owner filtered, and after the cursor's position in ``order``."""
+    filters, params = [], {**params, "limit": limit + 1}
     if owner is not None:
-        filters.append("AND p.owner = %(owner)s")
+        filters.append(f"AND {owned}.owner = %(owner)s")
         params["owner"] = owner
     if before is not None:
-        filters.append("AND (array_position(%(keys)s, p.birth_mmdd), r.id) > (%(pos)s, %(rid)s::uuid)")
-        params["pos"], params["rid"] = before
-    return await rows(pool, BIRTHDAYS.format(filters=" ".join(filters)), params)
+        filters.append(f"AND {order} > (%(after)s, %(after_id)s::uuid)")
+        params["after"], params["after_id"] = before
+    return await rows(pool, query.format(filters=" ".join(filters)), params)
 
 
 async def activity(pool: AsyncConnectionPool, *, start: date, end: date, by: str) -> list[dict[str, Any]]:
     """One row per key (channel, agent or day) over ``start`` .. ``end`` (whole UTC days)."""
     span = {"from": start, "to": end, "start": start, "end": end + timedelta(days=1)}
-    merged: dict[str, dict[str, Any]] = {}
-    for row in await rows(pool, ACTIVITY.format(key=KEYS[by]), span):
-        merged[row["key"]] = row
-    by_request = [
-        (REQUESTS_OPENED, "opened_at"), (REQUESTS_RESOLVED, "resolved_at"), (REQUESTS_BREACHED, "due_at"),
-    ]
-    for query, at in by_request:
-        for row in await rows(pool, query.format(key=REQUEST_KEYS[by].format(at=at)), span):
-            merged.setdefault(row["key"], {"key": row["key"]}).update(row)
-    return [activity_row(merged[key]) for key in sorted(merged)]
+    keys = {at: REQUEST_KEYS[by].format(at=at) for at in ("opened_at", "resolved_at", "due_at")}
+    query = ACTIVITY.format(key=KEYS[by], opened=keys["opened_at"], resolved=keys["resolved_at"],
+                            due=keys["due_at"])
+    return [activity_row(row) for row in await rows(pool, query, span)]
 
 
 def activity_row(found: dict[str, Any]) -> dict[str, Any]:

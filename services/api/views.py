@@ -102,8 +102,10 @@ _BY_NAME = """
 
 _SUMMARIES = """
     SELECT r.id::text AS id, f.score, f.ord,
-           (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
-            ORDER BY m.name_at DESC LIMIT 1) AS name,
+           -- A name an employee set (customer_profiles) wins over names seen in traffic.
+           coalesce((SELECT p.name FROM customer_profiles p WHERE p.customer_id = r.id),
+                    (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id AND m.name IS NOT NULL
+                     ORDER BY m.name_at DESC LIMIT 1)) AS name,
            array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id
                  WHERE coalesce(m.root_id, m.id) = r.id AND i.kind = 'phone' AND i.valid) AS phones,
            array(SELECT DISTINCT i.value FROM customer_identifiers i JOIN customers m ON m.id = i.customer_id

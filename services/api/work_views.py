@@ -49,8 +49,9 @@ def as_uuid(raw: str) -> str | None:
 async def interaction(pool: AsyncConnectionPool, members: list[str], interaction_id: str
                       ) -> dict[str, Any] | None:
     """An interaction of one of ``members``: its channel and its thread (mail thread or chat)."""
-    return await one(pool, "SELECT channel, coalesce(details->>'thread_id', details->>'conversation_id')"
-                           " AS thread FROM timeline WHERE interaction_id = %(id)s"
+    # The keys of services/projections/timeline/reports.py thread_of (a service imports no other).
+    return await one(pool, "SELECT channel, coalesce(details->>'thread_id', details->>'conversation_id',"
+                           " details->>'chat_id') AS thread FROM timeline WHERE interaction_id = %(id)s"
                            " AND customer_id = ANY(%(members)s)", {"id": interaction_id, "members": members})
 
 

@@ -27,17 +27,15 @@ class Decoded:
 
     # Slotted, with a plain __init__: one per record, and a frozen dataclass's __init__ cost
     # four times as much.
-    __slots__ = ("partition", "offset", "key", "topic", "digest", "sealed", "_envelope", "_payload", "_raw")
+    __slots__ = ("partition", "offset", "key", "topic", "digest", "_envelope", "_payload", "_raw")
 
     def __init__(self, partition: int, offset: int, key: bytes | None,
                  envelope: Envelope | None = None, payload: BaseModel | None = None,
-                 topic: str = "", *, digest: object = None, raw: bytes | None = None,
-                 sealed: bytes | None = None) -> None:
+                 topic: str = "", *, digest: object = None, raw: bytes | None = None) -> None:
         if envelope is None and raw is None:
             raise ValueError("a Decoded needs its envelope or its raw value")
         self.partition, self.offset, self.key, self.topic = partition, offset, key, topic
         self.digest = digest
-        self.sealed = sealed  # the record as it came, when it came sealed (a store may keep it so)
         self._envelope, self._payload, self._raw = envelope, payload, raw
 
     @property
@@ -102,8 +100,7 @@ def decode_batch(fresh: list[ConsumerRecord], digest: Callable[[bytes | None], o
             continue
         try:
             envelope, payload = decode(value)
-            good.append(Decoded(record.partition, record.offset, record.key, envelope, payload, record.topic,
-                                sealed=record.value if value is not record.value else None))
+            good.append(Decoded(record.partition, record.offset, record.key, envelope, payload, record.topic))
         except EventDecodeError as exc:
             poison.append(Poison(record, str(exc)))
     return good, poison

@@ -1,6 +1,6 @@
 """A supervisor's morning: dormant customers, birthdays, activity, late requests, segments and a
-handover; reports are for supervisors only, audited as bulk reads; a rebuild of the work read
-models from the recorded log reproduces them exactly."""
+handover; reports are for supervisors only, audited as bulk reads; ``kartoteka rebuild`` (through
+the registry) reproduces the work read models and the report projections exactly."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
-from kartoteka import db
-from kartoteka.keystore import KeyRing, master_key
-from services.projections.tracking import Positions
-from services.projections.work.store import READ_MODELS, WorkStore
+from services.projections import registry
+from services.projections.rebuild import rebuild
+from services.projections.timeline.reports import REPORT_PROJECTIONS
 from tests.support.data import interaction
 from tests.support.work import (
     WORK_WORKERS,
@@ -98,18 +98,19 @@ def test_overdue_requests_segments_and_a_handover_move_work_to_another_employee(
         assert record["customer_ids"] == [cid]
 
 
-def test_a_mail_reply_in_a_requests_thread_attaches_to_it(settings, ingest, api, auth):
+@pytest.mark.parametrize(("channel", "key"), [("email", "thread_id"), ("chat", "chat_id")])
+def test_a_reply_in_a_requests_mail_thread_or_chat_attaches_to_it(settings, ingest, api, auth, channel, key):
     with running(settings, WORK_WORKERS):
         thread = f"thread-{datetime.now(UTC).timestamp()}"
-        cid, mail = customer_through_pipeline(ingest, api, auth, channel="email", details={"thread_id": thread})
+        cid, mail = customer_through_pipeline(ingest, api, auth, channel=channel, details={key: thread})
         rid = api.post(f"/v1/customers/{cid}/requests", json={"subject": "Re: доставка", "interaction_id": mail["id"]},
                        headers=auth("agent", "emp-7")).json()["id"]
         listed(api, auth, "/v1/requests", {"customer_id": cid}, bool, "request opened")
-        reply = interaction(channel="email", customer=mail["customer"], details={"thread_id": thread})
+        reply = interaction(channel=channel, customer=mail["customer"], details={key: thread})
         reply_id = ingest.post("/v1/interactions", json=reply, headers=auth("channel", "mail")).json()["id"]
         [item] = listed(api, auth, "/v1/requests", {"customer_id": cid}, lambda i: bool(i and i[0]["replies"]),
                         "reply attached")
-        assert (item["id"], item["replies"], item["channel"]) == (rid, [reply_id], "email")
+        assert (item["id"], item["replies"], item["channel"]) == (rid, [reply_id], channel)
 
 
 def test_rebuilding_the_work_read_models_from_the_recorded_log_reproduces_them(settings, ingest, api, auth):
@@ -129,14 +130,13 @@ def test_rebuilding_the_work_read_models_from_the_recorded_log_reproduces_them(s
                         headers=auth("agent", "emp-7")).status_code == 202
         card_until(api, auth, cid, lambda c: c["company"] == "ИП Петров" and not c["open_requests"], "all applied")
     before = _snapshot(settings)
-    datastore = db.datastore(settings.dsn, pool_size=1)
-    try:
-        replayed = WorkStore(datastore, Positions(datastore), KeyRing(master_key(settings))).replay()
-    finally:
-        datastore.close()
-    assert replayed == len(writes) + 1
-    assert _snapshot(settings) == before
+    report = rebuild(settings)
+    assert {"timeline", "work"} <= set(report.rebuilt) and not report.skipped
+    after = _snapshot(settings)
+    assert after == before
     assert before["work_requests"] and before["work_tasks"] and before["customer_profiles"]
+    assert before["activity_daily"] and before["customer_contacts"]
+    assert len(before["work_log"]) == len(writes) + 1
 
 
 def _items(api, auth, path: str, params: dict) -> list[dict]:
@@ -146,11 +146,32 @@ def _items(api, auth, path: str, params: dict) -> list[dict]:
 
 
 def _snapshot(settings) -> dict[str, list[tuple]]:
-    import psycopg
-
+    """Every work read model and report projection, each row in full, in key order."""
+    order = {"work_notes": "note_id", "customer_profiles": "customer_id", "work_requests": "request_id",
+             "request_changes": "change_id", "work_tasks": "task_id", "work_handovers": "handover_id",
+             "customer_contacts": "customer_id", "activity_daily": "day, channel, agent_id",
+             "request_interactions": "request_id, interaction_id", "work_log": "event_id"}
+    assert set(registry.spec_of("work").read_model) | set(REPORT_PROJECTIONS) == set(order)
     with psycopg.connect(settings.dsn) as conn:
-        order = {"work_notes": "note_id", "customer_profiles": "customer_id", "work_requests": "request_id",
-                 "request_changes": "change_id", "work_tasks": "task_id", "work_handovers": "handover_id"}
         return {table: [tuple(r) for r in conn.execute(
-            f"SELECT * FROM {table} ORDER BY {order[table]}").fetchall()]  # noqa: S608
-            for table in READ_MODELS}
+            f"SELECT * FROM {table} ORDER BY {columns}").fetchall()]  # noqa: S608
+            for table, columns in order.items()}
+
+
+def test_report_pages_follow_their_cursors_without_repeating_anyone(settings, ingest, api, auth):
+    with running(settings, WORK_WORKERS):
+        ids = [customer_through_pipeline(ingest, api, auth)[0] for _ in range(3)]
+        today = datetime.now(UTC).date()
+        born = today.replace(year=1985) if (today.month, today.day) != (2, 29) else today.replace(year=1984)
+        for cid in ids:
+            assert api.patch(f"/v1/customers/{cid}", json={"birth_date": born.isoformat()},
+                             headers=auth("supervisor", "sup-1")).status_code == 202
+        listed(api, auth, "/v1/reports/birthdays", {"within_days": 1}, lambda i: len(i) == 3, "three birthdays")
+        for path, params in (("/v1/reports/dormant", {"days": 7}), ("/v1/reports/birthdays", {"within_days": 1})):
+            seen, cursor = [], None
+            for _ in range(3):
+                page = api.get(path, params={**params, "limit": 1, **({"before": cursor} if cursor else {})},
+                               headers=auth("supervisor", "sup-1")).json()
+                seen += [i["id"] for i in page["items"]]
+                cursor = page["next"]
+            assert sorted(seen) == sorted(ids) and cursor is None, path

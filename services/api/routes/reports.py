@@ -54,7 +54,7 @@ async def birthdays(request: Request, who: Lead,
     await _audit(request, who, "report.birthdays", page, f"within_days={within_days} owner={owner or ''}")
     items = [{"id": r["id"], "name": r["name"], "birth_date": r["birth_date"],
               "next_birthday": next_birthday(r["birth_date"], today)} for r in page]
-    more = encode_cursor(last["pos"], last["id"]) if len(found) > limit else None
+    more = encode_cursor(last["pos"], last["via"]) if len(found) > limit else None
     return answer(request, items, more, ("id", "name", "birth_date", "next_birthday"))
 
 

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.work import Priority, RequestOpened, RequestStatus, RequestStatusChanged, Short, Text
+from events.work import (
+    EmployeeId,
+    Priority,
+    RequestOpened,
+    RequestStatus,
+    RequestStatusChanged,
+    Short,
+    Text,
+)
 from events.work_rules import allowed, due_at
 from kartoteka.http import ApiError
 from services.api import work_views
@@ -34,7 +42,7 @@ class OpenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     subject: Short
     priority: Priority = "normal"
-    assignee: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    assignee: EmployeeId | None = None
     interaction_id: str | None = Field(None, max_length=64)
 
 

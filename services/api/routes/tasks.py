@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from events.work import Short, TaskCreated, TaskDone
-from kartoteka.auth import Role
+from events.work import EmployeeId, Short, TaskCreated, TaskDone
+from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError
 from services.api import work_views
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -29,7 +29,7 @@ class TaskBody(BaseModel):
     customer_id: Annotated[str, Field(min_length=1, max_length=64)]
     title: Short
     due_at: AwareDatetime
-    assignee: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    assignee: EmployeeId | None = None
 
 
 @router.post("", status_code=202, responses=WRITES)
@@ -83,8 +83,9 @@ async def list_tasks(
     return answer(request, page, encode_cursor(last["due_at"], last["id"]) if len(found) > limit else None)
 
 
-async def _visible(request: Request, who: Any, assignee: str | None) -> list[str] | None:
-    if assignee in (None, "me") and who.role is Role.agent or assignee == "me":
+async def _visible(request: Request, who: Principal, assignee: str | None) -> list[str] | None:
+    """Whose tasks the caller asks for and may see (None: everyone's)."""
+    if assignee == "me" or (assignee is None and who.role is Role.agent):
         return [who.subject]
     if who.role is Role.agent and assignee != who.subject:
         raise ApiError(403, "forbidden", "an agent sees only their own tasks")

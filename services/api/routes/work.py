@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from events.work import EmployeeHandedOver, NoteAdded, ProfileChanged, Short, Tag, Text
+from events.work import EmployeeHandedOver, EmployeeId, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
 from services.api import views, work_views
@@ -24,7 +24,7 @@ from services.api.work_commands import new_id, publish
 router = APIRouter(tags=["work"])
 Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]
 Lead = Annotated[Principal, Depends(require_roles(Role.supervisor, Role.admin))]
-EmployeeId = Annotated[str, Path(min_length=1, max_length=200)]
+EmployeePath = Annotated[str, Path(min_length=1, max_length=200)]
 WRITES: dict[int | str, dict[str, Any]] = {401: {}, 403: {}, 404: {}, 422: {}, 503: {}}
 
 
@@ -45,7 +45,7 @@ class ProfileBody(BaseModel):
     birth_date: date | None = None
     company: Short | None = None
     tags: Annotated[list[Tag], Field(max_length=50)] | None = None
-    owner: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    owner: EmployeeId | None = None
 
     @field_validator("birth_date")
     @classmethod
@@ -59,7 +59,7 @@ class HandoverBody(BaseModel):
     """Who takes over the departing employee's customers, open requests and open tasks."""
 
     model_config = ConfigDict(extra="forbid")
-    to: Annotated[str, Field(min_length=1, max_length=200)]
+    to: EmployeeId
 
 
 async def customer_root(request: Request, customer_id: str) -> tuple[str, list[str]]:
@@ -126,7 +126,7 @@ async def change_profile(request: Request, who: Agent, customer_id: str, body: P
 
 
 @router.post("/v1/employees/{employee_id}/handover", status_code=202, responses=WRITES)
-async def handover(request: Request, who: Lead, employee_id: EmployeeId, body: HandoverBody) -> JSONResponse:
+async def handover(request: Request, who: Lead, employee_id: EmployeePath, body: HandoverBody) -> JSONResponse:
     """Move every customer, open request and open task of one employee to another, in one step."""
     if body.to == employee_id:
         raise ApiError(422, "same_employee", "cannot hand over to the same employee")

@@ -9,6 +9,7 @@ from services.projections.records import Decoded
 from services.projections.spec import Context, WorkerSpec
 from services.projections.timeline.apply import rows_of
 from services.projections.timeline.direct_decode import Digest, digest
+from services.projections.timeline.reports import REPORT_PROJECTIONS
 from services.projections.timeline.store import TimelineStore
 
 
@@ -33,6 +34,7 @@ def _build(ctx: Context) -> TimelineProjection:
 
 WORKER = WorkerSpec(
     name="timeline", consumes=(topics.CUSTOMERS,), produces=(), build=_build,
-    read_model=("customers", "customer_identifiers", "customer_names", "timeline", "customer_history"),
+    read_model=("customers", "customer_identifiers", "customer_names", "timeline", "customer_history",
+                *REPORT_PROJECTIONS),
     shares=lambda s: (min(s.timeline_processes, s.partitions), s.timeline_share_backlog),
 )
