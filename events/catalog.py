@@ -151,3 +151,16 @@ class AlertRaised(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
     raised_at: datetime
     detector: str = "detect"
+
+
+@register("kartoteka.audit.checkpoint_signed.v1")
+class AuditCheckpointSigned(BaseModel):
+    """The access chain had ``hash`` at ``seq``, signed: kept outside the database, it lets a
+    verifier tell a rewritten chain from the one that was written."""
+
+    model_config = _FROZEN
+    chain: str
+    seq: int = Field(ge=1)
+    hash: str
+    signature: str
+    signed_at: datetime

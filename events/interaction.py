@@ -80,7 +80,7 @@ class CustomerRef(BaseModel):
 _NESTING = (dict, list)
 
 
-def _depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:
+def details_depth(value: Any, limit: int = MAX_DETAILS_DEPTH) -> int:
     """How deep ``value`` nests, counted without recursion and given up past ``limit``.
 
     A recursive walk raised RecursionError (a 500) on details nested ~1000 levels deep.
@@ -117,10 +117,10 @@ def strings_in(value: Any) -> Iterator[str]:
             stack.extend(node)
 
 
-def _details_json(value: Any) -> str:
+def details_json(value: Any) -> str:
     """``json.dumps(value, ensure_ascii=False)``, with its C encoder built once, not per call.
 
-    It skips the circular-reference check: only called once ``_depth`` bounded the nesting,
+    It skips the circular-reference check: only called once ``details_depth`` bounded the nesting,
     which a cycle cannot pass.
     """
     if _C_ENCODE is None:
@@ -135,7 +135,7 @@ _C_ENCODE = (
 )
 
 
-def _has_nul(value: Any) -> bool:
+def has_nul(value: Any) -> bool:
     """True when a key or string anywhere in ``value`` holds U+0000 (jsonb refuses it)."""
     return any("\x00" in text for text in strings_in(value))
 
@@ -191,14 +191,14 @@ class Interaction(BaseModel):
     @field_validator("details")
     @classmethod
     def _bounded_details(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if _depth(value) > MAX_DETAILS_DEPTH:
+        if details_depth(value) > MAX_DETAILS_DEPTH:
             raise ValueError(f"details nest deeper than {MAX_DETAILS_DEPTH} levels")
         try:
-            text = _details_json(value)
+            text = details_json(value)
             size = len(text.encode())
         except (TypeError, ValueError) as exc:  # not JSON-serialisable (an adapter built it in Python)
             raise ValueError(f"details must be plain JSON: {exc}") from exc
-        if "\\u0000" in text and _has_nul(value):
+        if "\\u0000" in text and has_nul(value):
             raise ValueError("details must not contain NUL (U+0000) characters")
         if size > MAX_DETAILS_BYTES:
             raise ValueError(f"details exceed {MAX_DETAILS_BYTES} bytes")

@@ -38,7 +38,7 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 
 
 class Crc32Partitioner(Partitioner):  # type: ignore[misc]
-    """Same key, same partition, via C crc32: kafka-python's pure-Python murmur2 was 13% of the relay.
+    """Same key, same partition, via C crc32 (kafka-python's murmur2 is pure Python: bench/README.md).
 
     Every Kartoteka producer uses it, so per-key order holds; a foreign producer writing keyed
     records to our topics must hash the same way.
@@ -69,9 +69,8 @@ def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_poll_records": settings.batch_max_records,
-        # Tansu answers a lone record at once, but under a steady stream a fetch waits about
-        # its full max wait (200/s produced, 4 partitions: p50 18 ms at 50, 33 ms at 100,
-        # 132 ms at 500). Freshness wins over the ~0.045 cores each idle worker spends polling.
+        # Under a steady stream Tansu holds a fetch about its full max wait: a short one keeps
+        # the card fresh, at some polling CPU per idle worker (bench/README.md).
         "fetch_max_wait_ms": 50,
         "fetch_min_bytes": 1,
         "max_partition_fetch_bytes": 4 * 1024 * 1024,

@@ -1,7 +1,8 @@
 """Reads: p50/p99 of card, timeline, search and the supervisors' reports through the real api
 (agent and supervisor tokens, audited) on a bulk-loaded dataset (:mod:`bench.load`), at a steady
-offered rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same SQL (``services.api.views``,
-``report_views``) called in-process, one at a time, with no HTTP, auth or audit event.
+offered rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same query functions the routes
+call (``services.api.queries``, ``report_views``), called in-process, one at a time, with no HTTP,
+auth or audit event.
 
 Each endpoint is warmed up first (the dataset was just bulk-loaded: its pages are not in
 PostgreSQL's cache yet), then measured. Reads come from a pool of agents, as in a contact
@@ -26,7 +27,8 @@ from bench.stack import Stack
 from bench.stats import ratio, summary
 from bench.wrk import WrkRun, merged, run_wrk, wrk_binary
 from kartoteka.auth import Role
-from services.api import views
+from services.api.queries.customers import card_json, search
+from services.api.queries.timeline import timeline_page
 from services.projections.registry import names as worker_names
 
 SEARCH_KINDS = ("phone", "email", "name")
@@ -115,7 +117,7 @@ def _figures(runs: dict[str, WrkRun], raw: dict[str, list[float]]) -> dict[str, 
 
 
 async def _raw(dsn: str, sample: list[dict[str, str]]) -> dict[str, list[float]]:
-    """The api's own view functions, called directly, sequentially: the SQL floor of each read."""
+    """The routes' own query functions, called directly, sequentially: the SQL floor of each read."""
     timings: dict[str, list[float]] = {}
     rng = random.Random(3)
     deadline = time.monotonic() + RAW_BUDGET_S
@@ -126,18 +128,12 @@ async def _raw(dsn: str, sample: list[dict[str, str]]) -> dict[str, list[float]]
             who = rng.choice(sample)
             kind = ("phone", "email", "name")[i % 3]
             calls = {
-                "card": lambda w=who: views.card(pool, w["id"]),
-                "timeline": lambda w=who: _timeline(pool, w["id"]),
-                f"search:{kind}": lambda w=who, k=kind: views.search(pool, w[k], 50),
+                "card": lambda w=who: card_json(pool, w["id"]),
+                "timeline": lambda w=who: timeline_page(pool, w["id"], None, None, 50),
+                f"search:{kind}": lambda w=who, k=kind: search(pool, w[k], 50),
             }
             for name, call in calls.items():
                 started = time.perf_counter()
                 await call()
                 timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
     return timings
-
-
-async def _timeline(pool: AsyncConnectionPool, customer_id: str) -> Any:
-    """What the timeline route runs: the customer's merge group, then its newest 50 rows."""
-    found = await views.members(pool, customer_id)
-    return await views.timeline(pool, found[1] if found else [customer_id], None, None, 50)

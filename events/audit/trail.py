@@ -98,8 +98,3 @@ def chain_alert(first_bad: int, reason: str, at: datetime, detector: str) -> Ale
         raised_at=at,
         detector=detector,
     )
-
-
-def alert_event_id(alert: AlertRaised) -> str:
-    """One event per alert and severity: a re-send is a duplicate, an escalation is news."""
-    return str(uuid.uuid5(KARTOTEKA_NS, f"alert-event:{alert.id}:{alert.severity}"))

@@ -64,18 +64,16 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
 
 def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
     from kartoteka import db
-    from services.projections.audit.publish import AlertPublisher
-    from services.projections.detect.replay import replay
+    from services.projections.detect.replay import replay, to_outbox
 
-    datastore, publisher = db.datastore(settings.dsn, pool_size=1), AlertPublisher(settings)
+    datastore = db.datastore(settings.dsn, pool_size=1)
     try:
-        report = replay(datastore, None if args.dry_run else publisher.publish,
+        report = replay(datastore, None if args.dry_run else to_outbox(datastore),
                         employees=args.employee or None, kinds=args.kind or None,
                         progress=lambda text: print(text, end="", flush=True))
     finally:
-        publisher.close()
         datastore.close()
-    verb = "found" if args.dry_run else "produced to alerts.v1"
+    verb = "found" if args.dry_run else "recorded for alerts.v1 (the relay publishes them)"
     print(f"{report.alerts:,} alerts {verb} for {report.employees} employees"
           f" from {report.accesses:,} accesses")
     return 0
@@ -92,7 +90,7 @@ def _audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from kartoteka.entrypoints.simulate.scenarios import SCENARIOS
 
     replay = sub.add_parser("replay-detectors", help="re-run the detectors over the whole access "
-                            "trail and produce their alerts (after a detector change)")
+                            "trail and record their alerts (after a detector change)")
     replay.add_argument("--employee", action="append", help="only this employee (repeatable)")
     replay.add_argument("--kind", action="append", choices=list(SCENARIOS), help="only this kind")
     replay.add_argument("--dry-run", action="store_true", help="count, do not produce")

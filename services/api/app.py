@@ -33,7 +33,6 @@ from services.api.routes import (
     tasks,
     work,
 )
-from services.api.verification import ChainAlerts
 
 log = logging.getLogger(__name__)
 API_ROLE = "kartoteka_api"
@@ -65,10 +64,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Access events wait up to 100 ms to share a batch: a busy api then sends a few per
-        # produce request instead of one, which saves its sender thread CPU, and Tansu's memory
-        # storage, whose every fetch wake-up lists all batches of the partition, keeps fewer.
-        # A read that must confirm its event flushes at once (AccessAuditor._send).
+        # Access events wait up to 100 ms to share a produce request (bench/README.md); a read
+        # that must confirm its event flushes at once (AccessAuditor._send).
         producer = kafka.producer(settings, linger_ms=100)
         role = await restricted_role(settings.dsn)
         pool = AsyncConnectionPool(
@@ -84,7 +81,6 @@ def create_app(settings: Settings) -> FastAPI:
             producer, settings.topic(topics.ACCESS), settings.audit_fail_closed,
             seal=app.state.keys.seal_audit,
         )
-        app.state.alerts = ChainAlerts(producer, settings.topic(topics.ALERTS))
         app.state.checkpoint_key = checkpoint_key(settings.secret)
         # Fetch the topic's metadata now: the first audited read must not wait for it.
         await kafka.producer_ready(producer, settings.topic(topics.ACCESS), timeout_s=5)

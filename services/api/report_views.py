@@ -12,7 +12,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.api.views import _SUMMARIES
+from services.api.queries.customers import _SUMMARIES
 from services.api.work_views import rows
 
 NAME = ("coalesce(p.name, (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id"

@@ -15,15 +15,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from events.audit import chain
-from events.audit.trail import CHAIN, alert_event_id, chain_alert, stored_record
-from events.envelope import encode, wrap
-from kartoteka.kafka import send_all
-from services.api import audit_views
+from events.audit.records import alert_record
+from events.audit.trail import CHAIN, chain_alert, stored_record
+from kartoteka import outbox
+from services.api.queries import access
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +56,17 @@ def _checkpoints(head: dict[str, Any] | None, rows: list[dict[str, Any]]) -> lis
 async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEGMENT) -> Report:
     """Verify the whole access chain; stops at the first fault."""
     async with pool.connection() as conn, conn.transaction():
-        await audit_views.snapshot(conn)
-        head = await audit_views.chain_head(conn, CHAIN)
-        cps = _checkpoints(head, await audit_views.checkpoints(conn, CHAIN))
+        await access.snapshot(conn)
+        head = await access.chain_head(conn, CHAIN)
+        cps = _checkpoints(head, await access.checkpoints(conn, CHAIN))
         extra = {"head_seq": head["seq"] if head else 0, "checkpoints": len(cps),
-                 "unchained": await audit_views.unchained(conn)}
+                 "unchained": await access.unchained(conn)}
         forged = next((cp for cp in cps if not chain.verify_checkpoint(cp, key)), None)
         if forged is not None:
             reason = f"checkpoint at seq {forged.seq}: bad signature"
             return Report(False, 0, forged.seq, reason, **extra)
         checked, next_seq, prev = 0, 1, chain.GENESIS
-        async for rows in audit_views.chain_rows(conn, segment):
+        async for rows in access.chain_rows(conn, segment):
             segment_rows = [chain.ChainRow(r["chain_seq"], stored_record(r), r["prev_hash"],
                                            r["hash"]) for r in rows]
             last = segment_rows[-1].seq
@@ -86,21 +85,14 @@ async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEG
         return Report(end.ok, checked, end.first_bad, end.reason, **extra)
 
 
-class ChainAlerts:
-    """Raises a ``chain_integrity`` alert on alerts.v1 when verification finds a fault.
+async def record_chain_alert(pool: AsyncConnectionPool, first_bad: int, reason: str) -> None:
+    """Records a ``chain_integrity`` alert in the outbox; the relay publishes it to alerts.v1.
 
-    Best effort: the officer's answer already says what is wrong; a lost alert is logged.
+    Best effort: the officer's answer already says what is wrong; an alert not recorded is logged.
     """
-
-    def __init__(self, producer: KafkaProducer, topic: str) -> None:
-        self.producer, self.topic = producer, topic
-
-    async def chain_broken(self, first_bad: int, reason: str) -> None:
-        alert = chain_alert(first_bad, reason, datetime.now(UTC), "verify")
-        envelope = wrap(alert, id=alert_event_id(alert), source="kartoteka/api",
-                        time=alert.raised_at, subject=alert.employee_id)
-        record = (self.topic, alert.employee_id.encode(), encode(envelope), [("event-type", b"alert")])
-        try:
-            await send_all(self.producer, [record], timeout_s=5)
-        except (KafkaError, TimeoutError) as exc:
-            log.error("chain alert not produced", extra={"first_bad": first_bad, "error": str(exc)})
+    alert = chain_alert(first_bad, reason, datetime.now(UTC), "verify")
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            await outbox.write_async(conn, [alert_record(alert, "kartoteka/api")], "api")
+    except psycopg.Error as exc:
+        log.error("chain alert not recorded", extra={"first_bad": first_bad, "error": str(exc)})

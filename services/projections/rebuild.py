@@ -19,7 +19,7 @@ from typing import Any
 
 from kartoteka import db, kafka
 from kartoteka.settings import Settings
-from services.projections import registry
+from services.projections import registry, tracking
 from services.projections.spec import Context, WorkerSpec
 from services.projections.status import status_file
 from services.projections.tracking import Positions
@@ -39,23 +39,26 @@ class RebuildReport:
         return self.records / max(self.seconds, 1e-6)
 
 
+def published_by(relay: WorkerSpec) -> set[str]:
+    """What a relay publishes from PostgreSQL: its own topics and the outbox's."""
+    return set(relay.produces) | set(registry.outbox_topics())
+
+
 def feeders_of(spec: WorkerSpec, workers: Sequence[WorkerSpec] = registry.WORKERS) -> list[WorkerSpec]:
     """The relays that publish one of the worker's topics from PostgreSQL."""
-    return [w for w in workers if w.standalone and set(w.produces) & set(spec.consumes)]
+    return [w for w in workers if w.standalone and published_by(w) & set(spec.consumes)]
 
 
 def _unreplayable(spec: WorkerSpec, settings: Settings, curs: Any) -> str | None:
     """Why the broker no longer holds what the model was built from (None: it does)."""
-    fed = {t for f in feeders_of(spec) for t in f.produces}
+    fed = {t for f in feeders_of(spec) for t in published_by(f)}
     own = [settings.topic(t) for t in spec.consumes if t not in fed]
     if not own:
         return None
     ids = kafka.topic_ids(settings, own)
     for topic in own:
-        curs.execute(f"SELECT application_name FROM {db.TRACKING_TABLE}"  # noqa: S608
-                     " WHERE starts_with(application_name, %s)", (f"{spec.name}:{topic}:",))
-        stale = [r["application_name"] for r in curs.fetchall()
-                 if not r["application_name"].startswith(f"{spec.name}:{topic}:{ids[topic]}:")]
+        stale = [n for n in tracking.names_starting(curs, f"{spec.name}:{topic}:")
+                 if not n.startswith(f"{spec.name}:{topic}:{ids[topic]}:")]
         if stale:
             return f"{topic} was recreated since the model was built (the broker lost its log)"
     consumer = kafka.consumer(settings)
@@ -73,10 +76,8 @@ def forget(curs: Any, spec: WorkerSpec, settings: Settings) -> None:
     curs.execute(f"TRUNCATE {', '.join(spec.read_model)}")
     prefixes = [f"{spec.name}:{settings.topic(t)}:" for t in spec.consumes]
     prefixes += [f"{f.name}:{settings.topic(t)}:" for f in feeders_of(spec)
-                 for t in f.produces if t in spec.consumes]
-    curs.execute(f"DELETE FROM {db.TRACKING_TABLE}"  # noqa: S608
-                 " WHERE EXISTS (SELECT FROM unnest(%s::text[]) AS p(prefix)"
-                 "  WHERE starts_with(application_name, p.prefix))", (prefixes,))
+                 for t in published_by(f) if t in spec.consumes]
+    tracking.forget(curs, prefixes)
 
 
 def stages(targets: list[WorkerSpec]) -> list[list[WorkerSpec]]:

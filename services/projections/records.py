@@ -25,8 +25,7 @@ class Decoded:
     its ``digest`` here; the envelope and payload of such a record are decoded only if asked for.
     """
 
-    # Slotted, with a plain __init__: one per record, and a frozen dataclass's __init__ cost
-    # four times as much.
+    # Slotted, with a plain __init__: one is built per record (bench/README.md).
     __slots__ = ("partition", "offset", "key", "topic", "digest", "_envelope", "_payload", "_raw")
 
     def __init__(self, partition: int, offset: int, key: bytes | None,

@@ -14,7 +14,7 @@ from services.projections.spec import Context, Standalone, WorkerSpec
 
 MODULES = (
     "services.projections.identity.worker",
-    "services.projections.identity.relay",
+    "services.projections.relay.worker",
     "services.projections.timeline.worker",
     "services.projections.audit.worker",
     "services.projections.employees.worker",
@@ -37,6 +37,11 @@ WORKERS: tuple[WorkerSpec, ...] = tuple(_load(m) for m in MODULES)
 
 def names() -> tuple[str, ...]:
     return tuple(spec.name for spec in WORKERS)
+
+
+def outbox_topics() -> tuple[str, ...]:
+    """The topics workers send to: they write the outbox, the relay publishes it."""
+    return tuple(sorted({t for spec in WORKERS if not spec.standalone for t in spec.produces}))
 
 
 def spec_of(name: str) -> WorkerSpec:

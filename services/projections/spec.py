@@ -18,9 +18,8 @@ from events import topics
 from kartoteka.settings import Settings
 from services.projections.tracking import Positions
 
-# For the audit side (access trail, detectors, alerts, employee status): under a steady
-# stream Tansu holds a fetch for about its full wait, so these see records ~0.1-0.5 s later,
-# and seven idle workers no longer keep ~0.3 cores busy polling.
+# For the audit side (access trail, detectors, alerts, employee status), whose readers can
+# wait half a second: idle workers poll the broker less (bench/README.md).
 IDLE_FETCH_WAIT_MS = 500
 
 

@@ -11,15 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg import Cursor
 
 from kartoteka import db
 
+SELECT_POSITIONS = (f"SELECT application_name, notification_id FROM {db.TRACKING_TABLE}"  # noqa: S608
+                    " WHERE application_name = ANY(%s)")
+
 
 def position_name(worker: str, topic: str, topic_id: str, partition: int) -> str:
     return f"{worker}:{topic}:{topic_id}:{partition}"
+
+
+def tracked(dsn: str, names: list[str]) -> dict[str, int]:
+    """The positions recorded under ``names`` (absent: none yet), on a connection of its own."""
+    with psycopg.connect(dsn) as conn:
+        return dict(conn.execute(SELECT_POSITIONS, (names,)).fetchall())
 
 
 class Positions:
@@ -32,11 +42,7 @@ class Positions:
     def get(self, names: Iterable[str]) -> dict[str, int | None]:
         wanted = list(names)
         with self.datastore.get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT application_name, notification_id FROM {db.TRACKING_TABLE}"  # noqa: S608
-                " WHERE application_name = ANY(%s)",
-                (wanted,),
-            ).fetchall()
+            rows = conn.execute(SELECT_POSITIONS, (wanted,)).fetchall()
         found = {r["application_name"]: r["notification_id"] for r in rows}
         return {name: found.get(name) for name in wanted}
 
@@ -86,3 +92,17 @@ class Positions:
 
     def record_now(self, tracking: Tracking) -> None:
         self.recorder.insert_tracking(tracking)
+
+
+def names_starting(curs: Cursor[Any], prefix: str) -> list[str]:
+    """Every position name that starts with ``prefix`` (a worker's, for one topic)."""
+    curs.execute(f"SELECT application_name FROM {db.TRACKING_TABLE}"  # noqa: S608
+                 " WHERE starts_with(application_name, %s)", (prefix,))
+    return [row["application_name"] for row in curs.fetchall()]
+
+
+def forget(curs: Cursor[Any], prefixes: list[str]) -> None:
+    """Delete every position whose name starts with one of ``prefixes``: replay from the start."""
+    curs.execute(f"DELETE FROM {db.TRACKING_TABLE}"  # noqa: S608
+                 " WHERE EXISTS (SELECT FROM unnest(%s::text[]) AS p(prefix)"
+                 "  WHERE starts_with(application_name, p.prefix))", (prefixes,))

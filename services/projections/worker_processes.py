@@ -4,10 +4,10 @@ A projection worker is one Python process, so it never uses more than one core, 
 records wait (a rebuild from offset zero, a catch-up after an outage). Process ``i`` of ``n``
 owns the partitions ``p`` with ``p % n == i``; positions are tracked per partition, so the
 count can change between any two batches. More processes cost more when the worker keeps up
-(each share polls and commits its own small batches: measured +0.07 cores and a slower p99 at
-150 interactions/s), so the worker runs one process, and ``most`` only while it is at least
-``backlog`` records behind. A switch stops the running processes (each commits its batch in
-flight) before the next ones start, so no two ever own one partition.
+(each share polls and commits its own small batches; bench/README.md), so the worker runs one
+process, and ``most`` only while it is at least ``backlog`` records behind. A switch stops the
+running processes (each commits its batch in flight) before the next ones start, so no two
+ever own one partition.
 
 The parent only watches: it writes the worker's one status file (the sum of its shares'
 lag) for whoever waits on it, switches between one and ``most`` processes, stops them on
@@ -132,10 +132,8 @@ def run_shares(name: str, topics: list[str], settings: Settings, most: int, back
 
 def _behind(name: str, topics: list[str], settings: Settings) -> int:
     """Records of the worker's topics past its tracked positions (0 when that cannot be told)."""
-    import psycopg
-
-    from kartoteka import db, kafka
-    from services.projections.tracking import position_name
+    from kartoteka import kafka
+    from services.projections.tracking import position_name, tracked
 
     try:
         consumer = kafka.consumer(settings)
@@ -145,10 +143,7 @@ def _behind(name: str, topics: list[str], settings: Settings) -> int:
             consumer.close()
         ids = kafka.topic_ids(settings, topics)
         names = {position_name(name, tp.topic, ids[tp.topic], tp.partition): end for tp, end in ends.items()}
-        query = (f"SELECT application_name, notification_id FROM {db.TRACKING_TABLE}"  # noqa: S608
-                 " WHERE application_name = ANY(%s)")
-        with psycopg.connect(settings.dsn) as conn:
-            done: dict[str, int] = dict(conn.execute(query, (list(names),)).fetchall())
+        done = tracked(settings.dsn, list(names))
     except Exception:  # noqa: BLE001 - a broker or database not there yet: start with one
         log.warning("backlog unknown; starting one process", exc_info=True)
         return 0

@@ -17,7 +17,7 @@ from tests.support.kafka_tools import read_all
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
-AUDIT_WORKERS = ("audit", "detect", "alerts")
+AUDIT_WORKERS = ("audit", "detect", "relay", "alerts")
 
 
 def _customers(settings, ingest, api, auth, n: int) -> list[str]:
@@ -94,14 +94,14 @@ def test_browsing_many_cards_raises_breadth_once_even_when_the_detector_runs_aga
     # One alerts worker throughout: Tansu under-reports a partition's end offset after a
     # multi-record batch, which the runner would take for a reset log on a restart.
     with running(settings, ("alerts",)):
-        with running(settings, ("audit", "detect")):
+        with running(settings, ("audit", "detect", "relay")):
             wait_until(lambda: _alerts(api, auth, kind="breadth"), timeout_s=60,
                        message="breadth alert")
         # A fresh detector state (as after a change to it) re-evaluates the same history.
         with psycopg.connect(settings.dsn) as conn:
             conn.execute("DELETE FROM detect_raised")
             conn.execute("DELETE FROM tracking WHERE application_name LIKE 'detect:%'")
-        with running(settings, ("detect",)):
+        with running(settings, ("detect", "relay")):
             wait_until(lambda: len(read_all(settings, settings.topic(topics.ALERTS))) >= 2,
                        timeout_s=60, message="re-raised on alerts.v1")
         wait_until(lambda: _alerts_lag_zero(settings), message="alerts projected")

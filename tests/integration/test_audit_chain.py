@@ -128,10 +128,18 @@ def test_the_api_pool_queries_as_the_restricted_role(api):
     assert api.portal.call(asyncio.wait_for, whoami(), 5) == "kartoteka_api"
 
 
-def test_a_verify_that_finds_a_fault_raises_a_chain_integrity_alert(trail, api, auth):
+def test_a_verify_that_finds_a_fault_records_a_chain_integrity_alert_the_relay_publishes(
+    trail, api, auth
+):
     as_attacker(trail.dsn, "DELETE FROM access_log WHERE chain_seq = 2")
     assert _verify(api, auth)["first_bad"] == 2
-    alerts = [json.loads(r.value) for r in read_all(trail, trail.topic(topics.ALERTS))]
+    # The GET only recorded it: nothing is on alerts.v1 until the relay publishes the outbox.
+    assert read_all(trail, trail.topic(topics.ALERTS), timeout_s=2) == []
+    with running(trail, ("relay",)):
+        alerts = wait_until(
+            lambda: [json.loads(r.value) for r in read_all(trail, trail.topic(topics.ALERTS))],
+            message="the alert on alerts.v1",
+        )
     assert [(a["data"]["kind"], a["data"]["evidence"]["first_bad"]) for a in alerts] == [
         ("chain_integrity", 2)
     ]
@@ -140,7 +148,7 @@ def test_a_verify_that_finds_a_fault_raises_a_chain_integrity_alert(trail, api, 
 def test_the_projection_raises_an_alert_when_the_tail_it_signed_is_gone(trail):
     as_attacker(trail.dsn, f"DELETE FROM access_log WHERE chain_seq = {ROWS}")
     produce_accesses(trail, [access("emp-7", customer_ids=["c-after"])])
-    with running(trail, ("audit",)):
+    with running(trail, ("audit", "relay")):
         wait_until(lambda: _chained(trail.dsn) == ROWS, message="the new row chained")
         found = wait_until(
             lambda: [json.loads(r.value) for r in read_all(trail, trail.topic(topics.ALERTS))],

@@ -40,7 +40,7 @@ def test_injected_insiders_are_caught_by_the_workers_and_a_replay_adds_nothing(s
     offline = {(a.employee_id, a.kind) for a in detect(expected)}
     targets = {(i.employee_id, i.kind) for i in expected.injections} & offline
     assert len(targets) >= 2
-    with running(settings, ("audit", "detect", "alerts")):
+    with running(settings, ("audit", "detect", "relay", "alerts")):
         wait_until(lambda: offline <= _raised(settings), timeout_s=180,
                    message="every alert the detectors raise over the trail raised by the workers")
         wait_until(lambda: count(settings.dsn, "SELECT count(*) FROM access_log")

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events.audit import chain
+from events.audit.records import alert_event_id
 from events.audit.trail import (
     RECORD_FIELDS,
     access_record,
-    alert_event_id,
     chain_alert,
     checkpoint_key,
     stored_record,

@@ -21,9 +21,9 @@ from events.identity import (
 )
 from events.ids import derived_event_id
 from events.interaction import Interaction
+from services.projections.identity.customer_records import SOURCE, contract_record
 from services.projections.identity.decide import Attribute
 from services.projections.identity.domain import Attribution, Customer
-from services.projections.identity.relay import SOURCE, contract_record
 from services.projections.identity.worker import _Materialiser
 from tests.unit.test_identity_stored_events import (
     _commands,

@@ -16,10 +16,10 @@ from fastapi.responses import StreamingResponse
 from events.catalog import AlertKind, AlertSeverity
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
-from services.api import audit_views
-from services.api.audit_views import AccessFilter
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
-from services.api.verification import verify_trail
+from services.api.queries.access import AccessFilter, access_page, access_stream
+from services.api.queries.alerts import alerts_page
+from services.api.verification import record_chain_alert, verify_trail
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -54,7 +54,7 @@ async def access(
         await _record(request, who, "audit.access", customer_id, f"{asked} format=csv")
         return _csv_download(request, where)
     cursor = decode_cursor(before, (int,))[0] if before else None
-    rows = await audit_views.access_page(request.app.state.pool, where, cursor, limit)
+    rows = await access_page(request.app.state.pool, where, cursor, limit)
     await _record(request, who, "audit.access", customer_id, asked)
     page = rows[:limit]
     next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
@@ -66,7 +66,7 @@ def _csv_download(request: Request, where: AccessFilter) -> StreamingResponse:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(CSV_FIELDS)
-        async for row in audit_views.access_stream(request.app.state.pool, where):
+        async for row in access_stream(request.app.state.pool, where):
             item = _access_item(row)
             item["customer_ids"] = " ".join(item["customer_ids"])
             item["at"] = item["at"].isoformat()
@@ -95,7 +95,7 @@ async def alerts(
     """Alerts with their evidence, newest first."""
     decoded = decode_cursor(before, (datetime, uuid.UUID)) if before else None
     cursor = (decoded[0], str(decoded[1])) if decoded else None
-    rows = await audit_views.alerts_page(
+    rows = await alerts_page(
         request.app.state.pool, employee_id, kind, severity, cursor, limit  # type: ignore[arg-type]
     )
     await _record(request, who, "audit.alerts", None,
@@ -112,12 +112,13 @@ async def alerts(
 @router.get("/verify", responses={401: {}, 403: {}, 503: {}})
 async def verify(request: Request, who: Officer) -> dict[str, Any]:
     """Recompute the hash chain of the access trail: ``{"ok", "checked", "first_bad"}``
-    plus the reason of the first fault. A fault also raises a ``chain_integrity`` alert."""
+    plus the reason of the first fault. A fault also records a ``chain_integrity`` alert
+    (in the outbox: a read never produces)."""
     state = request.app.state
     report = await verify_trail(state.pool, state.checkpoint_key)
     await _record(request, who, "audit.verify", None, None)
     if not report.ok and report.first_bad is not None:
-        await state.alerts.chain_broken(report.first_bad, report.reason or "chain broken")
+        await record_chain_alert(state.pool, report.first_bad, report.reason or "chain broken")
     return report.as_json()
 
 

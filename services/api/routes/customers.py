@@ -13,9 +13,11 @@ from events.catalog import AccessAction
 from events.interaction import Channel
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import views
 from services.api.erased import missing
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries.customers import card_json
+from services.api.queries.customers import search as find_customers
+from services.api.queries.timeline import timeline_page
 from services.api.report_views import segment
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -49,11 +51,11 @@ async def search(
     if tag is None and owner is None and company is None:
         if q is None:
             raise ApiError(422, "missing_query", "give q, or at least one of tag, owner, company")
-        items = await views.search(request.app.state.pool, q.strip(), limit)
+        items = await find_customers(request.app.state.pool, q.strip(), limit)
         action: AccessAction = "customer.search"
         query = q
     else:
-        among = [i["id"] for i in await views.search(request.app.state.pool, q.strip(), MAX_LIMIT)] if q else None
+        among = [i["id"] for i in await find_customers(request.app.state.pool, q.strip(), MAX_LIMIT)] if q else None
         items = await segment(request.app.state.pool, tag=tag, owner=owner, company=company, among=among,
                               limit=limit)
         items = [{**i, "score": 1.0} for i in items]
@@ -68,7 +70,7 @@ async def search(
 async def card(request: Request, who: Agent, customer_id: str) -> Response:
     """The unified customer card."""
     cid = customer_id_or_404(customer_id)
-    found = await views.card_json(request.app.state.pool, cid)
+    found = await card_json(request.app.state.pool, cid)
     seen = [cid] + ([found[0]] if found and found[0] != cid else [])
     await request.app.state.auditor.record(request, who, "customer.card", seen)
     if found is None:
@@ -89,7 +91,7 @@ async def timeline(
     """One customer's contact history across channels, newest first, cursor paginated."""
     cid = customer_id_or_404(customer_id)
     cursor = tuple(decode_cursor(before, (datetime, int))) if before else None
-    root, items, more = await views.timeline_page(
+    root, items, more = await timeline_page(
         request.app.state.pool, cid, channel, cursor, limit  # type: ignore[arg-type]
     )
     await request.app.state.auditor.record(

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Request
 
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
-from services.api import export_views, views
+from services.api import export_views
 from services.api.erased import missing
+from services.api.queries.customers import card as read_card
+from services.api.queries.customers import members
 from services.api.routes.customers import customer_id_or_404
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -24,8 +26,8 @@ async def export(request: Request, who: Agent, customer_id: str) -> dict[str, An
     their changes, tasks and the access records about them, as one JSON document."""
     cid = customer_id_or_404(customer_id)
     pool = request.app.state.pool
-    found = await views.members(pool, cid)
-    card = await views.card(pool, found[0]) if found else None
+    found = await members(pool, cid)
+    card = await read_card(pool, found[0]) if found else None
     ids = list(dict.fromkeys([cid, *(found[1] if found else [])]))
     await request.app.state.auditor.record(request, who, "customer.export", ids)
     if found is None or card is None:

@@ -13,8 +13,8 @@ from events.identifiers import Identifier, identifiers_of
 from events.ids import split_target_id
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import views
 from services.api.commands import request_split
+from services.api.queries.customers import card_identifiers, members
 from services.api.routes.customers import customer_id_or_404
 
 router = APIRouter(prefix="/v1/customers", tags=["identity"])
@@ -49,17 +49,17 @@ def _normalised(ref: IdentifierRef) -> Identifier:
 async def split(request: Request, who: Supervisor, customer_id: str, body: SplitBody) -> JSONResponse:
     """Move identifiers, and the interactions that came only through them, to a new or existing customer."""
     pool = request.app.state.pool
-    found = await views.members(pool, customer_id_or_404(customer_id))
+    found = await members(pool, customer_id_or_404(customer_id))
     if found is None:
         raise ApiError(404, "not_found", "no such customer")
     root, _ = found
     keys = [_normalised(ref).key for ref in body.identifiers]
-    on_card = {f"{i['kind']}:{i['value']}" for i in await views.card_identifiers(pool, root)}
+    on_card = {f"{i['kind']}:{i['value']}" for i in await card_identifiers(pool, root)}
     if missing := [k for k in keys if k not in on_card]:
         raise ApiError(409, "not_on_card", f"not identifiers of this customer: {', '.join(missing)}")
     target = None
     if body.into:
-        into = await views.members(pool, customer_id_or_404(body.into))
+        into = await members(pool, customer_id_or_404(body.into))
         if into is None:
             raise ApiError(404, "not_found", "no such target customer")
         target = into[0]

@@ -17,8 +17,8 @@ from events.privacy import ErasureRequested, HoldPlaced, Reason
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
 from kartoteka.kafka import send_all
-from services.api import views
 from services.api.erased import hold, missing
+from services.api.queries.customers import members
 from services.api.routes.customers import customer_id_or_404
 
 router = APIRouter(prefix="/v1/customers", tags=["personal data"])
@@ -43,7 +43,7 @@ class HoldBody(BaseModel):
 
 async def _root(request: Request, customer_id: str) -> tuple[str, list[str]]:
     cid = customer_id_or_404(customer_id)
-    found = await views.members(request.app.state.pool, cid)
+    found = await members(request.app.state.pool, cid)
     if found is None:
         raise await missing(request.app.state.pool, cid)
     return found

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from events.work import EmployeeHandedOver, EmployeeId, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import views, work_views
+from services.api import work_views
 from services.api.erased import missing
+from services.api.queries.customers import members as customer_members
 from services.api.routes.customers import customer_id_or_404
 from services.api.work_commands import new_id, publish
 
@@ -65,7 +66,7 @@ class HandoverBody(BaseModel):
 async def customer_root(request: Request, customer_id: str) -> tuple[str, list[str]]:
     """The card a customer id answers with, and its members; 404 for an unknown id."""
     cid = customer_id_or_404(customer_id)
-    found = await views.members(request.app.state.pool, cid)
+    found = await customer_members(request.app.state.pool, cid)
     if found is None:
         raise await missing(request.app.state.pool, cid)
     return found

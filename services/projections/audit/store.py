@@ -12,8 +12,13 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 
 from events.audit import chain
-from events.audit.trail import CHAIN, RECORD_FIELDS
+from events.audit.records import alert_record, checkpoint_record
+from events.audit.trail import CHAIN, RECORD_FIELDS, chain_alert
+from events.records import Outgoing
+from kartoteka import outbox
 from services.projections.tracking import Positions
+
+SOURCE = "kartoteka/audit"
 
 _COLUMNS = ", ".join(("chain_seq", "prev_hash", "hash", *RECORD_FIELDS))
 COPY_ACCESS = f"COPY access_log ({_COLUMNS}) FROM STDIN"
@@ -82,8 +87,11 @@ class AccessStore:
 
         One transaction of four statements whatever the batch size (lock, state, COPY, head),
         plus the positions: the per-batch cost, not per-row round trips, is what a busy api's
-        stream of small batches pays.
+        stream of small batches pays. A signed checkpoint, and the alert for a chain found
+        broken, go to the outbox in the same transaction.
         """
+        sending: list[Outgoing] = []
+        now = datetime.now(UTC)
         with self.datastore.transaction(commit=True) as curs:
             locked = curs.execute(LOCK_HEAD, (CHAIN,)).fetchone()
             if locked is None:
@@ -93,6 +101,8 @@ class AccessStore:
             state = curs.execute(STATE, {"seq": seq, "ids": ids, "chain": CHAIN}).fetchone()
             assert state is not None  # scalar subqueries: always one row
             fault = _tail_fault(seq, head, state)
+            if fault is not None:
+                sending.append(alert_record(chain_alert(fault.head_seq, fault.reason, now, "audit"), SOURCE))
             fresh = _unseen(set(state["known"]), records)
             if fresh:
                 rows = chain.build(fresh, first_seq=seq + 1, prev_hash=head)
@@ -101,7 +111,6 @@ class AccessStore:
                         copy.write_row(_params(row))
                 seq, head = rows[-1].seq, rows[-1].hash
                 signed = chain.checkpoint(seq, head, self.key)
-                now = datetime.now(UTC)
                 due = state["checkpoint_seq"] is None or (
                     signed.seq - state["checkpoint_seq"] >= self.policy.rows
                     or now - state["checkpoint_at"] >= self.policy.age
@@ -109,6 +118,9 @@ class AccessStore:
                 params = {"seq": seq, "hash": head, "signature": signed.signature,
                           "chain": CHAIN, "at": now}
                 curs.execute(MOVE_HEAD_AND_CHECKPOINT if due else MOVE_HEAD, params)
+                if due:
+                    sending.append(checkpoint_record(CHAIN, signed, now, SOURCE))
+            outbox.write(curs, sending, "audit")
             self.positions.record(curs, trackings)
         return fault
 

@@ -1,8 +1,8 @@
 """``kartoteka replay-detectors``: run the (changed) detectors over the whole access trail.
 
 Reads ``access_log`` employee by employee in month-long spans (each with the look-back the
-detectors need), evaluates exactly as the worker does, and produces the alerts to
-alerts.v1. Alert ids are deterministic, so what the worker already raised is upserted
+detectors need), evaluates exactly as the worker does, and records the alerts in the outbox,
+which the relay publishes to alerts.v1. Alert ids are deterministic, so what the worker already raised is upserted
 again rather than duplicated; a changed detector's new findings appear as new alerts.
 """
 
@@ -16,7 +16,9 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import Cursor
 
+from events.audit.records import alert_record
 from events.catalog import AlertRaised
+from kartoteka import outbox
 from services.projections.detect.detectors import DEFAULT_CONFIG, Alert, DetectorConfig, Kind
 from services.projections.detect.evaluate import HORIZON, evaluate, span_of, strongest, to_event
 from services.projections.detect.store import History
@@ -66,6 +68,16 @@ def replay_employee(
         read += len(new)
     kept: list[Alert] = strongest(alerts)
     return read, [to_event(a, context_of[a.id], detector="replay") for a in kept]
+
+
+def to_outbox(datastore: PostgresDatastore) -> Publish:
+    """Where replayed alerts go: the outbox, one transaction per employee."""
+    def record(alerts: list[AlertRaised]) -> None:
+        with datastore.transaction(commit=True) as curs:
+            outbox.write(curs, [alert_record(a, "kartoteka/replay-detectors") for a in alerts],
+                         "replay-detectors")
+
+    return record
 
 
 def replay(

@@ -1,10 +1,9 @@
 """Detectors worker: access.v1 -> the employee's recent stream -> new alerts on alerts.v1.
 
 Per polled batch, in one transaction: keep the new accesses, evaluate the employees the
-batch touches over their recent history, produce the alerts not raised before (and wait for
-Kafka's acknowledgement), remember them as raised, record the tracked positions. A crash
-before the commit produces the same alerts again with the same ids: alerts.v1 is
-at-least-once, and its consumers upsert by id.
+batch touches over their recent history, write the alerts not raised before to the outbox,
+remember them as raised, record the tracked positions. The relay publishes the outbox once
+committed; alert ids are deterministic, and alerts.v1's consumers upsert by id.
 
 An evaluation reads and scans the employee's whole look-back, so an employee is evaluated
 at most once every ``evaluate_every_s``, and an employee whose evaluations are costly (a
@@ -22,18 +21,19 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
-from kafka.errors import KafkaError
 from psycopg import Cursor
 
 from events import topics
+from events.audit.records import alert_record
 from events.catalog import AccessRecorded, AlertRaised
+from kartoteka import outbox
 from services.projections.detect import store
 from services.projections.detect.detectors import DEFAULT_CONFIG, Access, Alert, DetectorConfig
 from services.projections.detect.evaluate import (
@@ -50,7 +50,7 @@ from services.projections.spec import IDLE_FETCH_WAIT_MS, Context, WorkerSpec
 from services.projections.tracking import Positions
 
 log = logging.getLogger(__name__)
-Publish = Callable[[Sequence[AlertRaised]], None]
+SOURCE = "kartoteka/detect"
 RETENTION = timedelta(days=60)
 PRUNE_EVERY_S = 600.0
 
@@ -73,9 +73,7 @@ class DetectProjection:
         self,
         datastore: PostgresDatastore,
         positions: Positions,
-        publish: Publish,
         cfg: DetectorConfig = DEFAULT_CONFIG,
-        publish_attempts: int = 6,
         evaluate_every_s: float = EVERY_S,
         start_timer: bool = True,
         pacing: Pacing | None = None,
@@ -83,10 +81,8 @@ class DetectProjection:
     ) -> None:
         self.datastore = datastore
         self.positions = positions
-        self.publish = publish
         self.cfg = cfg
         self.history = store.History("detect_accesses")
-        self.publish_attempts = publish_attempts
         self.pacing = pacing or Pacing(every_s=evaluate_every_s)
         self.evaluate_every_s = self.pacing.every_s
         self._pruned_at = 0.0
@@ -162,7 +158,7 @@ class DetectProjection:
             with _without_cycle_collection():
                 raised.extend(self._detect(curs, employee_id, staged[employee_id]))
             took[employee_id] = clock() - started
-        self._publish(raised)
+        outbox.write(curs, [alert_record(a, SOURCE) for a in raised], WORKER.name)
         store.clear_pending(curs, due)
         return took
 
@@ -204,19 +200,6 @@ class DetectProjection:
         store.mark_raised(curs, fresh)
         return [to_event(alert, history) for alert in fresh]
 
-    def _publish(self, alerts: list[AlertRaised]) -> None:
-        """Retry a broker hiccup here: the runner would dead-letter the batch instead."""
-        for attempt in range(1, self.publish_attempts + 1):
-            try:
-                self.publish(alerts)
-                return
-            except KafkaError as exc:
-                if attempt == self.publish_attempts:
-                    raise
-                log.warning("alerts not acknowledged; retrying",
-                            extra={"attempt": attempt, "error": str(exc)})
-                time.sleep(min(0.5 * 2**attempt, 10))
-
     def _maybe_prune(self, curs: Cursor[Any]) -> None:
         if time.monotonic() - self._pruned_at > PRUNE_EVERY_S:
             self._pruned_at = time.monotonic()
@@ -225,11 +208,9 @@ class DetectProjection:
 
 @contextmanager
 def _without_cycle_collection() -> Iterator[None]:
-    """Pause the cycle collector for one evaluation. It builds tens of thousands of objects
-    (the history's accesses, the detectors' buckets) that live until it ends and then go by
-    reference counting, but meanwhile they trigger full collections that scan them all again:
-    for a 50,000-access history, about half of the evaluation's CPU. An evaluation makes no
-    cycles of its own, and a cycle made meanwhile by another thread waits for the next run."""
+    """Pause the cycle collector for one evaluation: the objects it builds would trigger full
+    collections that rescan them all (bench/README.md). An evaluation makes no cycles of its
+    own, and a cycle made meanwhile by another thread waits for the next run."""
     if not gc.isenabled():
         yield
         return
@@ -241,9 +222,7 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def _build(ctx: Context) -> DetectProjection:
-    from services.projections.audit.publish import AlertPublisher
-
-    return DetectProjection(ctx.datastore, ctx.positions, AlertPublisher(ctx.settings).publish)
+    return DetectProjection(ctx.datastore, ctx.positions)
 
 
 WORKER = WorkerSpec(

@@ -37,8 +37,8 @@ class IdentityRecorder(PostgresProcessRecorder):
                  tracking_table_name: str) -> None:
         super().__init__(datastore, events_table_name=events_table_name,
                          tracking_table_name=tracking_table_name)
-        # One binary array per column instead of the library's array of composites, which
-        # psycopg dumps as text in Python (about 50 us per event) and the server re-parses.
+        # One binary array per column: the library's array of composites is dumped as text in
+        # Python and parsed again by the server (bench/README.md).
         self.insert_columns_statement = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
             " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"

@@ -1,12 +1,10 @@
 """Stored identity events built straight from the resolver's decisions.
 
-Recording through the ``Customer`` and ``Attribution`` aggregates ran eventsourcing's
-per-event machinery (method decorators, keyword filtering, protocol checks, a JSON
-encoder calling back into Python for every datetime) for every link and attribution: most
-of the resolver's CPU. This module writes the very same stored state (same topics, same
-fields in the same order, same encodings; tests compare it with the aggregates' own, and
-replay it through them) from plain values. Field names come from the aggregates' event
-classes, so a new parameter there cannot be forgotten here.
+Recording through the ``Customer`` and ``Attribution`` aggregates costs eventsourcing's
+per-event machinery for every link and attribution (bench/README.md). This module writes the
+very same stored state (same topics, same fields in the same order, same encodings; tests
+compare it with the aggregates' own, and replay it through them) from plain values. Field
+names come from the aggregates' event classes, so a new parameter there cannot be forgotten here.
 """
 
 from __future__ import annotations

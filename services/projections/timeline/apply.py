@@ -6,7 +6,6 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from pydantic import BaseModel
@@ -20,21 +19,10 @@ from events.identity import (
     InteractionReattributed,
     SuspiciousLinkRecorded,
 )
+from events.interaction import details_json
 from events.privacy import CustomerErased
 from services.projections.records import Decoded
 from services.projections.timeline.direct_decode import Digest
-
-# json.dumps(details, ensure_ascii=False), byte for byte, with the C encoder built once: dumps
-# and JSONEncoder.encode build a new one per call, which cost more than the encoding itself.
-# No circular-reference check: details were parsed from JSON, which cannot hold a cycle.
-_C_ENCODE = c_make_encoder(None, json.JSONEncoder().default, encode_basestring, None, ": ", ", ",
-                           False, False, True) if c_make_encoder is not None else None
-
-
-def _details_json(details: dict[str, Any]) -> str:
-    if _C_ENCODE is None:
-        return json.dumps(details, ensure_ascii=False)
-    return "".join(_C_ENCODE(details, 0))
 
 
 @dataclass
@@ -139,7 +127,7 @@ def _attribution(rows: Rows, envelope: Envelope, payload: InteractionAttributed)
     rows.timeline.append((
         payload.interaction_id, payload.customer_id, envelope.sequence or 0, i.external_id,
         i.channel.value, i.direction.value, at, i.agent_id, i.subject, i.body,
-        _details_json(i.details),
+        details_json(i.details),
     ))
     for ident in identifiers:
         rows.seen.append((at, payload.customer_id, ident.kind, ident.value))

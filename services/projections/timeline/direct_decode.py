@@ -1,10 +1,8 @@
 """The card + timeline projection's own decoding of its three common events, straight into rows.
 
-Validating an attribution with the contract's pydantic models (the envelope's ``data`` as a
-dict, then the payload from it, every validator of the interaction again) cost the worker
-about 90 us an event, more than half of its CPU in a replay; building the models alone
-(``model_construct``) costs more than the checks below. Here the record is parsed once and
-its rows are built from the plain values.
+Validating every record through the contract's pydantic models was most of the worker's CPU
+in a replay (bench/README.md). Here the record is parsed once and its rows are built from
+the plain values.
 
 The digest only ever *accepts* a record that the contract's full decode would accept, with
 the same rows: it checks what the models check (types, literals, lengths, NUL, times, the
@@ -34,9 +32,9 @@ from events.interaction import (
     CustomerRef,
     Direction,
     Interaction,
-    _depth,
-    _details_json,
-    _has_nul,
+    details_depth,
+    details_json,
+    has_nul,
 )
 
 # The fields each check below was written for: a field added to a model must be taught here
@@ -238,12 +236,12 @@ def _customer(ref: object) -> tuple[tuple[Any, ...], str | None] | None:
 
 def _details(details: dict[str, Any]) -> str | None:
     """The details' JSON text when the model accepts them (depth, size, NUL), else None."""
-    if _depth(details) > MAX_DETAILS_DEPTH:
+    if details_depth(details) > MAX_DETAILS_DEPTH:
         return None
-    text = _details_json(details)
+    text = details_json(details)
     if len(text) > MAX_DETAILS_BYTES // 4 and len(text.encode()) > MAX_DETAILS_BYTES:
         return None  # a text of at most a quarter of the limit in chars fits in bytes (UTF-8: <= 4 each)
-    if "\\u0000" in text and _has_nul(details):
+    if "\\u0000" in text and has_nul(details):
         return None
     return text
 

@@ -1,4 +1,4 @@
-"""Read side: plain SQL over the read models (the api never writes customer data).
+"""The customer read model (customers, customer_identifiers, customer_names): card, search, members.
 
 A merged customer keeps its rows under its own id; its root (``customers.root_id``) is
 the card it answers with, and reads gather every member of that root.
@@ -11,11 +11,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from events.identifiers import normalise_email, normalise_handle, normalise_phone
 from events.names import folded, latin
+from services.api.queries import fetch_all
 
 PREFERRED_WINDOW = timedelta(days=90)
 MIN_NAME_SIMILARITY = 0.3
@@ -24,16 +24,9 @@ _DIGITS = re.compile(r"^[\d\s()+\-.]{5,}$")
 ROOT = "SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %s"
 
 
-async def _all(pool: AsyncConnectionPool, query: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    async with pool.connection() as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(query, params)  # type: ignore[arg-type]
-        return await cursor.fetchall()
-
-
 async def members(pool: AsyncConnectionPool, customer_id: str) -> tuple[str, list[str]] | None:
     """The root a customer answers with, and every customer merged into it."""
-    rows = await _all(pool, f"SELECT m.id::text AS id, r.root::text AS root FROM ({ROOT}) r"  # noqa: S608
+    rows = await fetch_all(pool, f"SELECT m.id::text AS id, r.root::text AS root FROM ({ROOT}) r"  # noqa: S608
                             " JOIN customers m ON coalesce(m.root_id, m.id) = r.root", (customer_id,))
     if not rows:
         return None
@@ -54,7 +47,7 @@ async def search(pool: AsyncConnectionPool, q: str, limit: int) -> list[dict[str
         params = {"q": folded(q), "lat": latin(q), "k": max(20, limit), "over": 2 * limit,
                   "min": MIN_NAME_SIMILARITY, "limit": limit}
     # One statement: candidates and their summaries, so a search is one round trip.
-    rows = await _all(pool, _SUMMARIES.format(found=found), params)  # type: ignore[arg-type]
+    rows = await fetch_all(pool, _SUMMARIES.format(found=found), params)  # type: ignore[arg-type]
     return [{"id": r["id"], "name": r["name"], "phones": r["phones"], "emails": r["emails"],
              "score": 1.0 if exact is not None else round(float(r["score"]), 4)} for r in rows]
 
@@ -185,60 +178,6 @@ async def card_json(pool: AsyncConnectionPool, customer_id: str) -> tuple[str, b
     return row[0], row[1].encode()
 
 
-# Interactions and notes (work_notes has the timeline's column names, so the filters and the
-# cursor read both); an interaction a note named shows that note's latest outcome.
-TIMELINE_PAGE = """
-WITH r AS (SELECT coalesce(root_id, id) AS root FROM customers WHERE id = %(id)s),
-ids AS (SELECT ARRAY(SELECT c.id FROM r JOIN customers c ON coalesce(c.root_id, c.id) = r.root) AS ids),
-rows AS (
-    (SELECT interaction_id, external_id, channel, direction, occurred_at, agent_id, subject, body,
-            details, seq, NULL::text AS outcome
-     FROM timeline WHERE customer_id = ANY((SELECT ids FROM ids)::uuid[]) {filters}
-     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1)
-    UNION ALL
-    (SELECT note_id, NULL, channel, NULL, occurred_at, agent_id, NULL, body,
-            jsonb_build_object('outcome', outcome, 'interaction_id', interaction_id), seq, outcome
-     FROM work_notes WHERE customer_id = ANY((SELECT ids FROM ids)::uuid[]) {filters}
-     ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1)
-    ORDER BY occurred_at DESC, seq DESC LIMIT %(limit)s + 1
-),
-page AS (SELECT *, row_number() OVER (ORDER BY occurred_at DESC, seq DESC) AS n FROM rows)
-SELECT (SELECT root::text FROM r) AS root,
-       coalesce((SELECT json_agg(json_build_object(
-           'id', interaction_id::text, 'external_id', external_id, 'channel', channel,
-           'direction', direction, 'occurred_at', occurred_at, 'agent_id', agent_id,
-           'subject', subject, 'body', body, 'details', details,
-           'outcome', coalesce(outcome, (SELECT o.outcome FROM work_notes o
-                                         WHERE o.interaction_id = page.interaction_id AND o.outcome IS NOT NULL
-                                         ORDER BY o.occurred_at DESC LIMIT 1))) ORDER BY n)
-        FROM page WHERE n <= %(limit)s), '[]')::text AS items,
-       (SELECT count(*) FROM page) > %(limit)s AS more,
-       (SELECT occurred_at FROM page WHERE n = %(limit)s) AS last_at,
-       (SELECT seq FROM page WHERE n = %(limit)s) AS last_seq
-"""
-
-
-async def timeline_page(pool: AsyncConnectionPool, customer_id: str, channel: str | None,
-                        before: tuple[datetime, int] | None, limit: int
-                        ) -> tuple[str | None, bytes, tuple[datetime, int] | None]:
-    """The root, one page of the merged timeline as JSON bytes, and the next page's cursor
-    parts (None on the last page), in one round trip. The root is None for no such customer."""
-    filters, params = [], {"id": customer_id, "limit": limit}
-    if channel:
-        filters.append("AND channel = %(channel)s")
-        params["channel"] = channel
-    if before:
-        filters.append("AND (occurred_at, seq) < (%(at)s, %(seq)s)")
-        params["at"], params["seq"] = before
-    query = TIMELINE_PAGE.format(filters=" ".join(filters))
-    async with pool.connection() as conn:
-        cursor = await conn.execute(query, params)  # type: ignore[arg-type]
-        row = await cursor.fetchone()
-    assert row is not None  # scalar subqueries: always one row
-    root, items, more, last_at, last_seq = row
-    return root, items.encode(), (last_at, last_seq) if more else None
-
-
 async def card(pool: AsyncConnectionPool, customer_id: str) -> dict[str, Any] | None:
     """The unified customer card (of the survivor, when ``customer_id`` was merged away), or None:
     id, name, merged_into, registered_at, identifiers, stats, open_requests, history, members."""
@@ -252,23 +191,7 @@ async def card_identifiers(pool: AsyncConnectionPool, root: str) -> list[dict[st
 
 
 async def _identifiers(pool: AsyncConnectionPool, ids: list[str]) -> list[dict[str, Any]]:
-    return await _all(pool, "SELECT kind, value, bool_and(valid) AS valid, min(first_seen) AS first_seen,"
+    return await fetch_all(pool, "SELECT kind, value, bool_and(valid) AS valid, min(first_seen) AS first_seen,"
                             " max(last_seen) AS last_seen, (array_agg(channel ORDER BY first_seen))[1] AS channel"
                             " FROM customer_identifiers WHERE customer_id = ANY(%s)"
                             " GROUP BY kind, value ORDER BY kind, min(first_seen)", (ids,))
-
-
-async def timeline(pool: AsyncConnectionPool, ids: list[str], channel: str | None,
-                   before: tuple[datetime, int] | None, limit: int) -> list[dict[str, Any]]:
-    """Newest first across every member; ``limit + 1`` rows so the caller knows if a next page exists."""
-    clauses, params = ["customer_id = ANY(%s)"], [ids]
-    if channel:
-        clauses.append("channel = %s")
-        params.append(channel)  # type: ignore[arg-type]
-    if before:
-        clauses.append("(occurred_at, seq) < (%s, %s)")
-        params.extend(before)  # type: ignore[arg-type]
-    query = ("SELECT interaction_id AS id, external_id, channel, direction, occurred_at, agent_id,"
-             " subject, body, details, seq FROM timeline WHERE " + " AND ".join(clauses)
-             + " ORDER BY occurred_at DESC, seq DESC LIMIT %s")
-    return await _all(pool, query, (*params, limit + 1))

@@ -1,4 +1,4 @@
-"""Read side of the audit: plain SQL over the access trail, its chain, alerts and exports."""
+"""The audit trail read model (access_log, its chain head and checkpoints): pages, exports, verification reads."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from services.api.queries import fetch_all
+
 ACCESS_COLUMNS = (
     "seq, id, employee_id, role, action, customer_ids, at, request_id, client, route, query"
 )
-ALERT_COLUMNS = "id, employee_id, kind, severity, score, evidence, raised_at, window_start, window_end"
-EXPORT_MAX_ROWS = 100_000
+EXPORT_MAX_ROWS = 100_000  # rows of one export (access records, a customer's contacts)
 
 
 @dataclass(frozen=True)
@@ -43,20 +44,13 @@ class AccessFilter:
         return " AND ".join(clauses), params
 
 
-async def _all(pool: AsyncConnectionPool, query: str, params: Any) -> list[dict[str, Any]]:
-    async with pool.connection() as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(query, params)
-        return await cursor.fetchall()
-
-
 async def access_page(
     pool: AsyncConnectionPool, where: AccessFilter, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Newest first; ``limit + 1`` rows so the caller knows whether a next page exists."""
     clause, params = where.where(before)
     query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} ORDER BY seq DESC LIMIT %s"
-    return await _all(pool, query, (*params, limit + 1))
+    return await fetch_all(pool, query, (*params, limit + 1))
 
 
 async def access_stream(
@@ -70,48 +64,6 @@ async def access_stream(
         await cursor.execute(query, (*params, max_rows))
         async for row in cursor:
             yield row
-
-
-async def alerts_page(
-    pool: AsyncConnectionPool,
-    employee_id: str | None,
-    kind: str | None,
-    severity: str | None,
-    before: tuple[datetime, str] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Alerts newest first, filtered; ``limit + 1`` rows."""
-    clauses: list[str] = ["TRUE"]
-    params: list[Any] = []
-    for clause, value in (
-        ("employee_id = %s", employee_id),
-        ("kind = %s", kind),
-        ("severity = %s", severity),
-    ):
-        if value is not None:
-            clauses.append(clause)
-            params.append(value)
-    if before is not None:
-        clauses.append("(raised_at, id) < (%s, %s::uuid)")
-        params.extend(before)
-    query = (
-        f"SELECT {ALERT_COLUMNS} FROM alerts WHERE {' AND '.join(clauses)}"
-        " ORDER BY raised_at DESC, id DESC LIMIT %s"
-    )
-    return await _all(pool, query, (*params, limit + 1))
-
-
-async def full_timeline(
-    pool: AsyncConnectionPool, customer_id: str, max_rows: int = EXPORT_MAX_ROWS
-) -> list[dict[str, Any]]:
-    """A customer's whole contact history, newest first (for a data-subject export)."""
-    return await _all(
-        pool,
-        "SELECT interaction_id::text AS id, external_id, channel, direction, occurred_at,"
-        " agent_id, subject, body, details FROM timeline WHERE customer_id = %s"
-        " ORDER BY occurred_at DESC, seq DESC LIMIT %s",
-        (customer_id, max_rows),
-    )
 
 
 # --- the chain, read for verification (one REPEATABLE READ snapshot) -------------------------

@@ -1,26 +1,19 @@
-"""The outbox relay: publishes the recorded identity log to customers.v1 from a tracked position.
+"""The customers.v1 records of the recorded identity log: stored event -> contract event JSON.
 
-Never "save, then send": the resolver only records; this relay reads what was recorded
-and publishes it, then records how far it got. A crash republishes at most one batch,
-which the projections absorb because their writes are idempotent.
+The relay publishes what this module encodes (``relay/sources.py``); the card + timeline
+projection reads it back through the contract (or its ``direct_decode``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import threading
-import time
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
-from kafka import KafkaAdminClient, KafkaProducer
 from pydantic import BaseModel
 
-from events import sealing, topics
+from events import sealing
 from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
 from events.envelope import type_of
 from events.identity import (
@@ -32,25 +25,11 @@ from events.identity import (
 )
 from events.ids import derived_event_id
 from events.privacy import CustomerErased
-from kartoteka import kafka
-from kartoteka.keystore import KeyRing, fetch_sync, master_key
-from kartoteka.settings import Settings
 from services.projections.identity import stored_events as stored
 from services.projections.identity.domain import Attribution, Customer
-from services.projections.identity.identity_log import IdentityLog
 from services.projections.identity.stored_events import Raw, quote, to_json
-from services.projections.runner import RESET_CHECK_S
-from services.projections.spec import Context, WorkerSpec
-from services.projections.status import write_status
-from services.projections.tracking import Positions
 
-log = logging.getLogger(__name__)
 SOURCE = "kartoteka/identity"
-# The relay sends a whole polled batch, then flushes and waits once. A short linger made the
-# sender drain a few records at a time while the batch was still being encoded: every append
-# then opened a new batch and woke the sender (a socket write), and every drain was a produce
-# request of its own. Lingering past any batch leaves the flush to send full batches.
-PRODUCER: dict[str, Any] = {"linger_ms": 60_000, "batch_size": 512 * 1024}
 
 
 _ORIGINATOR = object()  # a contract field taken from the stored event's originator id
@@ -59,12 +38,11 @@ _ORIGINATOR = object()  # a contract field taken from the stored event's origina
 class _Contract:
     """How one stored event becomes its contract event's JSON, without building the model.
 
-    Building and validating the contract's pydantic model per event, which re-ran every
-    validator of the interaction (phone parsing included) that ingest and the resolver had
-    already run on it: most of the relay's CPU. The stored state holds plain JSON values
-    already, so the contract's JSON is written straight from them, field by field in the
-    model's order and with the model's datetime spelling (tests compare it with the
-    validated models', kind by kind).
+    Validating the contract model again per event would re-run what ingest and the resolver
+    already checked (bench/README.md). The stored state holds plain JSON values already, so
+    the contract's JSON is written straight from them, field by field in the model's order
+    and with the model's datetime spelling (tests compare it with the validated models',
+    kind by kind).
     """
 
     def __init__(self, model: type[BaseModel], fields: dict[str, object], key: str,
@@ -210,108 +188,3 @@ def contract_record(notification: Notification, key: bytes | None = None
 PUBLIC = frozenset((get_topic(Customer.Erased),))  # type: ignore[attr-defined]
 _ATTRIBUTION_TOPICS = frozenset((get_topic(Attribution.Attributed), get_topic(Attribution.Reattributed)))  # type: ignore[attr-defined]
 
-
-class Relay:
-    """Polls the identity log and publishes it in notification order, keyed by customer."""
-
-    name = "relay"
-
-    def __init__(
-        self,
-        settings: Settings,
-        identity: IdentityLog,
-        positions: Positions,
-        status_file: Path | None = None,
-        batch: int = 2000,
-    ) -> None:
-        self.settings, self.identity, self.positions = settings, identity, positions
-        self.topic = settings.topic(topics.CUSTOMERS)
-        self.status_file = status_file
-        self.batch = batch
-        self.stopping = threading.Event()
-        self.published = 0  # notifications read, published or not
-        self.sent = 0  # records sent to customers.v1 (shredded and internal events are not)
-        self.ring = KeyRing(master_key(settings))
-        self.lag = 0
-        self.status_at = 0.0  # when ``lag`` was last computed
-        self._checked = 0.0
-
-    def run(self) -> None:
-        kafka.ensure_topics(self.settings)
-        producer = kafka.producer(self.settings, **PRODUCER)
-        admin = kafka.admin(self.settings)
-        name = self._position_name(admin)
-        position = self.positions.get([name])[name] or 0
-        checked = time.monotonic()
-        try:
-            while not self.stopping.is_set():
-                if time.monotonic() - checked > RESET_CHECK_S:
-                    checked = time.monotonic()
-                    current = self._position_name(admin, fallback=name)
-                    if current != name:
-                        log.warning("customers topic recreated; republishing from the start",
-                                    extra={"old": name, "new": current})
-                        name, position = current, self.positions.get([current])[current] or 0
-                notifications = self.identity.notifications(after=position, limit=self.batch)
-                if notifications:
-                    self._publish(producer, notifications)
-                    position = notifications[-1].id
-                    self.positions.record_now(Tracking(name, position))
-                    self.published += len(notifications)
-                self._status(position, notifications)
-                if len(notifications) < self.batch:
-                    self.stopping.wait(0.05)
-        finally:
-            producer.flush(30)
-            producer.close(10)
-            admin.close()
-
-    def _position_name(self, admin: KafkaAdminClient, fallback: str | None = None) -> str:
-        """Named by the topic's id: a recreated topic (in-memory broker restart) starts from zero."""
-        try:
-            topic_id = kafka.topic_ids(self.settings, [self.topic], admin)[self.topic]
-            if not topic_id:  # the topic is gone: recreate it first
-                kafka.ensure_topics(self.settings)
-                topic_id = kafka.topic_ids(self.settings, [self.topic], admin)[self.topic]
-        except Exception:
-            if fallback is None:
-                raise
-            return fallback
-        return f"{self.name}:{self.topic}:{topic_id}"
-
-    def _publish(self, producer: KafkaProducer, notifications: Sequence[Notification]) -> None:
-        subjects = [subject_of(n) for n in notifications]
-        with self.identity.datastore.get_connection() as conn:
-            keys = fetch_sync(self.ring, conn, subjects)
-        records = []
-        for notification, subject in zip(notifications, subjects, strict=True):
-            key = keys.get(subject)
-            if key is None and notification.topic not in PUBLIC:
-                continue  # shredded: an erased customer's or an expired interaction's event
-            record = contract_record(notification, key)
-            if record is not None:
-                records.append(record)
-        self.sent += len(records)
-        send = producer.send
-        futures = [send(self.topic, key=key.encode(), value=value, headers=headers)
-                   for key, value, headers in records]
-        producer.flush(30)
-        for future in futures:
-            future.get(timeout=30)  # raises if any record was not acknowledged
-
-    def _status(self, position: int, notifications: Sequence[Notification]) -> None:
-        if self.status_file is None or time.monotonic() - self._checked < 0.3:
-            return
-        self._checked = time.monotonic()
-        last = notifications[-1].id if notifications else position
-        self.lag = max(0, (self.identity.recorder.max_notification_id() or 0) - last)
-        self.status_at = time.time()
-        write_status(self.status_file, {"projection": self.name, "lag": self.lag,
-                                        "processed": self.published, "at": self.status_at})
-
-
-def _build(ctx: Context) -> Relay:
-    return Relay(ctx.settings, IdentityLog(ctx.datastore), ctx.positions, ctx.status_file)
-
-
-WORKER = WorkerSpec(name="relay", consumes=(), produces=(topics.CUSTOMERS,), build=_build, standalone=True)

@@ -1,0 +1,145 @@
+"""The one relay: publishes every PostgreSQL log (identity log, outbox) from a tracked position.
+
+Never "save, then send": senders only record (the resolver its events, the others their
+outbox rows, each with the state they follow from); the relay reads what was recorded,
+publishes it, waits for Kafka's acknowledgement, then records how far it got. A crash
+republishes at most one batch, which consumers absorb because their writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from kafka import KafkaAdminClient, KafkaProducer
+
+from events import topics
+from events.records import Outgoing
+from kartoteka import kafka
+from kartoteka.keystore import KeyRing, master_key
+from kartoteka.settings import Settings
+from services.projections.identity.identity_log import IdentityLog
+from services.projections.relay.sources import IdentitySource, OutboxSource, Source
+from services.projections.runner import RESET_CHECK_S
+from services.projections.spec import Context, WorkerSpec
+from services.projections.status import write_status
+from services.projections.tracking import Positions
+
+log = logging.getLogger(__name__)
+# The relay sends a whole batch, then flushes and waits once. A short linger made the
+# sender drain a few records at a time while the batch was still being encoded: every append
+# then opened a new batch and woke the sender (a socket write), and every drain was a produce
+# request of its own. Lingering past any batch leaves the flush to send full batches.
+PRODUCER: dict[str, Any] = {"linger_ms": 60_000, "batch_size": 512 * 1024}
+
+
+@dataclass
+class _Track:
+    """Where one source stands: its position name (by the topic's id) and last row sent."""
+
+    source: Source
+    topic: str
+    name: str = ""
+    position: int = 0
+
+
+class Relay:
+    """Polls each source and publishes its rows in order; positions tracked per topic id."""
+
+    def __init__(self, settings: Settings, sources: list[Source], positions: Positions,
+                 status_file: Path | None = None, batch: int = 2000, name: str = "relay") -> None:
+        self.settings, self.positions, self.name = settings, positions, name
+        self.tracks = [_Track(s, settings.topic(s.topic)) for s in sources]
+        self.status_file = status_file
+        self.batch = batch
+        self.stopping = threading.Event()
+        self.published = 0
+        self.lag = 0
+        self.status_at = 0.0  # when ``lag`` was last computed
+        self._checked = 0.0
+
+    def run(self) -> None:
+        kafka.ensure_topics(self.settings)
+        producer = kafka.producer(self.settings, **PRODUCER)
+        admin = kafka.admin(self.settings)
+        for track in self.tracks:
+            self._resume(track, self._position_name(admin, track))
+        checked = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                if time.monotonic() - checked > RESET_CHECK_S:
+                    checked = time.monotonic()
+                    for track in self.tracks:
+                        current = self._position_name(admin, track, fallback=track.name)
+                        if current != track.name:
+                            log.warning("topic recreated; republishing from the start",
+                                        extra={"old": track.name, "new": current})
+                            self._resume(track, current)
+                full = [self._pass(producer, track) for track in self.tracks]
+                self._status()
+                if not any(full):
+                    self.stopping.wait(0.05)
+        finally:
+            producer.flush(30)
+            producer.close(10)
+            admin.close()
+
+    def _resume(self, track: _Track, name: str) -> None:
+        track.name, track.position = name, self.positions.get([name])[name] or 0
+
+    def _pass(self, producer: KafkaProducer, track: _Track) -> bool:
+        """Publish one batch of the source; True when it was full (more may wait)."""
+        rows = track.source.after(track.position, self.batch)
+        if not rows:
+            return False
+        self._publish(producer, track.topic, [r for _, r in rows if r is not None])
+        track.position = rows[-1][0]
+        self.positions.record_now(Tracking(track.name, track.position))
+        self.published += len(rows)
+        return len(rows) == self.batch
+
+    def _position_name(self, admin: KafkaAdminClient, track: _Track, fallback: str | None = None) -> str:
+        """Named by the topic's id: a recreated topic (in-memory broker restart) starts from zero."""
+        try:
+            topic_id = kafka.topic_ids(self.settings, [track.topic], admin)[track.topic]
+            if not topic_id:  # the topic is gone: recreate it first
+                kafka.ensure_topics(self.settings)
+                topic_id = kafka.topic_ids(self.settings, [track.topic], admin)[track.topic]
+        except Exception:
+            if fallback is None:
+                raise
+            return fallback
+        return f"{self.name}:{track.topic}:{topic_id}"
+
+    def _publish(self, producer: KafkaProducer, topic: str, records: list[Outgoing]) -> None:
+        send = producer.send
+        futures = [send(topic, key=r.key, value=r.value, headers=list(r.headers)) for r in records]
+        producer.flush(30)
+        for future in futures:
+            future.get(timeout=30)  # raises if any record was not acknowledged
+
+    def _status(self) -> None:
+        if self.status_file is None or time.monotonic() - self._checked < 0.3:
+            return
+        self._checked = time.monotonic()
+        self.lag = sum(max(0, t.source.last() - t.position) for t in self.tracks)
+        self.status_at = time.time()
+        write_status(self.status_file, {"projection": self.name, "lag": self.lag,
+                                        "processed": self.published, "at": self.status_at})
+
+
+def _build(ctx: Context) -> Relay:
+    from services.projections.registry import outbox_topics
+
+    sources: list[Source] = [IdentitySource(IdentityLog(ctx.datastore), KeyRing(master_key(ctx.settings)))]
+    sources += [OutboxSource(ctx.datastore, topic) for topic in outbox_topics()]
+    return Relay(ctx.settings, sources, ctx.positions, ctx.status_file)
+
+
+# Besides customers.v1, every topic a registered worker produces: those go through the outbox.
+WORKER = WorkerSpec(name="relay", consumes=(), produces=(topics.CUSTOMERS,), build=_build, standalone=True)
