@@ -17,9 +17,8 @@ from events.privacy import ErasureRequested, HoldPlaced, Reason
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
 from kartoteka.kafka import send_all
-from services.api.erased import hold, missing
-from services.api.queries.customers import members
-from services.api.routes.customers import customer_id_or_404
+from services.api.erased import hold
+from services.api.routes.work import customer_root
 
 router = APIRouter(prefix="/v1/customers", tags=["personal data"])
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
@@ -41,14 +40,6 @@ class HoldBody(BaseModel):
     until: AwareDatetime
 
 
-async def _root(request: Request, customer_id: str) -> tuple[str, list[str]]:
-    cid = customer_id_or_404(customer_id)
-    found = await members(request.app.state.pool, cid)
-    if found is None:
-        raise await missing(request.app.state.pool, cid)
-    return found
-
-
 async def _send(request: Request, root: str, command: ErasureRequested | HoldPlaced) -> None:
     envelope = wrap(command, id=command.command_id, source=SOURCE, time=command.at, subject=root)
     topic = request.app.state.settings.topic(topics.IDENTITY_COMMANDS)
@@ -62,7 +53,7 @@ async def _send(request: Request, root: str, command: ErasureRequested | HoldPla
 async def erase(request: Request, who: Admin, customer_id: str, body: EraseBody) -> JSONResponse:
     """Erase a customer (and everyone merged into them): keys destroyed, every read model
     emptied of them, later reads 410. A legal hold in force answers 409 with its reason."""
-    root, members = await _root(request, customer_id)
+    root, members = await customer_root(request, customer_id)
     held = await hold(request.app.state.pool, members)
     if held is not None:
         raise ApiError(409, "legal_hold", f"legal hold until {held[1].isoformat()}: {held[0]}")
@@ -76,7 +67,7 @@ async def erase(request: Request, who: Admin, customer_id: str, body: EraseBody)
 @router.post("/{customer_id}/hold", status_code=202, responses={401: {}, 403: {}, 404: {}, 410: {}, 422: {}})
 async def place_hold(request: Request, who: Admin, customer_id: str, body: HoldBody) -> JSONResponse:
     """Place (or move, or lift with a past ``until``) a legal hold on a customer."""
-    root, members = await _root(request, customer_id)
+    root, members = await customer_root(request, customer_id)
     command = HoldPlaced(command_id=str(uuid.uuid4()), customer_id=root, placed_by=who.subject,
                          reason=body.reason, until=body.until, at=datetime.now(UTC))
     await request.app.state.auditor.record(request, who, "customer.hold", members,
