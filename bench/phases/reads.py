@@ -1,8 +1,7 @@
 """Reads: p50/p99 of card, timeline, search and the supervisors' reports through the real api
 (agent and supervisor tokens, audited) on a bulk-loaded dataset (:mod:`bench.load`), at a steady
 offered rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same query functions the routes
-call (``services.api.queries``, ``report_views``), called in-process, one at a time, with no HTTP,
-auth or audit event.
+call (``services.api.queries``), called in-process, one at a time, with no HTTP, auth or audit event.
 
 Each endpoint is warmed up first (the dataset was just bulk-loaded: its pages are not in
 PostgreSQL's cache yet), then measured. Reads come from a pool of agents, as in a contact

@@ -13,8 +13,8 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.api import report_views
 from services.api.birthdays import keys_within
+from services.api.queries import reports as report_queries
 
 REPORT_KINDS = ("dormant", "birthdays", "activity")
 CALLS = 100
@@ -46,11 +46,11 @@ async def raw_reports(dsn: str) -> dict[str, list[float]]:
             owner = f"emp-{rng.randrange(40)}" if rng.random() < 0.5 else None
             first = rng.choice(MONTHS)
             calls: dict[str, Any] = {
-                "dormant": report_views.dormant(pool, cutoff=datetime.now(UTC) - timedelta(days=90), owner=owner,
+                "dormant": report_queries.dormant(pool, cutoff=datetime.now(UTC) - timedelta(days=90), owner=owner,
                                                 before=None, limit=50),
-                "birthdays": report_views.birthdays(pool, keys=keys_within(today, 7), owner=owner, before=None,
+                "birthdays": report_queries.birthdays(pool, keys=keys_within(today, 7), owner=owner, before=None,
                                                     limit=50),
-                "activity": report_views.activity(pool, start=first, end=first + timedelta(days=30),
+                "activity": report_queries.activity(pool, start=first, end=first + timedelta(days=30),
                                                   by=rng.choice(("channel", "agent", "day"))),
             }
             for name, call in calls.items():

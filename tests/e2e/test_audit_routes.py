@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from events import topics
 from services.api.audited_routes import AUDITED, NO_CUSTOMER_DATA, route_keys, undeclared
 from tests.support.data import interaction, unique_phone
-from tests.support.kafka_tools import read_all
+from tests.support.kafka_tools import read_opened
+from tests.support.work import customer_through_pipeline
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -24,7 +25,15 @@ CALLS = {
     "audit.access": ("security_officer", "/v1/audit/access", {"customer_id": CUSTOMER}),
     "audit.alerts": ("security_officer", "/v1/audit/alerts", {}),
     "audit.verify": ("security_officer", "/v1/audit/verify", {}),
+    "request.list": ("agent", "/v1/requests", {"status": "open"}),
+    "task.list": ("agent", "/v1/tasks", {}),
+    "report.dormant": ("supervisor", "/v1/reports/dormant", {"days": 30}),
+    "report.birthdays": ("supervisor", "/v1/reports/birthdays", {}),
+    "report.activity": ("supervisor", "/v1/reports/activity", {}),
 }
+# The agent's writes need a real customer (and a request and a task to change): see below.
+WRITES = ("customer.note", "customer.profile", "request.open", "request.status", "task.create", "task.done",
+          "employee.handover", "customer.hold", "customer.erase")
 
 
 def test_every_route_is_declared_audited_or_free_of_customer_data(api):
@@ -38,15 +47,54 @@ def test_every_route_is_declared_audited_or_free_of_customer_data(api):
 
 
 def test_every_audited_route_leaves_its_access_event_on_kafka(settings, api, auth):
-    assert set(CALLS) == set(AUDITED.values()), "a declared audited route has no call here"
+    assert set(CALLS) | set(WRITES) == set(AUDITED.values()), "a declared audited route has no call here"
     sent: dict[str, str] = {}
     for action, (role, path, params) in CALLS.items():
         answer = api.get(path, params=params, headers=auth(role, f"emp-{role}"))
         assert answer.status_code in (200, 404), (path, answer.text)
         sent[answer.headers["x-request-id"]] = action
-    events = [json.loads(r.value)["data"] for r in read_all(settings, settings.topic(topics.ACCESS))]
+    events = [json.loads(v)["data"] for v in read_opened(settings, settings.topic(topics.ACCESS))]
     recorded = {e["request_id"]: e["action"] for e in events}
     assert {rid: recorded.get(rid) for rid in sent} == sent
+
+
+def test_every_audited_write_leaves_its_access_event_on_kafka(settings, ingest, api, auth):
+    with running(settings, ("resolver", "relay", "timeline", "work")):
+        cid, _ = customer_through_pipeline(ingest, api, auth)
+        agent, lead = auth("agent", "emp-w"), auth("supervisor", "sup-w")
+        calls = [
+            ("customer.note", "post", f"/v1/customers/{cid}/notes", {"text": "Звонок"}, agent),
+            ("customer.profile", "patch", f"/v1/customers/{cid}", {"owner": "emp-w"}, agent),
+            ("request.open", "post", f"/v1/customers/{cid}/requests", {"subject": "Счёт"}, agent),
+            ("task.create", "post", "/v1/tasks", {"customer_id": cid, "title": "Перезвонить",
+                                                  "due_at": "2027-01-01T10:00:00+03:00"}, agent),
+        ]
+        sent = {}
+        for action, method, path, body, headers in calls:
+            answer = getattr(api, method)(path, json=body, headers=headers)
+            assert answer.status_code == 202, (path, answer.text)
+            sent[answer.headers["x-request-id"]] = action
+        rid = wait_until(lambda: api.get("/v1/requests", params={"customer_id": cid}, headers=lead).json()["items"],
+                         message="request projected")[0]["id"]
+        tid = wait_until(lambda: api.get("/v1/tasks", params={"assignee": "emp-w"}, headers=lead).json()["items"],
+                         message="task projected")[0]["id"]
+        for action, path, body, headers in (
+            ("request.status", f"/v1/requests/{rid}/status", {"status": "pending"}, agent),
+            ("task.done", f"/v1/tasks/{tid}/done", None, agent),
+            ("employee.handover", "/v1/employees/emp-w/handover", {"to": "emp-x"}, lead),
+            # Personal data, last: a hold that has already ended, then the erasure it lets through.
+            ("customer.hold", f"/v1/customers/{cid}/hold", {"reason": "r", "until": "2020-01-01T00:00:00Z"},
+             auth("admin", "adm-w")),
+            ("customer.erase", f"/v1/customers/{cid}/erase", {"reason": "r"}, auth("admin", "adm-w")),
+        ):
+            answer = api.post(path, json=body, headers=headers)
+            assert answer.status_code == 202, (path, answer.text)
+            sent[answer.headers["x-request-id"]] = action
+    assert set(sent.values()) == set(WRITES)
+    events = [json.loads(v)["data"] for v in read_opened(settings, settings.topic(topics.ACCESS))]
+    recorded = {e["request_id"]: (e["action"], e["customer_ids"]) for e in events}
+    assert {rid: recorded.get(rid, (None,))[0] for rid in sent} == sent
+    assert all(recorded[r][1] == [cid] for r in sent), "each write names the customer it touched"
 
 
 def test_an_audited_route_that_forgets_to_record_answers_500_not_the_data(settings, auth):

@@ -1,7 +1,9 @@
 """The api's read side: one module of plain SQL per read model, used by the routes and the bench.
 
 ``customers`` (card, search, members), ``timeline``, ``access`` (the audit trail and its
-chain), ``alerts``. The api never writes a read model.
+chain), ``alerts``, ``work`` (requests, tasks, employees) and ``reports`` (dormant, birthdays,
+activity, segments), ``export`` (everything about a customer's whole, for the data subject).
+The api never writes a read model.
 """
 
 from __future__ import annotations

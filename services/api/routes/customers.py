@@ -17,8 +17,8 @@ from services.api.erased import missing
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from services.api.queries.customers import card_json
 from services.api.queries.customers import search as find_customers
+from services.api.queries.reports import segment
 from services.api.queries.timeline import timeline_page
-from services.api.report_views import segment
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]

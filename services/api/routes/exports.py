@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
-from services.api import export_views
 from services.api.erased import missing
+from services.api.queries import export as export_queries
 from services.api.queries.customers import card as read_card
 from services.api.queries.customers import members
 from services.api.routes.customers import customer_id_or_404
@@ -32,5 +32,5 @@ async def export(request: Request, who: Agent, customer_id: str) -> dict[str, An
     await request.app.state.auditor.record(request, who, "customer.export", ids)
     if found is None or card is None:
         raise await missing(pool, cid)
-    parts = await export_views.export(pool, found[1])
+    parts = await export_queries.export(pool, found[1])
     return {"exported_at": datetime.now(UTC), "customer": card, **parts, "count": len(parts["timeline"])}

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import report_views
 from services.api.birthdays import MAX_WINDOW_DAYS, keys_within, next_birthday
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries import reports as report_queries
 from services.api.tabular import answer
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -30,7 +30,7 @@ async def dormant(request: Request, who: Lead, days: Annotated[int, Query(ge=1, 
     """Customers whose last contact is older than ``days`` days, oldest first."""
     cursor = tuple(decode_cursor(before, (datetime, str))) if before else None
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    found = await report_views.dormant(request.app.state.pool, cutoff=cutoff, owner=owner,
+    found = await report_queries.dormant(request.app.state.pool, cutoff=cutoff, owner=owner,
                                        before=cursor, limit=limit)  # type: ignore[arg-type]
     page = found[:limit]
     last: dict[str, Any] = page[-1] if page else {}
@@ -47,7 +47,7 @@ async def birthdays(request: Request, who: Lead,
     """Customers whose birthday falls today or in the next ``within_days`` days, soonest first."""
     today = datetime.now(UTC).date()
     cursor = tuple(decode_cursor(before, (int, str))) if before else None
-    found = await report_views.birthdays(request.app.state.pool, keys=keys_within(today, within_days),
+    found = await report_queries.birthdays(request.app.state.pool, keys=keys_within(today, within_days),
                                          owner=owner, before=cursor, limit=limit)  # type: ignore[arg-type]
     page = found[:limit]
     last: dict[str, Any] = page[-1] if page else {}
@@ -67,10 +67,10 @@ async def activity(request: Request, who: Lead, by: Literal["channel", "agent", 
     start = start or end - timedelta(days=6)
     if start > end or (end - start).days >= MAX_ACTIVITY_DAYS:
         raise ApiError(422, "invalid_range", f"from must not be after to, at most {MAX_ACTIVITY_DAYS} days")
-    found = await report_views.activity(request.app.state.pool, start=start, end=end, by=by)
+    found = await report_queries.activity(request.app.state.pool, start=start, end=end, by=by)
     await request.app.state.auditor.record(request, who, "report.activity", [],
                                            f"from={start} to={end} by={by} rows={len(found)}")
-    return answer(request, found, None, report_views.ACTIVITY_FIELDS, key="rows")
+    return answer(request, found, None, report_queries.ACTIVITY_FIELDS, key="rows")
 
 
 async def _audit(request: Request, who: Principal, action: Any, page: list[dict[str, Any]], query: str) -> None:

@@ -20,8 +20,8 @@ from events.work import (
 )
 from events.work_rules import allowed, due_at
 from kartoteka.http import ApiError
-from services.api import work_views
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries import work as work_queries
 from services.api.routes.work import (
     WRITES,
     Agent,
@@ -64,7 +64,7 @@ async def open_request(request: Request, who: Agent, customer_id: str, body: Ope
     now, request_id = datetime.now(UTC), new_id(request, "request", who)
     event = RequestOpened(
         request_id=request_id, customer_id=root, subject=body.subject, priority=body.priority,
-        assignee=assignee, interaction_id=work_views.as_uuid(body.interaction_id or ""),
+        assignee=assignee, interaction_id=work_queries.as_uuid(body.interaction_id or ""),
         thread=(named or {}).get("thread"), opened_at=now,
         due_at=due_at(now, body.priority, request.app.state.sla_hours), by=who.subject,
     )
@@ -76,8 +76,8 @@ async def open_request(request: Request, who: Agent, customer_id: str, body: Ope
 @router.post("/v1/requests/{request_id}/status", status_code=202, responses={**WRITES, 409: {}})
 async def change_status(request: Request, who: Agent, request_id: str, body: StatusBody) -> JSONResponse:
     """Move a request to another status; 409 when the transition is not allowed."""
-    rid = work_views.as_uuid(request_id)
-    found = await work_views.request(request.app.state.pool, rid) if rid else None
+    rid = work_queries.as_uuid(request_id)
+    found = await work_queries.request(request.app.state.pool, rid) if rid else None
     if found is None:
         raise ApiError(404, "not_found", "no such request")
     if not allowed(found["status"], body.status):
@@ -105,7 +105,7 @@ async def list_requests(
     if assignee == "me":
         assignee = who.subject
     cursor = tuple(decode_cursor(before, (datetime, str))) if before else None
-    found = await work_views.requests(request.app.state.pool, members=members, assignee=assignee,
+    found = await work_queries.requests(request.app.state.pool, members=members, assignee=assignee,
                                       status=status, overdue=overdue, before=cursor, limit=limit)  # type: ignore[arg-type]
     page = found[:limit]
     await request.app.state.auditor.record(request, who, "request.list", [r["customer_id"] for r in page])

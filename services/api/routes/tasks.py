@@ -12,8 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from events.work import EmployeeId, Short, TaskCreated, TaskDone
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError
-from services.api import work_views
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
+from services.api.queries import work as work_queries
 from services.api.routes.work import WRITES, Agent, active_employee, customer_root
 from services.api.tabular import answer
 from services.api.work_commands import new_id, publish
@@ -48,8 +48,8 @@ async def create_task(request: Request, who: Agent, body: TaskBody) -> JSONRespo
 @router.post("/{task_id}/done", status_code=202, responses={**WRITES, 409: {}})
 async def finish_task(request: Request, who: Agent, task_id: str) -> JSONResponse:
     """Mark a task done; an agent only their own, a supervisor any."""
-    tid = work_views.as_uuid(task_id)
-    found = await work_views.task(request.app.state.pool, tid) if tid else None
+    tid = work_queries.as_uuid(task_id)
+    found = await work_queries.task(request.app.state.pool, tid) if tid else None
     if found is None:
         raise ApiError(404, "not_found", "no such task")
     if who.role is Role.agent and found["assignee"] != who.subject:
@@ -75,7 +75,7 @@ async def list_tasks(
     """An agent sees their own tasks; a supervisor their team's (everyone's without a team)."""
     assignees = await _visible(request, who, assignee)
     cursor = tuple(decode_cursor(before, (datetime, str))) if before else None
-    found = await work_views.tasks(request.app.state.pool, assignees=assignees, status=status,
+    found = await work_queries.tasks(request.app.state.pool, assignees=assignees, status=status,
                                    due_before=due_before, before=cursor, limit=limit)  # type: ignore[arg-type]
     page = found[:limit]
     await request.app.state.auditor.record(request, who, "task.list", [t["customer_id"] for t in page])
@@ -89,7 +89,7 @@ async def _visible(request: Request, who: Principal, assignee: str | None) -> li
         return [who.subject]
     if who.role is Role.agent and assignee != who.subject:
         raise ApiError(403, "forbidden", "an agent sees only their own tasks")
-    team = await work_views.team_of(request.app.state.pool, who.subject)
+    team = await work_queries.team_of(request.app.state.pool, who.subject)
     if assignee is not None:
         if team is not None and assignee not in team:
             raise ApiError(403, "forbidden", f"{assignee} is not in your team")

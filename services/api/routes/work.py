@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from events.work import EmployeeHandedOver, EmployeeId, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.api import work_views
 from services.api.erased import missing
-from services.api.queries.customers import members as customer_members
+from services.api.queries import customers as customer_queries
+from services.api.queries import work as work_queries
 from services.api.routes.customers import customer_id_or_404
 from services.api.work_commands import new_id, publish
 
@@ -64,9 +64,9 @@ class HandoverBody(BaseModel):
 
 
 async def customer_root(request: Request, customer_id: str) -> tuple[str, list[str]]:
-    """The card a customer id answers with, and its members; 404 for an unknown id."""
+    """The card a customer id answers with, and its members; 404 for an unknown id, 410 for an erased one."""
     cid = customer_id_or_404(customer_id)
-    found = await customer_members(request.app.state.pool, cid)
+    found = await customer_queries.members(request.app.state.pool, cid)
     if found is None:
         raise await missing(request.app.state.pool, cid)
     return found
@@ -77,8 +77,8 @@ async def known_interaction(request: Request, members: list[str], interaction_id
     """The named interaction of this customer (404 when it is not theirs), or None."""
     if interaction_id is None:
         return None
-    found = work_views.as_uuid(interaction_id)
-    row = await work_views.interaction(request.app.state.pool, members, found) if found else None
+    found = work_queries.as_uuid(interaction_id)
+    row = await work_queries.interaction(request.app.state.pool, members, found) if found else None
     if row is None:
         raise ApiError(404, "not_found", "no such interaction of this customer")
     return row
@@ -86,7 +86,7 @@ async def known_interaction(request: Request, members: list[str], interaction_id
 
 async def active_employee(request: Request, employee_id: str, field: str) -> None:
     """422 when ``employee_id`` has left: work must not go to someone who is gone."""
-    found = await work_views.employee(request.app.state.pool, employee_id)
+    found = await work_queries.employee(request.app.state.pool, employee_id)
     if found is not None and found["status"] == "left":
         raise ApiError(422, "employee_left", f"{field} {employee_id} has left")
 
@@ -101,7 +101,7 @@ async def add_note(request: Request, who: Agent, customer_id: str, body: NoteBod
     await known_interaction(request, members, body.interaction_id)
     now, note_id = datetime.now(UTC), new_id(request, "note", who)
     event = NoteAdded(note_id=note_id, customer_id=root, text=body.text, outcome=body.outcome,
-                      interaction_id=work_views.as_uuid(body.interaction_id or ""), by=who.subject, at=now)
+                      interaction_id=work_queries.as_uuid(body.interaction_id or ""), by=who.subject, at=now)
     await publish(request, who, "customer.note", event, event_id=note_id, key=root, at=now,
                   customer_ids=[root])
     return JSONResponse({"id": note_id}, 202)
@@ -135,7 +135,7 @@ async def handover(request: Request, who: Lead, employee_id: EmployeePath, body:
     now, handover_id = datetime.now(UTC), new_id(request, "handover", who)
     event = EmployeeHandedOver(handover_id=handover_id, from_employee=employee_id, to_employee=body.to,
                                by=who.subject, at=now)
-    owned = await work_views.owned_by(request.app.state.pool, employee_id)
+    owned = await work_queries.owned_by(request.app.state.pool, employee_id)
     await publish(request, who, "employee.handover", event, event_id=handover_id, key=employee_id,
                   at=now, customer_ids=owned)
     return JSONResponse({"id": handover_id}, 202)

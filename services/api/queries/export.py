@@ -7,7 +7,8 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from services.api.work_views import REQUEST_FIELDS, TASK_FIELDS, rows
+from services.api.queries import fetch_all
+from services.api.queries.work import REQUEST_FIELDS, TASK_FIELDS
 
 MAX_ROWS = 100_000
 
@@ -38,7 +39,7 @@ ACCESSES = (
 async def export(pool: AsyncConnectionPool, members: list[str]) -> dict[str, Any]:
     """The parts of the export besides the card, for ``members`` (root included)."""
     params = {"ids": members, "limit": MAX_ROWS}
-    parts: dict[str, Any] = {name: await rows(pool, query, params) for name, query in (
+    parts: dict[str, Any] = {name: await fetch_all(pool, query, params) for name, query in (
         ("timeline", TIMELINE), ("notes", NOTES), ("profiles", PROFILES), ("requests", REQUESTS),
         ("tasks", TASKS), ("access_records", ACCESSES))}
     parts["truncated"] = any(len(v) >= MAX_ROWS for v in parts.values())

@@ -9,8 +9,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+
+from services.api.queries import fetch_all
 
 REQUEST_FIELDS = (
     "r.request_id::text AS id, r.customer_id::text AS customer_id, r.subject, r.status, r.priority,"
@@ -26,15 +27,11 @@ TASK_FIELDS = (
 )
 
 
-async def rows(pool: AsyncConnectionPool, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    async with pool.connection() as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        await cursor.execute(query, params)  # type: ignore[arg-type]
-        return await cursor.fetchall()
+rows = fetch_all
 
 
 async def one(pool: AsyncConnectionPool, query: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    found = await rows(pool, query, params)
+    found = await fetch_all(pool, query, params)
     return found[0] if found else None
 
 

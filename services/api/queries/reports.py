@@ -12,8 +12,8 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from services.api.queries import fetch_all as rows
 from services.api.queries.customers import _SUMMARIES
-from services.api.work_views import rows
 
 NAME = ("coalesce(p.name, (SELECT m.name FROM customers m WHERE coalesce(m.root_id, m.id) = r.id"
         " AND m.name IS NOT NULL ORDER BY m.name_at DESC LIMIT 1))")
