@@ -164,12 +164,17 @@ def workload(
 
 def read_opened(settings: Settings, topic: str) -> list[bytes]:
     """The values of every record on ``topic``, sealed ones opened with the keys still stored."""
+    return opened(settings, read_all(settings, topic))
+
+
+def opened(settings: Settings, records: list[ConsumerRecord]) -> list[bytes]:
+    """The records' values, sealed ones opened (events/sealing.py) with the keys still stored."""
     import psycopg
 
     from events import sealing
     from kartoteka.keystore import KeyRing, fetch_sync, master_key
 
-    values = [r.value for r in read_all(settings, topic)]
+    values = [r.value for r in records]
     ring = KeyRing(master_key(settings))
     with psycopg.connect(settings.dsn) as conn:
         keys = fetch_sync(ring, conn, [sealing.subject_of(v) for v in values if sealing.is_sealed(v)])
