@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -85,10 +84,6 @@ class Runner:
         # The projection's key ring when it seals too (the resolver), so keys are fetched once.
         ring = getattr(projection, "keyring", None) or KeyRing(master_key(settings))
         self.opener = Opener(ring, positions.datastore)
-
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
 
     def run(self) -> None:
         self._start()

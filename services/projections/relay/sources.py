@@ -22,6 +22,7 @@ class Source(Protocol):
     """A numbered log of records for one topic."""
 
     topic: str
+    every_s: float  # how often an idle source is polled
 
     def after(self, position: int, limit: int) -> list[tuple[int, Outgoing | None]]:
         """Up to ``limit`` rows past ``position``, in order; None for a row not published."""
@@ -36,6 +37,7 @@ class IdentitySource:
     erased customer, an expired interaction) is not published (but an erasure itself is)."""
 
     topic = topics.CUSTOMERS
+    every_s = 0.05  # the card's freshness waits on it
 
     def __init__(self, identity: IdentityLog, ring: KeyRing) -> None:
         self.identity = identity
@@ -63,6 +65,8 @@ class IdentitySource:
 
 class OutboxSource:
     """The outbox rows of one topic."""
+
+    every_s = 0.5  # alerts and checkpoints: readers that can wait, like the audit side's workers
 
     def __init__(self, datastore: PostgresDatastore, topic: str) -> None:
         self.datastore, self.topic = datastore, topic

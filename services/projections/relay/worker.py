@@ -46,6 +46,7 @@ class _Track:
     topic: str
     name: str = ""
     position: int = 0
+    due: float = 0.0  # monotonic time of the next poll while idle
 
 
 class Relay:
@@ -67,19 +68,15 @@ class Relay:
         kafka.ensure_topics(self.settings)
         producer = kafka.producer(self.settings, **PRODUCER)
         admin = kafka.admin(self.settings)
+        names = self._position_names(admin)
         for track in self.tracks:
-            self._resume(track, self._position_name(admin, track))
+            self._resume(track, names[track.topic])
         checked = time.monotonic()
         try:
             while not self.stopping.is_set():
                 if time.monotonic() - checked > RESET_CHECK_S:
                     checked = time.monotonic()
-                    for track in self.tracks:
-                        current = self._position_name(admin, track, fallback=track.name)
-                        if current != track.name:
-                            log.warning("topic recreated; republishing from the start",
-                                        extra={"old": track.name, "new": current})
-                            self._resume(track, current)
+                    self._check_recreated(admin)
                 full = [self._pass(producer, track) for track in self.tracks]
                 self._status()
                 if not any(full):
@@ -89,13 +86,28 @@ class Relay:
             producer.close(10)
             admin.close()
 
+    def _check_recreated(self, admin: KafkaAdminClient) -> None:
+        try:
+            names = self._position_names(admin)
+        except Exception:  # noqa: BLE001 - broker unreachable right now; the next check decides
+            return
+        for track in self.tracks:
+            if names[track.topic] != track.name:
+                log.warning("topic recreated; republishing from the start",
+                            extra={"old": track.name, "new": names[track.topic]})
+                self._resume(track, names[track.topic])
+                track.due = 0.0
+
     def _resume(self, track: _Track, name: str) -> None:
         track.name, track.position = name, self.positions.get([name])[name] or 0
 
     def _pass(self, producer: KafkaProducer, track: _Track) -> bool:
         """Publish one batch of the source; True when it was full (more may wait)."""
+        if time.monotonic() < track.due:
+            return False
         rows = track.source.after(track.position, self.batch)
         if not rows:
+            track.due = time.monotonic() + track.source.every_s
             return False
         self._publish(producer, track.topic, [r for _, r in rows if r is not None])
         track.position = rows[-1][0]
@@ -103,18 +115,14 @@ class Relay:
         self.published += len(rows)
         return len(rows) == self.batch
 
-    def _position_name(self, admin: KafkaAdminClient, track: _Track, fallback: str | None = None) -> str:
-        """Named by the topic's id: a recreated topic (in-memory broker restart) starts from zero."""
-        try:
-            topic_id = kafka.topic_ids(self.settings, [track.topic], admin)[track.topic]
-            if not topic_id:  # the topic is gone: recreate it first
-                kafka.ensure_topics(self.settings)
-                topic_id = kafka.topic_ids(self.settings, [track.topic], admin)[track.topic]
-        except Exception:
-            if fallback is None:
-                raise
-            return fallback
-        return f"{self.name}:{track.topic}:{topic_id}"
+    def _position_names(self, admin: KafkaAdminClient) -> dict[str, str]:
+        """Named by each topic's id: a recreated topic (in-memory broker restart) starts from zero."""
+        topics_ = [t.topic for t in self.tracks]
+        ids = kafka.topic_ids(self.settings, topics_, admin)
+        if not all(ids.values()):  # a topic is gone: recreate it first
+            kafka.ensure_topics(self.settings)
+            ids = kafka.topic_ids(self.settings, topics_, admin)
+        return {topic: f"{self.name}:{topic}:{ids[topic]}" for topic in topics_}
 
     def _publish(self, producer: KafkaProducer, topic: str, records: list[Outgoing]) -> None:
         send = producer.send
