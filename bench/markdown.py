@@ -107,8 +107,7 @@ def _reads(r: dict[str, Any]) -> list[str]:
             f" {rd.get('connections', '?')} keep-alive connections) from {rd.get('agents', 1)} agent tokens"
             " (reports: 5 supervisor tokens, the rate shared by the three);"
             " each read also produces its access event, consumed by the audit side meanwhile."
-            " Raw: the routes' own query functions (`services.api.queries`) called in-process,"
-            " one at a time.", ""] + _table(
+            " Raw: the routes' query functions (`services.api.queries`), in-process, one at a time.", ""] + _table(
         ["read", "req/s", "p50 ms", "p95 ms", "p99 ms", "raw p50 ms", "raw p99 ms", "p99 ratio"], rows)
 
 

@@ -17,7 +17,8 @@ REQUEST_FIELDS = (
     "r.request_id::text AS id, r.customer_id::text AS customer_id, r.subject, r.status, r.priority,"
     " r.assignee, r.opened_at, r.due_at, r.first_response_at, r.resolved_at, r.channel,"
     " r.interaction_id::text AS interaction_id,"
-    " (r.resolved_at IS NULL AND r.due_at < now()) OR r.resolved_at > r.due_at AS overdue,"
+    " r.status IN ('open', 'pending') AND r.due_at < now() AS overdue,"
+    " coalesce(r.resolved_at, now()) > r.due_at AS sla_breached,"
     " array(SELECT i.interaction_id::text FROM request_interactions i WHERE i.request_id = r.request_id"
     " ORDER BY i.occurred_at) AS replies"
 )
