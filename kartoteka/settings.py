@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.env == "production" and self.token_secret is None:
             raise ValueError("KARTOTEKA_TOKEN_SECRET must be set when KARTOTEKA_ENV=production")
+        # Every process must unwrap the same data keys: one generated per data dir would not do
+        # across containers, and it must be backed up apart from the database.
+        if self.env == "production" and self.master_key is None:
+            raise ValueError("KARTOTEKA_MASTER_KEY must be set when KARTOTEKA_ENV=production")
         return self
 
     def retention_days(self) -> dict[str, int]:

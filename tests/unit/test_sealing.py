@@ -99,3 +99,10 @@ def test_the_master_key_is_generated_once_into_the_data_dir_or_taken_from_settin
     assert master_key(Settings(data_dir=tmp_path, master_key=base64.b64encode(given).decode())) == given
     with pytest.raises(ValueError):
         master_key(Settings(data_dir=tmp_path, master_key=base64.b64encode(b"short").decode()))
+
+
+def test_production_refuses_to_start_without_a_configured_master_key(tmp_path):
+    with pytest.raises(ValueError, match="KARTOTEKA_MASTER_KEY"):
+        Settings(data_dir=tmp_path, env="production", token_secret="t" * 40)
+    key = base64.b64encode(sealing.new_key()).decode()
+    assert Settings(data_dir=tmp_path, env="production", token_secret="t" * 40, master_key=key).master_key
