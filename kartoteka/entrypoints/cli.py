@@ -1,12 +1,15 @@
-"""The ``kartoteka`` command: up, token, migrate, topics, serve, worker."""
+"""The ``kartoteka`` command: up, token, migrate, topics, serve, worker, rebuild, demo, ...
+
+Exit codes are in kartoteka.exits (README: "Exit codes"); an expected failure is one line.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from kartoteka import logs
-from kartoteka.auth import Role, mint
+from kartoteka import exits, logs, stack
+from kartoteka.entrypoints import operate
 from kartoteka.settings import Settings
 from services.projections import registry
 
@@ -17,9 +20,10 @@ def _up(settings: Settings, _: argparse.Namespace) -> int:
     return Supervisor(settings).run()
 
 
-def _token(settings: Settings, args: argparse.Namespace) -> int:
-    print(mint(settings.secret, args.subject, Role(args.role), args.ttl or settings.token_ttl_s))
-    return 0
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from kartoteka.entrypoints.demo.command import run
+
+    return run(stack.needed(settings, "kartoteka demo"), args)
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -52,24 +56,35 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
-    from services.projections.rebuild import progress_line, rebuild
+    from tqdm import tqdm
 
-    report = rebuild(settings, progress_line)
-    print(f"\nrebuilt {', '.join(report.rebuilt) or 'nothing'}: {report.records:,} records"
-          f" in {report.seconds:.1f}s ({report.per_s:,.0f}/s)")
+    from kartoteka.entrypoints.parts import stack_down
+    from services.projections.rebuild import rebuild
+
+    with stack_down(settings, "kartoteka rebuild") as ready, \
+            tqdm(desc="rebuild", unit="record", dynamic_ncols=True) as bar:
+        def progress(done: int, total: int, _elapsed: float) -> None:
+            bar.total = max(total, done)
+            bar.update(done - bar.n)
+
+        report = rebuild(ready, progress)
+    print(f"rebuilt {', '.join(report.rebuilt) or 'nothing'}: {report.records:,} records"
+          f" in {report.seconds:.1f}s ({report.per_s:,.0f}/s), swapped in at once")
     for name, why in report.skipped.items():
         print(f"kept {name} as it is: {why}")
-    return 0 if not report.skipped else 2
+    return exits.OK if not report.skipped else exits.PARTIAL
 
 
 def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
     from kartoteka import db
     from services.projections.detect.replay import replay, to_outbox
 
+    settings = stack.needed(settings, "kartoteka replay-detectors")
     datastore = db.datastore(settings.dsn, pool_size=1)
     try:
         report = replay(datastore, None if args.dry_run else to_outbox(datastore),
                         employees=args.employee or None, kinds=args.kind or None,
+                        cfg=operate.detector_config(settings),
                         progress=lambda text: print(text, end="", flush=True))
     finally:
         datastore.close()
@@ -82,7 +97,7 @@ def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
 def _simulate_staff(settings: Settings, args: argparse.Namespace) -> int:
     from kartoteka.entrypoints.simulate.command import run
 
-    return run(settings, args)
+    return run(stack.needed(settings, "simulate-staff --produce") if args.produce else settings, args)
 
 
 def _audit_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,10 +122,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "up", help="run the whole system (embedded PostgreSQL and Tansu unless configured)"
     )
-    token = sub.add_parser("token", help="print a signed bearer token")
-    token.add_argument("--subject", required=True, help="employee or channel id")
-    token.add_argument("--role", required=True, choices=[r.value for r in Role])
-    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    operate.add_token_arguments(sub.add_parser(
+        "token", help="print a signed bearer token (with the running stack's secret)"))
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("topics", help="create the Kafka topics")
     sub.add_parser("rebuild", help="rebuild every registered read model from its log "
@@ -120,13 +133,18 @@ def parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run one projection worker")
     worker.add_argument("name", choices=list(registry.names()))
     _audit_commands(sub)
+    from kartoteka.entrypoints.demo.command import add_arguments as demo_arguments
+
+    demo_arguments(sub.add_parser("demo", help="load a realistic sample (a week of a small "
+                                  "contact center, two suspicious employees) into the running stack"))
     return root
 
 
 COMMANDS = {
     "rebuild": _rebuild,
     "up": _up,
-    "token": _token,
+    "token": operate.token,
+    "demo": _demo,
     "migrate": _migrate,
     "topics": _topics,
     "serve": _serve,
@@ -138,15 +156,23 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
-    service = (
-        args.command
-        if args.command not in ("serve", "worker")
-        else getattr(args, "service", None) or args.name
-    )
+    return operate.guarded(lambda: _dispatch(args))
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    settings = operate.settings_or_refusal()
+    if args.command in ("serve", "worker"):
+        service = getattr(args, "service", None) or args.name
+        operate.name_process(f"kartoteka {args.command} {service}" if args.command == "worker"
+                             else f"kartoteka {service}")
+        operate.serve_own_metrics(settings, service)
+    else:
+        service = args.command
+        if args.command != "up":
+            settings = stack.discover(settings)  # the environment still wins
     if args.command != "token":
         logs.configure(service, settings.log_level)
-    return COMMANDS[args.command](settings, args)
+    return operate.guarded(lambda: COMMANDS[args.command](settings, args), settings)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import time
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from kartoteka.entrypoints.operate import name_process
 from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
 
@@ -48,6 +49,7 @@ def _worker(service: str, host: str, port: int) -> None:
     import uvicorn
 
     die_with_parent(signal.SIGTERM)
+    name_process(f"kartoteka {service} http-worker")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

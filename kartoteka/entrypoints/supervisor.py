@@ -14,8 +14,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kartoteka import kafka
+from kartoteka import exits, kafka, stack
+from kartoteka.crashloop import CrashLoop
 from kartoteka.embedded import EmbeddedBroker, EmbeddedPostgres
+from kartoteka.entrypoints import operate, supervision
+from kartoteka.exits import Refusal
 from kartoteka.lifetime import preexec
 from kartoteka.migrate import migrate
 from kartoteka.settings import Settings
@@ -37,6 +40,11 @@ class Child:
     restarts: int = 0
     next_start: float = 0.0
     env: dict[str, str] = field(default_factory=dict)
+    exits: CrashLoop = field(default_factory=CrashLoop)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
     def start(self) -> None:
         # Own session: a terminal's Ctrl-C reaches only the supervisor, which stops the
@@ -73,27 +81,47 @@ class Supervisor:
         self.postgres: EmbeddedPostgres | None = None
         self.broker: EmbeddedBroker | None = None
         self.children: list[Child] = []
+        self.failure: Refusal | None = None  # why the stack stopped on its own (a crash loop)
 
     def run(self) -> int:
+        operate.name_process("kartoteka up")
+        print(f"kartoteka up: data dir {self.data_dir}", flush=True)
+        supervision.check(self.settings, self.data_dir)  # before anything starts
+        # Made now, not at the api's first request: `kartoteka token` refuses without it.
+        _ = self.settings.secret
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         started = time.monotonic()
+        metrics_server = None
         try:
             env = self._start_infrastructure()
+            metrics_server = supervision.start_metrics(self.settings, self.data_dir,
+                                                       self.children, env)
             self._start_children(env)
             if not self._wait_ready(timeout_s=120):
-                log.error("not ready in time")
-                return 1
+                if self.failure is not None:
+                    raise self.failure
+                raise Refusal(exits.FAILED, "not ready within 120 s: see the log lines above")
+            stack.write(supervision.describe(self.settings, self.data_dir, {
+                "postgres": self.postgres is not None, "broker": self.broker is not None},
+                self.children))
+            host = self.settings.host
             print(
-                f"kartoteka ready in {time.monotonic() - started:.1f}s: api http://{self.settings.host}:"
-                f"{self.settings.api_port} ingest http://{self.settings.host}:{self.settings.ingest_port}",
+                f"kartoteka ready in {time.monotonic() - started:.1f}s: api http://{host}:"
+                f"{self.settings.api_port} ingest http://{host}:{self.settings.ingest_port} metrics"
+                f" http://{self.settings.metrics_host or host}:{self.settings.metrics_port}/metrics",
                 flush=True,
             )
             while not self.stopping.wait(0.5):
                 self._restart_crashed()
+            if self.failure is not None:
+                raise self.failure
             return 0
         finally:
             self._shutdown()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+            stack.remove(self.data_dir, os.getpid())
 
     def _start_infrastructure(self) -> dict[str, str]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -124,11 +152,12 @@ class Supervisor:
         return env
 
     def _start_children(self, env: dict[str, str]) -> None:
+        env[operate.SUPERVISED] = "1"
         base = [sys.executable, "-m", "kartoteka.entrypoints.cli"]
-        for name in WORKERS:
-            self.children.append(Child(name, [*base, "worker", name], env=env))
-        self.children.append(Child("ingest", [*base, "serve", "ingest"], env=env))
-        self.children.append(Child("api", [*base, "serve", "api"], env=env))
+        names = [(name, ["worker", name]) for name in WORKERS]
+        for name, argv in [*names, ("ingest", ["serve", "ingest"]), ("api", ["serve", "api"])]:
+            loop = CrashLoop(self.settings.crash_loop_restarts, self.settings.crash_loop_window_s)
+            self.children.append(Child(name, [*base, *argv], env=env, exits=loop))
         self._status_dir().mkdir(parents=True, exist_ok=True)
         for child in self.children:
             child.start()
@@ -178,6 +207,9 @@ class Supervisor:
                 continue
             if child.next_start == 0.0:
                 code = child.process.returncode if child.process else None
+                if child.exits.exited(now):
+                    self._crash_loop(child, code)
+                    return
                 uptime = now - child.started_at
                 if uptime > 60:
                     child.restarts = 0
@@ -196,6 +228,13 @@ class Supervisor:
                 child.restarts += 1
                 child.next_start = 0.0
                 child.start()
+
+    def _crash_loop(self, child: Child, code: int | None) -> None:
+        """Restarting again would not help: stop the stack and say why."""
+        reason = child.exits.describe(child.name, code)
+        log.error("crash loop; stopping the stack", extra={"child": child.name, "code": code})
+        self.failure = Refusal(exits.CRASH_LOOP, reason)
+        self.stopping.set()
 
     def _shutdown(self) -> None:
         """Stop intake first, let the workers drain what the broker holds, then stop the rest."""
@@ -216,9 +255,11 @@ class Supervisor:
         deadline = time.monotonic() + timeout_s
         quiet = 0
         while time.monotonic() < deadline and any(c.alive() for c in self.children):
-            statuses = [self._worker_status(n) for n in WORKERS]
+            # A worker that is down (a crash loop) drains nothing: wait for the others only.
+            running = [c.name for c in self.children if c.name in WORKERS and c.alive()]
+            statuses = [self._worker_status(n) for n in running]
             fresh = [s for s in statuses if s and time.time() - s.get("at", 0) < 3]
-            if len(fresh) == len(WORKERS) and all(s.get("lag", 1) == 0 for s in fresh):
+            if len(fresh) == len(running) and all(s.get("lag", 1) == 0 for s in fresh):
                 quiet += 1
                 if quiet >= 3:
                     log.info("workers drained")

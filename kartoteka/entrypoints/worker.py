@@ -6,6 +6,7 @@ import logging
 import signal
 
 from kartoteka import db
+from kartoteka.entrypoints.operate import name_process
 from kartoteka.settings import Settings
 from services.projections import registry
 from services.projections.spec import Context
@@ -29,6 +30,8 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
         if run_shares(name, topics, settings, most, backlog, status_file(settings, name), run_worker):
             raise SystemExit(1)
         return
+    if share is not None:
+        name_process(f"kartoteka worker {name} share {share[0] + 1}/{share[1]}")
     datastore = db.datastore(settings.dsn, pool_size=2)
     try:
         status = status_file(settings, name if share is None else share_name(name, share[0]))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from kartoteka import kafka
+from kartoteka import kafka, metrics
 from kartoteka.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class DeadLetters:
             record = item.record
             self._producer.send(self.topic, key=record.key, headers=headers(item, self.worker),
                                 value=record.value if record.value is not None else b"")
+            metrics.DEAD_LETTERS.labels(self.worker, metrics.reason_label(item.reason)).inc()
             log.warning("record dead-lettered", extra={
                 "source": f"{record.topic}/{record.partition}/{record.offset}",
                 "worker": self.worker, "reason": item.reason[:500]})

@@ -1,16 +1,18 @@
-"""``kartoteka rebuild``: empty every registered read model and fill it again from its log.
+"""``kartoteka rebuild``: every registered read model built again from its log, beside the
+live one, and swapped in at the end (services.projections.shadow).
 
 A read model is disposable when its log still holds everything it was built from. For a
 topic a relay publishes from PostgreSQL (customers.v1 from the identity log) that is always
-so: the relay's position for it is forgotten too and it publishes its source again. A topic
-whose only copy is the broker qualifies while every position of the worker names the
-topic's current id (the in-memory broker has not lost the log since) and the log starts at
-offset 0; otherwise the model is kept and reported as skipped. Run it with the workers stopped.
+so: the relay publishes its source again from a fresh position. A topic whose only copy is
+the broker qualifies while every position of the worker names the topic's current id (the
+in-memory broker has not lost the log since) and the log starts at offset 0; otherwise the
+model is kept and reported as skipped. The live models and positions change only in the
+final swap's one transaction: a rebuild that fails or is interrupted leaves them as they
+were. Run it with the workers stopped.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +21,7 @@ from typing import Any
 
 from kartoteka import db, kafka
 from kartoteka.settings import Settings
-from services.projections import registry, tracking
+from services.projections import registry, shadow, tracking
 from services.projections.spec import Context, WorkerSpec
 from services.projections.status import status_file
 from services.projections.tracking import Positions
@@ -74,13 +76,12 @@ def _unreplayable(spec: WorkerSpec, settings: Settings, curs: Any) -> str | None
     return None
 
 
-def forget(curs: Any, spec: WorkerSpec, settings: Settings) -> None:
-    """Empty the worker's tables and its positions (and its feeders' for the fed topics)."""
-    curs.execute(f"TRUNCATE {', '.join(spec.read_model)}")
+def position_prefixes(spec: WorkerSpec, settings: Settings) -> list[str]:
+    """The worker's positions (and its feeders' for the fed topics), as name prefixes."""
     prefixes = [f"{spec.name}:{settings.topic(t)}:" for t in spec.consumes]
     prefixes += [f"{f.name}:{settings.topic(t)}:" for f in feeders_of(spec)
                  for t in published_by(f) if t in spec.consumes]
-    tracking.forget(curs, prefixes)
+    return prefixes
 
 
 def stages(targets: list[WorkerSpec]) -> list[list[WorkerSpec]]:
@@ -99,22 +100,32 @@ def stages(targets: list[WorkerSpec]) -> list[list[WorkerSpec]]:
 def rebuild(settings: Settings, report: Progress | None = None, timeout_s: float = 3600) -> RebuildReport:
     """Rebuild every registered read model whose log allows it; waits until all caught up."""
     result = RebuildReport()
-    datastore = db.datastore(settings.dsn, pool_size=4)
+    live = db.datastore(settings.dsn, pool_size=1)
     try:
-        with datastore.transaction(commit=True) as curs:
+        with live.transaction(commit=False) as curs:  # reads only: nothing live changes here
             targets = []
             for spec in (w for w in registry.WORKERS if w.read_model):
                 why = _unreplayable(spec, settings, curs)
                 if why:
                     result.skipped[spec.name] = why
-                    continue
-                forget(curs, spec, settings)
-                targets.append(spec)
-        result.rebuilt = [t.name for t in targets]
+                else:
+                    targets.append(spec)
+    finally:
+        live.close()
+    result.rebuilt = [t.name for t in targets]
+    tables = [table for spec in targets for table in spec.read_model]
+    shadow.prepare(settings.dsn, tables)
+    datastore = db.datastore(settings.dsn, pool_size=4, schema=shadow.SCHEMA)
+    try:
         for stage in stages(targets):
             _replay(settings, datastore, stage, result, report, timeout_s)
-    finally:
+    except BaseException:
         datastore.close()
+        shadow.discard(settings.dsn)
+        raise
+    datastore.close()
+    shadow.swap(settings.dsn, tables,
+                [prefix for spec in targets for prefix in position_prefixes(spec, settings)])
     return result
 
 
@@ -158,12 +169,3 @@ def _replay(settings: Settings, datastore: Any, targets: list[WorkerSpec], resul
         for thread in threads:
             thread.join(30)
     result.seconds += time.monotonic() - started
-
-
-def progress_line(done: int, total: int, elapsed: float) -> None:
-    """A one-line progress display for terminals (stderr)."""
-    rate = done / elapsed if elapsed else 0.0
-    width = 30
-    filled = int(width * done / total) if total else width
-    sys.stderr.write(f"\rrebuild [{'#' * filled}{'.' * (width - filled)}] {done}/{total} records {rate:,.0f}/s")
-    sys.stderr.flush()

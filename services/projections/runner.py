@@ -25,7 +25,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import OffsetOutOfRangeError
 
-from kartoteka import kafka
+from kartoteka import kafka, metrics
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.projections.dead_letters import DeadLetters, Poison
@@ -232,6 +232,7 @@ class Runner:
         for tp, offset in last_offsets(fresh).items():
             self._done[tp] = max(self._done.get(tp, -1), offset)
         self.processed += len(good)
+        metrics.committed(self.name, len(good), fresh)
 
     def _apply_with_retry(self, good: list[Decoded], trackings: list[Tracking]) -> None:
         """Retry while Postgres is unreachable: a database outage must not dead-letter anything."""
@@ -276,6 +277,7 @@ class Runner:
         except Exception:  # status is advisory; the broker may be going away
             return
         self.status_at = time.time()
+        metrics.LAG.labels(self.name).set(self.lag)
         write_status(self.status_file, {"projection": self.name, "lag": self.lag,
                                         "processed": self.processed, "at": self.status_at})
 

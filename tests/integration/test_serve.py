@@ -27,7 +27,9 @@ def _children(pid: int) -> set[int]:
         if fields.get("PPid", "").strip() != str(pid):
             continue
         with contextlib.suppress(OSError):  # uvicorn's workers, not multiprocessing's resource tracker
-            if b"spawn_main" in (status.parent / "cmdline").read_bytes():
+            command = (status.parent / "cmdline").read_bytes()
+            # Named "kartoteka <service> http-worker" (setproctitle) once started.
+            if b"http-worker" in command or b"spawn_main" in command:
                 found.add(int(status.parent.name))
     return found
 

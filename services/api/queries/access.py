@@ -28,7 +28,7 @@ class AccessFilter:
     since: datetime | None = None
     until: datetime | None = None
 
-    def where(self, before: int | None = None) -> tuple[str, list[Any]]:
+    def where(self, before: tuple[datetime, int] | None = None) -> tuple[str, list[Any]]:
         clauses: list[str] = ["TRUE"]
         params: list[Any] = []
         for clause, value in (
@@ -36,20 +36,27 @@ class AccessFilter:
             ("customer_ids @> ARRAY[%s]::text[]", self.customer_id),
             ("at >= %s", self.since),
             ("at < %s", self.until),
-            ("seq < %s", before),
         ):
             if value is not None:
                 clauses.append(clause)
                 params.append(value)
+        if before is not None:
+            clauses.append("(at, seq) < (%s, %s)")
+            params.extend(before)
         return " AND ".join(clauses), params
 
 
+# Newest first by the time of the access; records arrive out of that order (several api
+# processes and partitions), so ``seq`` only breaks ties.
+NEWEST_FIRST = "ORDER BY at DESC, seq DESC"
+
+
 async def access_page(
-    pool: AsyncConnectionPool, where: AccessFilter, before: int | None, limit: int
+    pool: AsyncConnectionPool, where: AccessFilter, before: tuple[datetime, int] | None, limit: int
 ) -> list[dict[str, Any]]:
     """Newest first; ``limit + 1`` rows so the caller knows whether a next page exists."""
     clause, params = where.where(before)
-    query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} ORDER BY seq DESC LIMIT %s"
+    query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} {NEWEST_FIRST} LIMIT %s"
     return await fetch_all(pool, query, (*params, limit + 1))
 
 
@@ -58,7 +65,7 @@ async def access_stream(
 ) -> AsyncIterator[dict[str, Any]]:
     """Every matching record, newest first, through a server-side cursor (for exports)."""
     clause, params = where.where()
-    query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} ORDER BY seq DESC LIMIT %s"
+    query = f"SELECT {ACCESS_COLUMNS} FROM access_log WHERE {clause} {NEWEST_FIRST} LIMIT %s"
     async with pool.connection() as conn, conn.transaction():
         cursor = conn.cursor("access_export", row_factory=dict_row)
         await cursor.execute(query, (*params, max_rows))

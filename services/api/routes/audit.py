@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from events.catalog import AlertKind, AlertSeverity
+from kartoteka import metrics
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
@@ -46,18 +48,20 @@ async def access(
     limit: Limit = 50,
     format: Literal["json", "csv"] = "json",
 ) -> Any:
-    """Access records: who saw which customer, when, from where. ``format=csv`` exports the
-    whole result (newest first, up to 100 000 rows) as a CSV download."""
+    """Access records: who saw which customer, when, from where; newest first by the time of
+    the access (ties by sequence). ``format=csv`` exports the whole result in that order (up
+    to 100 000 rows) as a CSV download."""
     where = AccessFilter(employee_id, customer_id, from_, to)
     asked = f"employee_id={employee_id} customer_id={customer_id} from={from_} to={to}"
     if format == "csv":
         await _record(request, who, "audit.access", customer_id, f"{asked} format=csv")
         return _csv_download(request, where)
-    cursor = decode_cursor(before, (int,))[0] if before else None
+    decoded = decode_cursor(before, (datetime, int)) if before else None
+    cursor = (decoded[0], decoded[1]) if decoded else None
     rows = await access_page(request.app.state.pool, where, cursor, limit)
     await _record(request, who, "audit.access", customer_id, asked)
     page = rows[:limit]
-    next_cursor = encode_cursor(page[-1]["seq"]) if len(rows) > limit else None
+    next_cursor = encode_cursor(page[-1]["at"], page[-1]["seq"]) if len(rows) > limit else None
     return {"items": [_access_item(r) for r in page], "next": next_cursor}
 
 
@@ -116,6 +120,8 @@ async def verify(request: Request, who: Officer) -> dict[str, Any]:
     (in the outbox: a read never produces)."""
     state = request.app.state
     report = await verify_trail(state.pool, state.checkpoint_key)
+    metrics.VERIFIED_AT.set(time.time())
+    metrics.VERIFIED_OK.set(1 if report.ok else 0)
     await _record(request, who, "audit.verify", None, None)
     if not report.ok and report.first_bad is not None:
         await record_chain_alert(state.pool, report.first_bad, report.reason or "chain broken")

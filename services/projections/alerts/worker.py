@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from eventsourcing.persistence import Tracking
 
 from events import topics
@@ -9,6 +11,8 @@ from events.catalog import AlertRaised
 from services.projections.alerts.store import AlertStore, alert_row
 from services.projections.records import Decoded
 from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
+
+log = logging.getLogger(__name__)
 
 
 class AlertProjection:
@@ -18,8 +22,12 @@ class AlertProjection:
         self.store = store
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        rows = [alert_row(d.payload) for d in items if isinstance(d.payload, AlertRaised)]
-        self.store.apply(rows, trackings)
+        alerts = [d.payload for d in items if isinstance(d.payload, AlertRaised)]
+        self.store.apply([alert_row(a) for a in alerts], trackings)
+        for alert in alerts:  # committed: one line each for whoever watches the logs (a SIEM)
+            log.warning("alert raised", extra={
+                "alert_id": str(alert.id), "employee_id": alert.employee_id, "kind": alert.kind,
+                "severity": alert.severity, "score": alert.score})
 
 
 WORKER = WorkerSpec(

@@ -36,6 +36,7 @@ from events.catalog import AccessRecorded, AlertRaised
 from kartoteka import outbox
 from services.projections.detect import store
 from services.projections.detect.detectors import DEFAULT_CONFIG, Access, Alert, DetectorConfig
+from services.projections.detect.detectors.config import with_overrides
 from services.projections.detect.evaluate import (
     HORIZON,
     evaluate,
@@ -222,7 +223,7 @@ def _without_cycle_collection() -> Iterator[None]:
 
 
 def _build(ctx: Context) -> DetectProjection:
-    return DetectProjection(ctx.datastore, ctx.positions)
+    return DetectProjection(ctx.datastore, ctx.positions, with_overrides(ctx.settings.detectors))
 
 
 WORKER = WorkerSpec(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from eventsourcing.persistence import Tracking
 
 from events import topics
@@ -9,6 +11,8 @@ from events.catalog import EmployeeStatusChanged
 from services.projections.employees.store import EmployeeStore, employee_row
 from services.projections.records import Decoded
 from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
+
+log = logging.getLogger(__name__)
 
 
 class EmployeeProjection:
@@ -18,10 +22,12 @@ class EmployeeProjection:
         self.store = store
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        rows = [
-            employee_row(d.payload) for d in items if isinstance(d.payload, EmployeeStatusChanged)
-        ]
-        self.store.apply(rows, trackings)
+        changes = [d.payload for d in items if isinstance(d.payload, EmployeeStatusChanged)]
+        self.store.apply([employee_row(c) for c in changes], trackings)
+        for change in changes:  # committed: one line each
+            log.info("employee status changed", extra={
+                "employee_id": change.employee_id, "status": change.status, "team": change.team,
+                "effective_at": change.effective_at, "changed_by": change.changed_by})
 
 
 WORKER = WorkerSpec(

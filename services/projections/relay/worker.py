@@ -20,7 +20,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 
 from events import topics
 from events.records import Outgoing
-from kartoteka import kafka
+from kartoteka import kafka, metrics
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.projections.identity.identity_log import IdentityLog
@@ -113,6 +113,7 @@ class Relay:
         track.position = rows[-1][0]
         self.positions.record_now(Tracking(track.name, track.position))
         self.published += len(rows)
+        metrics.PROCESSED.labels(self.name).inc(len(rows))
         return len(rows) == self.batch
 
     def _position_names(self, admin: KafkaAdminClient) -> dict[str, str]:
@@ -137,6 +138,7 @@ class Relay:
         self._checked = time.monotonic()
         self.lag = sum(max(0, t.source.last() - t.position) for t in self.tracks)
         self.status_at = time.time()
+        metrics.LAG.labels(self.name).set(self.lag)
         write_status(self.status_file, {"projection": self.name, "lag": self.lag,
                                         "processed": self.published, "at": self.status_at})
 

@@ -7,6 +7,7 @@ each a customer they are talking to or whose request is in their queue.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,3 +112,14 @@ class DetectorConfig(BaseModel):
 
 
 DEFAULT_CONFIG = DetectorConfig()
+
+
+def with_overrides(text: str) -> DetectorConfig:
+    """The defaults with a JSON object of field names over them (``KARTOTEKA_DETECTORS``);
+    ValueError (a pydantic ValidationError among them) when it is not one."""
+    if not text.strip():
+        return DEFAULT_CONFIG
+    overrides = json.loads(text)
+    if not isinstance(overrides, dict):
+        raise ValueError("not a JSON object")
+    return DetectorConfig(**{**DEFAULT_CONFIG.model_dump(), **overrides})

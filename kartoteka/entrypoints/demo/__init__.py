@@ -1,0 +1,1 @@
+"""``kartoteka demo``: a realistic sample loaded into the running stack."""
