@@ -58,6 +58,11 @@ AccessAction = Literal[
     "audit.access",
     "audit.alerts",
     "audit.verify",
+    # The alert workflow and the suppressions it sets (events/alert_workflow.py).
+    "audit.alert",
+    "audit.alert_status",
+    "audit.suppressions",
+    "audit.export",  # a CSV download of access records: the officer's own bulk read
     # The agent's work (events/work.py): writes, their lists and the supervisors' reports.
     "customer.note",
     "customer.profile",
@@ -112,6 +117,8 @@ class EmployeeStatusChanged(BaseModel):
     role: str | None = Field(default=None, max_length=200)
     timezone: str | None = Field(default=None, max_length=64)
     work_hours: tuple[int, int] | None = None
+    # A rota or weekly hours with its time zone (events.schedule), from ``effective_at`` on.
+    schedule: str | None = Field(default=None, max_length=300)
     effective_at: datetime
     changed_by: str
     at: datetime

@@ -19,7 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.middleware.body_limit import RequestBodyLimitResponder
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kartoteka.auth import InvalidToken, Principal, Role, verify
@@ -111,8 +111,9 @@ class ObserveMiddleware:
     of a cheap read's CPU; this only wraps ``send``.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, limits: dict[str, int] | None = None) -> None:
         self.app, self.metrics = app, metrics
+        self.limits = limits or {}
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,9 +132,10 @@ class ObserveMiddleware:
             await response(scope, receive, send)
             return
         length = _header(headers, b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        limit = self.limits.get(scope["path"], MAX_BODY_BYTES)
+        if length is not None and (not length.isdigit() or int(length) > limit):
             response = JSONResponse(
-                error_body("payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes"), 413
+                error_body("payload_too_large", f"body exceeds {limit} bytes"), 413
             )
             await response(scope, receive, send)
             return
@@ -172,18 +174,33 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
     return None
 
 
+class PathBodyLimit:
+    """Starlette's body limit, per path: a route may take more than ``MAX_BODY_BYTES`` (raw mail)."""
+
+    def __init__(self, app: ASGIApp, limits: dict[str, int]) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limits.get(scope["path"], MAX_BODY_BYTES)
+        await RequestBodyLimitResponder(self.app, limit)(scope, receive, send)
+
+
 def install_operations(
-    app: FastAPI, service: str, readiness: Callable[[], Awaitable[dict[str, bool]]]
+    app: FastAPI, service: str, readiness: Callable[[], Awaitable[dict[str, bool]]],
+    body_limits: dict[str, int] | None = None,
 ) -> Metrics:
     """/healthz, /readyz, /metrics, a body-size guard, request ids and access logging."""
     metrics = Metrics(service)
     # The content-length check below answers declared sizes at once; this one also stops a
     # chunked body (no content-length) once it streams past the limit, without buffering it.
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
+    app.add_middleware(PathBodyLimit, limits=body_limits or {})
     if getattr(app.state, "status_check", None) is None:
         install_status_check(app)
 
-    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    app.add_middleware(ObserveMiddleware, metrics=metrics, limits=body_limits)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     retention_days_web_form: int | None = Field(None, ge=1)
     retention_interval_s: float = Field(3600.0, gt=0)
     token_ttl_s: int = 30 * 24 * 3600
+    # The password of the api's database login kartoteka_api_login (none with trust auth).
+    api_db_password: str | None = None
     audit_fail_closed: bool = True
     batch_max_records: int = 2000
     # The card + timeline projection: its set-based batches cost PostgreSQL less per record
@@ -68,10 +70,23 @@ class Settings(BaseSettings):
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
+    # Channel-native formats (issue 13; README "Channels in their own formats").
+    own_email_domains: str = ""  # comma-separated: mail from these is outbound
+    email_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    pbx_timezone: str = "UTC"  # IANA name of the PBX's clock in cdr-csv
+    pbx_extension_pattern: str = r"^\d{2,5}$"  # internal extensions
+    web_forms: str = ""  # JSON {"<form id>": {"phone": "<field>", ...}} over name/phone/email/message
+    web_form_honeypot: str = "website"
+    web_form_rate_per_minute: int = Field(10, ge=1)  # per client address and ingest process
+    telegram_secret_token: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token, when set
     # The agent's work (issue 14): call outcomes a note may carry, and the hours a request of
     # each priority may stay unresolved (events/work_rules.py holds the defaults).
     work_outcomes: str = "resolved,callback,escalated,no_answer,sale,complaint"
     work_sla_hours: str = "urgent=4,high=8,normal=24,low=72"
+    # A false positive silences alerts of the same pattern (employee, kind) this many days.
+    alert_suppression_days: float = Field(14.0, ge=0)
+    # How often the anchor worker copies the signed audit chain head out of the database.
+    anchor_every_s: float = Field(1.0, gt=0)
     # Operating (issue 19). The supervisor serves every process's metrics merged on this port
     # (kartoteka.metrics); a `serve`/`worker` run on its own serves its processes' when set.
     metrics_port: int = Field(8002, ge=1, le=65535)
@@ -103,6 +118,11 @@ class Settings(BaseSettings):
         """Channel -> days an interaction is kept, for the channels that have a limit."""
         days = {c: getattr(self, f"retention_days_{c}") for c in ("call", "email", "chat", "sms", "web_form")}
         return {c: d for c, d in days.items() if d is not None}
+
+    @property
+    def anchor_path(self) -> Path:
+        """The append-only file of signed audit chain heads (events/audit/anchor.py)."""
+        return self.data_dir / "audit" / "anchors.jsonl"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

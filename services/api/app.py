@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import psycopg
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
@@ -21,7 +19,9 @@ from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
 from services.api.data_keys import ApiKeys
+from services.api.db_role import api_role
 from services.api.routes import (
+    alerts,
     audit,
     customers,
     employees,
@@ -35,30 +35,6 @@ from services.api.routes import (
 )
 
 log = logging.getLogger(__name__)
-API_ROLE = "kartoteka_api"
-
-
-async def restricted_role(dsn: str, role: str = API_ROLE) -> str | None:
-    """``role`` when this login may SET ROLE to it, else None (the role could not be created
-    where the migrating user lacked CREATEROLE; the api then runs as the login itself)."""
-    try:
-        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
-            await conn.execute(f'SET ROLE "{role}"')
-        return role
-    except psycopg.Error as exc:
-        log.warning("api runs with the login's privileges", extra={"role": role, "error": str(exc)})
-        return None
-
-
-def _set_role(role: str) -> Callable[[psycopg.AsyncConnection[Any]], Awaitable[None]]:
-    async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
-        # Session-wide: every query of this pooled connection runs without write privileges.
-        await conn.execute(f'SET ROLE "{role}"')
-        await conn.commit()
-
-    return configure
-
-
 def create_app(settings: Settings) -> FastAPI:
     """The api app; the pool and the producer live in the lifespan."""
 
@@ -67,15 +43,14 @@ def create_app(settings: Settings) -> FastAPI:
         # Access events wait up to 100 ms to share a produce request (bench/README.md); a read
         # that must confirm its event flushes at once (AccessAuditor._send).
         producer = kafka.producer(settings, linger_ms=100)
-        role = await restricted_role(settings.dsn)
+        db = await api_role(settings)
         pool = AsyncConnectionPool(
-            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False,
-            configure=_set_role(role) if role else None,
+            db.dsn, min_size=1, max_size=settings.db_pool_size, open=False, configure=db.configure,
             # Reads need no transaction: autocommit saves a COMMIT round trip per checkout.
             kwargs={"autocommit": True},
         )
         await pool.open()
-        app.state.pool, app.state.producer, app.state.db_role = pool, producer, role
+        app.state.pool, app.state.producer, app.state.db_role = pool, producer, db.role
         app.state.keys = await ApiKeys.open(KeyRing(master_key(settings)), pool, settings.dsn)
         app.state.auditor = AccessAuditor(
             producer, settings.topic(topics.ACCESS), settings.audit_fail_closed,
@@ -113,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
     for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
-                   work.router, requests.router, tasks.router, reports.router, privacy.router):
+                   work.router, requests.router, tasks.router, reports.router, alerts.router,
+                   privacy.router):
         app.include_router(router)
     return app

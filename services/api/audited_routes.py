@@ -31,6 +31,9 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/v1/audit/access"): "audit.access",
     ("GET", "/v1/audit/alerts"): "audit.alerts",
     ("GET", "/v1/audit/verify"): "audit.verify",
+    ("GET", "/v1/audit/alerts/{alert_id}"): "audit.alert",
+    ("POST", "/v1/audit/alerts/{alert_id}/status"): "audit.alert_status",
+    ("GET", "/v1/audit/suppressions"): "audit.suppressions",
     # The agent's work: every write is an access record naming it, and so is every list.
     ("POST", "/v1/customers/{customer_id}/notes"): "customer.note",
     ("PATCH", "/v1/customers/{customer_id}"): "customer.profile",

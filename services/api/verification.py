@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from events.audit import chain
+from events.audit.anchor import Reading, read
 from events.audit.records import alert_record
 from events.audit.trail import CHAIN, chain_alert, stored_record
 from kartoteka import outbox
@@ -40,9 +42,33 @@ class Report:
     head_seq: int
     checkpoints: int
     unchained: int
+    anchor: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _anchors(path: Path | None, key: bytes) -> Reading:
+    if path is None or not path.exists():
+        return Reading([], [])
+    return read(path.read_text(encoding="utf-8"), CHAIN, key)
+
+
+def _explained(report: Report, reading: Reading) -> Report:
+    """Say when the fault is a disagreement with the anchor kept outside the database."""
+    latest = reading.latest
+    if report.ok or latest is None or report.first_bad is None:
+        return report
+    outside = {a.checkpoint.seq for a in reading.anchors}
+    if "checkpoint" in (report.reason or "") and report.first_bad in outside:
+        why = "; the anchor outside the database disagrees: rows were rewritten, hashes recomputed"
+    elif latest.checkpoint.seq > report.head_seq and report.first_bad > report.head_seq:
+        why = (f"; seq {latest.checkpoint.seq} was anchored outside the database at"
+               f" {latest.anchored_at.isoformat()}: the database was restored from an earlier"
+               " copy or its tail was cut off")
+    else:
+        return report
+    return replace(report, reason=f"{report.reason}{why}")
 
 
 def _checkpoints(head: dict[str, Any] | None, rows: list[dict[str, Any]]) -> list[chain.Checkpoint]:
@@ -53,14 +79,30 @@ def _checkpoints(head: dict[str, Any] | None, rows: list[dict[str, Any]]) -> lis
     return sorted(signed, key=lambda cp: cp.seq)
 
 
-async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEGMENT) -> Report:
-    """Verify the whole access chain; stops at the first fault."""
+async def verify_trail(pool: AsyncConnectionPool, key: bytes, segment: int = SEGMENT,
+                       anchor_path: Path | None = None) -> Report:
+    """Verify the whole access chain against its signed heads, its checkpoints and the latest
+    anchor kept outside the database; stops at the first fault."""
+    reading = await asyncio.to_thread(_anchors, anchor_path, key)
+    report = await _verify(pool, key, segment, reading)
+    if report.ok and reading.faults:
+        return replace(report, ok=False, reason="; ".join(reading.faults))
+    return _explained(report, reading)
+
+
+async def _verify(pool: AsyncConnectionPool, key: bytes, segment: int, reading: Reading) -> Report:
     async with pool.connection() as conn, conn.transaction():
         await access.snapshot(conn)
         head = await access.chain_head(conn, CHAIN)
+        # The anchors last: at a seq the database also signed, the one kept outside it counts.
         cps = _checkpoints(head, await access.checkpoints(conn, CHAIN))
-        extra = {"head_seq": head["seq"] if head else 0, "checkpoints": len(cps),
-                 "unchained": await access.unchained(conn)}
+        cps += [a.checkpoint for a in reading.anchors]
+        latest = reading.latest
+        extra: dict[str, Any] = {"head_seq": head["seq"] if head else 0, "checkpoints": len(cps),
+                                 "unchained": await access.unchained(conn),
+                                 "anchor": None if latest is None else {
+                                     "seq": latest.checkpoint.seq, "hash": latest.checkpoint.hash,
+                                     "anchored_at": latest.anchored_at.isoformat()}}
         forged = next((cp for cp in cps if not chain.verify_checkpoint(cp, key)), None)
         if forged is not None:
             reason = f"checkpoint at seq {forged.seq}: bad signature"

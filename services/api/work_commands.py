@@ -35,13 +35,16 @@ def new_id(request: Request, kind: str, who: Principal) -> str:
 
 
 async def publish(request: Request, who: Principal, action: AccessAction, payload: BaseModel, *,
-                  event_id: str, key: str, at: datetime, customer_ids: Iterable[str]) -> None:
-    """Audit the write, then put its event on work.commands.v1 (503 when Kafka does not acknowledge)."""
+                  event_id: str, key: str, at: datetime, customer_ids: Iterable[str],
+                  topic: str = topics.WORK_COMMANDS, query: str | None = None) -> None:
+    """Audit the write, then put its event on ``topic`` (503 when Kafka does not acknowledge)."""
     state = request.app.state
-    await state.auditor.record(request, who, action, customer_ids)
+    await state.auditor.record(request, who, action, customer_ids, query)
     envelope = wrap(payload, id=event_id, source=SOURCE, time=at, subject=key)
-    value = await state.keys.seal_for(key, encode(envelope))
-    record = (state.settings.topic(topics.WORK_COMMANDS), key.encode(), value,
+    value = encode(envelope)
+    if topic == topics.WORK_COMMANDS:  # an employee's work on a customer: under the customer's key
+        value = await state.keys.seal_for(key, value)
+    record = (state.settings.topic(topic), key.encode(), value,
               [("event-type", envelope.type.encode())])
     try:
         await send_all(state.producer, [record], timeout_s=10)

@@ -13,6 +13,7 @@ from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
+from services.ingest import channel_routes
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.receipts import Receipts
 from services.ingest.routes import router
@@ -51,8 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
         }
 
     install_error_handlers(app)
-    install_operations(app, "ingest", readiness)
+    install_operations(app, "ingest", readiness, channel_routes.body_limits(settings))
     app.include_router(router)
+    channel_routes.install(app, settings)
     return app
 
 

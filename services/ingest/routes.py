@@ -153,7 +153,7 @@ def _not_unicode(raw: Any) -> str | None:
 
 async def _run(request: Request, items: list[Any]) -> list[ItemResult]:
     refused = {i: why for i, item in enumerate(items) if (why := _not_unicode(item))}
-    results = iter(await _unavailable_as_503(
+    results = iter(await unavailable_as_503(
         ingest([x for i, x in enumerate(items) if i not in refused], request.app.state.publisher,
                request.app.state.receipts)
     ))
@@ -163,7 +163,7 @@ async def _run(request: Request, items: list[Any]) -> list[ItemResult]:
     ]
 
 
-async def _unavailable_as_503(work: Awaitable[list[ItemResult]]) -> list[ItemResult]:
+async def unavailable_as_503(work: Awaitable[list[ItemResult]]) -> list[ItemResult]:
     try:
         return await work
     except (KafkaError, TimeoutError) as exc:
@@ -181,7 +181,7 @@ async def _unavailable_as_503(work: Awaitable[list[ItemResult]]) -> list[ItemRes
 async def _run_valid(request: Request, interactions: list[Interaction]) -> list[ItemResult]:
     # Text decoded by pydantic-core is valid Unicode (it refuses lone surrogate escapes).
     state = request.app.state
-    return await _unavailable_as_503(ingest_valid(interactions, state.publisher, state.receipts))
+    return await unavailable_as_503(ingest_valid(interactions, state.publisher, state.receipts))
 
 
 @router.post(
@@ -215,10 +215,10 @@ async def post_batch(request: Request, _: Channel) -> Response:
         results = await _run_valid(request, valid.items)
     else:
         results = await _run(request, _as_fastapi_would(request, body, _BATCH).items)
-    return Response(_results_json(results), 202, media_type="application/json")
+    return Response(results_json(results), 202, media_type="application/json")
 
 
-def _results_json(results: list[ItemResult]) -> bytes:
+def results_json(results: list[ItemResult]) -> bytes:
     """The bytes JSONResponse({"results": [r.as_json() ...]}) renders, spelt out per item: the
     generic encoder over a thousand small dicts showed up in the profile."""
     parts = [

@@ -17,10 +17,12 @@ MODULES = (
     "services.projections.relay.worker",
     "services.projections.timeline.worker",
     "services.projections.audit.worker",
+    "services.projections.anchor.worker",
     "services.projections.employees.worker",
     "services.projections.detect.worker",
     "services.projections.alerts.worker",
     "services.projections.work.worker",
+    "services.projections.raw.worker",
     "services.projections.retention.worker",
 )
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from kartoteka.auth import Role, mint
+from tests.support.alerts import raise_alert
 from tests.support.data import interaction, unique_phone
 from tests.support.workers import running, wait_until
 
@@ -23,6 +24,10 @@ OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/do
 CONTRACT = {
     ("ingest", "POST", "/v1/interactions"),
     ("ingest", "POST", "/v1/interactions/batch"),
+    ("ingest", "POST", "/v1/channels/email"),
+    ("ingest", "POST", "/v1/channels/telephony/cdr"),
+    ("ingest", "POST", "/v1/channels/web-form/{form_id}"),
+    ("ingest", "POST", "/v1/channels/telegram"),
     ("api", "GET", "/v1/customers"),
     ("api", "GET", "/v1/customers/{customer_id}"),
     ("api", "GET", "/v1/customers/{customer_id}/timeline"),
@@ -95,6 +100,18 @@ Example = Callable[[dict[str, str]], tuple[dict[str, str], dict[str, Any], Any]]
 EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("ingest", "POST", "/v1/interactions"): lambda d: ({}, {}, interaction()),
     ("ingest", "POST", "/v1/interactions/batch"): lambda d: ({}, {}, {"items": [interaction()]}),
+    # Channel-native bodies are (bytes, content type).
+    ("ingest", "POST", "/v1/channels/email"): lambda d: ({}, {}, (
+        f"From: a@example.ru\nMessage-ID: <{uuid.uuid4()}@roles>\n\nhi".encode(), "message/rfc822")),
+    ("ingest", "POST", "/v1/channels/telephony/cdr"): lambda d: ({}, {}, (
+        f'"","89123456789","101","c","","SIP/t-1","SIP/101-2","Dial","","2026-11-20 10:00:00","",'
+        f'"2026-11-20 10:00:01",1,0,"NO ANSWER","DOCUMENTATION","{uuid.uuid4()}",""'.encode(), "text/csv")),
+    ("ingest", "POST", "/v1/channels/web-form/{form_id}"): lambda d: ({"form_id": "contact"}, {}, (
+        f"phone=89123456789&message={uuid.uuid4()}".encode(), "application/x-www-form-urlencoded")),
+    ("ingest", "POST", "/v1/channels/telegram"): lambda d: ({}, {}, {
+        "update_id": uuid.uuid4().int % 2**31, "message": {"message_id": 1, "date": 1763622000,
+        "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": False, "first_name": "A"},
+        "text": "hi"}}),
     ("api", "GET", "/v1/customers"): lambda d: ({}, {"q": d["phone"]}, None),
     ("api", "GET", "/v1/customers/{customer_id}"): lambda d: ({"customer_id": d["customer"]}, {}, None),
     ("api", "GET", "/v1/customers/{customer_id}/timeline"): lambda d: (
@@ -116,6 +133,11 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "GET", "/v1/audit/access"): lambda d: ({}, {"employee_id": "emp-1"}, None),
     ("api", "GET", "/v1/audit/alerts"): lambda d: ({}, {}, None),
     ("api", "GET", "/v1/audit/verify"): lambda d: ({}, {}, None),
+    ("api", "GET", "/v1/audit/alerts/{alert_id}"): lambda d: ({"alert_id": d["alert"]}, {}, None),
+    ("api", "POST", "/v1/audit/alerts/{alert_id}/status"): lambda d: (
+        {"alert_id": d["alert"]}, {}, {"status": "acknowledged"}
+    ),
+    ("api", "GET", "/v1/audit/suppressions"): lambda d: ({}, {}, None),
     ("api", "POST", "/v1/employees/{employee_id}/status"): lambda d: (
         {"employee_id": "emp-roles-target"}, {}, {"status": "active", "team": "sales"}
     ),
@@ -144,7 +166,7 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "GET", "/v1/reports/activity"): lambda d: ({}, {"by": "channel"}, None),
 }
 MADE_UP = {"customer": str(uuid.uuid4()), "phone": "+79161234567", "request": str(uuid.uuid4()),
-           "task": str(uuid.uuid4())}
+           "task": str(uuid.uuid4()), "alert": str(uuid.uuid4())}
 
 
 def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[str, str]) -> Any:
@@ -155,6 +177,10 @@ def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[
     else:
         path_params, query, body = example(data)
     url = route.path.format(**path_params)
+    if isinstance(body, tuple):
+        content, kind = body
+        return client.request(route.method, url, params=query, content=content,
+                              headers={**headers, "content-type": kind})
     return client.request(route.method, url, params=query, json=body, headers=headers)
 
 
@@ -236,14 +262,18 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
         headers=auth("channel", "tel"),
     )
     assert sent.status_code == 202, sent.text
-    with running(settings, ("resolver", "relay", "timeline", "work")):
+    alert = raise_alert(settings, "emp-roles-watched")
+    with running(settings, ("resolver", "relay", "timeline", "work", "alerts")):
         found = wait_until(
             lambda: both["api"]
             .get("/v1/customers", params={"q": phone}, headers=auth("agent", "emp-setup"))
             .json()["items"],
             message="the customer is searchable",
         )
-        data = {"customer": found[0]["id"], "phone": phone, **_work_items(both["api"], auth, found[0]["id"])}
+        data = {"customer": found[0]["id"], "phone": phone, "alert": alert,
+                **_work_items(both["api"], auth, found[0]["id"])}
+        wait_until(lambda: both["api"].get(f"/v1/audit/alerts/{alert}", headers=auth(
+            "security_officer", "emp-setup")).status_code == 200, message="the alert is listed")
     failures = []
     for route in routes:
         for role in sorted(route.roles or ()):

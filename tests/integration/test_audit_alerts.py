@@ -138,8 +138,9 @@ def test_officers_ask_who_saw_a_customer_and_export_the_answer_as_csv(settings, 
         assert {r["employee_id"] for r in table} - {"sec-1"} == {"emp-1", "emp-2"}
         assert {r["customer_ids"] for r in table} == {cid}
         wait_until(lambda: count(settings.dsn, "SELECT count(*) FROM access_log"
-                                 " WHERE action = 'audit.access'") == 3,
+                                 " WHERE action IN ('audit.access', 'audit.export')") == 3,
                    message="the officer's three queries audited")
-    queries = rows(settings.dsn, "SELECT query, customer_ids FROM access_log"
-                                 " WHERE action = 'audit.access' ORDER BY seq")
+    queries = rows(settings.dsn, "SELECT action, query, customer_ids FROM access_log"
+                                 " WHERE action IN ('audit.access', 'audit.export') ORDER BY seq")
+    assert [q["action"] for q in queries] == ["audit.access", "audit.access", "audit.export"]
     assert "format=csv" in queries[-1]["query"] and queries[-1]["customer_ids"] == [cid]

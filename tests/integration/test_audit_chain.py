@@ -104,7 +104,7 @@ def test_the_audit_triggers_refuse_rewrites_even_to_the_owner(trail):
 
 
 def test_the_api_role_can_read_but_not_rewrite_the_trail(trail, api):
-    assert api.app.state.db_role == "kartoteka_api"
+    assert api.app.state.db_role == "kartoteka_api_login"
     with psycopg.connect(trail.dsn) as conn:
         conn.execute("SET ROLE kartoteka_api")
         assert conn.execute("SELECT count(*) FROM access_log").fetchone()[0] == ROWS
@@ -125,7 +125,7 @@ def test_the_api_pool_queries_as_the_restricted_role(api):
             row = await (await conn.execute("SELECT current_user")).fetchone()
             return str(row[0])
 
-    assert api.portal.call(asyncio.wait_for, whoami(), 5) == "kartoteka_api"
+    assert api.portal.call(asyncio.wait_for, whoami(), 5) == "kartoteka_api_login"
 
 
 def test_a_verify_that_finds_a_fault_records_a_chain_integrity_alert_the_relay_publishes(

@@ -103,3 +103,18 @@ def test_a_malformed_status_change_is_refused_with_a_reason(api, auth, body):
     answer = api.post("/v1/employees/emp-1/status", json=body, headers=auth("admin", "adm-1"))
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_schedule_is_kept_from_when_it_takes_effect_and_a_bad_one_is_refused(settings, api, auth):
+    effective = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+    _status(api, auth, "emp-night", status="active", team="night",
+            schedule="2/2 20:00-08:00 Europe/Moscow", effective_at=effective.isoformat())
+    _status(api, auth, "emp-night", status="active", role="agent")  # keeps the schedule
+    refused = api.post("/v1/employees/emp-night/status", json={"status": "active", "schedule": "2/2 20-8"},
+                       headers=auth("admin", "adm-1"))
+    assert refused.status_code == 422 and "time zone" in refused.text
+    with running(settings, ("employees",)):
+        row = wait_until(lambda: [r for r in rows(settings.dsn, "SELECT * FROM employees WHERE"
+                                                  " employee_id = 'emp-night' AND role = 'agent'")],
+                         message="projected")[0]
+    assert (row["schedule"], row["schedule_from"]) == ("2/2 20:00-08:00 Europe/Moscow", effective)

@@ -199,8 +199,8 @@ POSITIVE: list[tuple[Kind, Callable[[], Scenario], datetime, dict[str, Any]]] = 
     (
         "off_hours",
         off_hours,
-        moment(14, 20),
-        {"accesses": 12, "first_local": "22:00", "last_local": "01:40"},
+        moment(14, 22),
+        {"accesses": 12, "first_local": "22:00", "last_local": "01:40", "basis": "own_history"},
     ),
     (
         "enumeration",
@@ -210,7 +210,7 @@ POSITIVE: list[tuple[Kind, Callable[[], Scenario], datetime, dict[str, Any]]] = 
     ),
     ("bulk_export", bulk_export, moment(14, 0), {"exports": 6, "distinct_customers": 6}),
     ("notice_activity", notice_activity, moment(15, 0), {"distinct_customers": 90}),
-    ("low_and_slow", low_and_slow, moment(25 - 29, 0), {"without_reason": 312, "max_per_day": 12}),
+    ("low_and_slow", low_and_slow, moment(10 - 29, 0), {"without_reason": 132, "max_per_day": 12}),
 ]
 
 

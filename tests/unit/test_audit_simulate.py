@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from kartoteka.entrypoints.simulate.measure import benchmark, detect, score, simulate
+from kartoteka.entrypoints.simulate.measure import (
+    ORDINARY,
+    benchmark,
+    detect,
+    groups,
+    score,
+    simulate,
+)
 from kartoteka.entrypoints.simulate.scenarios import SCENARIOS
 
 
@@ -31,10 +38,27 @@ def test_every_scenario_leaves_accesses_inside_its_window() -> None:
 def test_blatant_insiders_are_caught_by_their_own_kind() -> None:
     run = simulate(30, 21, ["breadth", "enumeration", "notice_activity"], 2)
     detect(run)
-    assert all(score(run)["caught"].values()), [i.params for i in run.injections]
+    assert all(score(run)["caught"]), [i.params for i in run.injections]
+
+
+def test_ordinary_work_raises_nothing_night_shifts_supervisors_covering_and_new_hires() -> None:
+    run = simulate(40, 30, [], 8)
+    detect(run)
+    members = set().union(*groups(run.staff).values())
+    assert run.staff.covering and any(e.supervisor for e in run.staff.employees)
+    assert [a for a in score(run)["false_alerts"] if a.employee_id in members] == []
+
+
+def test_the_quiet_thieves_of_issue_17_are_caught() -> None:
+    run = simulate(30, 30, ["no_business_reason", "low_and_slow", "surname_enumeration"], 4)
+    detect(run)
+    assert score(run)["caught"] == [True, True, True], [i.params for i in run.injections]
+    assert [i.params.get("customers", i.params.get("per_day", i.params.get("surnames")))
+            for i in run.injections] == [40, 15, 40]
 
 
 def test_the_benchmark_reports_recall_per_scenario_and_false_alerts_per_100_days() -> None:
     figures = benchmark(20, 14, [1], ["bulk_export"], say=lambda _: None)
     assert set(figures["recall"]) == {"bulk_export"} and figures["runs"] == 1
-    assert set(figures["false_alerts_per_100_employee_days"]) == {"clean_runs", "runs_with_injections"}
+    assert set(figures["false_alerts_per_100_employee_days"]) == {
+        "clean_runs", "runs_with_injections", *ORDINARY}

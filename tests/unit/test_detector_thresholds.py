@@ -86,14 +86,15 @@ def test_exports_on_separate_days_are_not_bulk() -> None:
 def test_off_hours_alerts_above_ten_in_a_night(accesses: int, alerts: int) -> None:
     log = Log()
     log.views(moment(0, 23), [own(n) for n in range(accesses)], timedelta(minutes=10))
-    assert _count(detect_off_hours, log) == alerts
+    assert _count(detect_off_hours, log, context(work_hours=(8, 20))) == alerts
 
 
 def test_off_hours_uses_the_employees_own_time_zone() -> None:
     log = Log()  # 21:00-22:50 in Moscow is 18:00-19:50 in London
     log.views(moment(0, 21), [own(n) for n in range(12)], timedelta(minutes=10))
-    assert _count(detect_off_hours, log, context(timezone="Europe/Moscow")) == 1
-    assert _count(detect_off_hours, log, context(timezone="Europe/London")) == 0
+    day = (8, 20)
+    assert _count(detect_off_hours, log, context(timezone="Europe/Moscow", work_hours=day)) == 1
+    assert _count(detect_off_hours, log, context(timezone="Europe/London", work_hours=day)) == 0
 
 
 def test_a_night_shift_at_night_is_within_its_hours() -> None:
@@ -106,14 +107,34 @@ def test_accesses_on_two_nights_are_counted_per_night() -> None:
     log = Log()
     log.views(moment(0, 21), [own(n) for n in range(6)], timedelta(minutes=10))
     log.views(moment(1, 21), [own(n) for n in range(6)], timedelta(minutes=10))
-    assert _count(detect_off_hours, log) == 0
+    assert _count(detect_off_hours, log, context(work_hours=(8, 20))) == 0
 
 
-def test_no_business_reason_needs_a_majority_of_strangers() -> None:
+def test_no_business_reason_needs_a_fifth_of_the_day_to_be_strangers() -> None:
     log = Log()
-    log.views(moment(0, 9), [own(n) for n in range(40)], timedelta(minutes=5))
-    log.views(moment(0, 10), [stranger(n) for n in range(25)], timedelta(minutes=5))
+    log.views(moment(0, 9), [own(n) for n in range(120)], timedelta(minutes=3))
+    log.views(moment(0, 16), [stranger(n) for n in range(25)], timedelta(minutes=5))
     assert _count(detect_no_business_reason, log) == 0
+
+
+def test_forty_strangers_hidden_in_a_day_of_ordinary_work_are_caught() -> None:
+    log = normal_history(14)
+    day = moment(14, 9)
+    for n in range(60):  # the day's own customers, with forty strangers in between
+        log.views(day + timedelta(minutes=8 * n), [own(n)], timedelta(0))
+        if n < 40:
+            log.views(day + timedelta(minutes=8 * n + 3), [stranger(900 + n)], timedelta(0))
+    [alert] = detect_no_business_reason(log.items, context())
+    assert alert.evidence["without_reason"] == 40 and alert.evidence["customers_viewed"] >= 100
+
+
+def test_search_lists_request_lists_and_reports_need_a_reason_too() -> None:
+    log = Log()
+    for n in range(25):
+        log.add("customer.search", moment(0, 10, n), [stranger(10 * n + k) for k in range(2)], f"Фамилия{n}")
+    log.add("report.dormant", moment(0, 12), [stranger(1000 + n) for n in range(10)])
+    [alert] = detect_no_business_reason(log.items, context())
+    assert alert.evidence["without_reason"] == 60
 
 
 def test_a_few_lookups_for_colleagues_have_no_alert() -> None:
@@ -126,9 +147,9 @@ def test_low_and_slow_stays_quiet_at_exactly_the_threshold() -> None:
     log = Log()
     for day in range(30):
         log.views(
-            moment(day, 12), [stranger(10 * day + n) for n in range(10)], timedelta(minutes=15)
+            moment(day, 12), [stranger(4 * day + n) for n in range(4)], timedelta(minutes=15)
         )
-    assert _count(detect_low_and_slow, log) == 0
+    assert _count(detect_low_and_slow, log) == 0  # 4 a day: 120 in 30 days, the threshold
 
 
 def test_a_steady_harvest_is_reported_once_per_window_not_daily() -> None:
@@ -138,7 +159,8 @@ def test_a_steady_harvest_is_reported_once_per_window_not_daily() -> None:
             moment(day, 12), [stranger(15 * day + n) for n in range(15)], timedelta(minutes=15)
         )
     starts = [a.window_start for a in detect_low_and_slow(log.items, context())]
-    assert starts == [moment(20 - 29, 0), moment(50 - 29, 0)]
+    # 15 a day passes 120 on the 9th day; then once per further 30-day window.
+    assert starts == [moment(8 - 29, 0), moment(38 - 29, 0), moment(68 - 29, 0)]
 
 
 def test_a_team_wide_surge_is_not_a_volume_spike() -> None:

@@ -45,15 +45,29 @@ class Employee:
     known: set[str] = field(default_factory=set)
     status: str = "active"
     notice_given_at: datetime | None = None
+    schedule: str | None = None  # what an administrator told the system; else it learns
+    absent: frozenset[int] = frozenset()  # days off sick or on leave (a colleague covers)
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     def works(self, day: int, weekday: int) -> bool:
-        if day < self.first_day:
+        if day < self.first_day or day in self.absent:
             return False
-        return weekday < 5 if self.rota == "5/2" else (day + sum(map(ord, self.id))) % 4 < 2
+        return weekday < 5 if self.rota == "5/2" else (day + self.rota_offset) % 4 < 2
+
+    @property
+    def rota_offset(self) -> int:
+        return sum(map(ord, self.id))
+
+    def schedule_text(self, start: date) -> str:
+        """This employee's rota as events.schedule reads it (the simulated calendar's)."""
+        hours = f"{self.hours[0]:02d}:00-{self.hours[1]:02d}:00"
+        if self.rota == "5/2":
+            return f"Mon-Fri {hours} {self.timezone}"
+        first = start - timedelta(days=self.rota_offset % 4)  # day d works when (d + offset) % 4 < 2
+        return f"2/2 {hours} from {first.isoformat()} {self.timezone}"
 
 
 @dataclass
@@ -88,6 +102,21 @@ class Staff:
         self.counter = 0
         self.employees = [self._employee(n) for n in range(employees)]
         self.campaigns = {(t[0], rng.randrange(days)) for t in TEAMS for _ in range(2)}
+        self.covering = self._absences()
+
+    def _absences(self) -> dict[str, Employee]:
+        """Two agents away for five days each; a teammate takes their customers' contacts."""
+        away = self.rng.sample([e for e in self.employees if not e.supervisor], 2)
+        covering: dict[str, Employee] = {}
+        for emp in away:
+            mates = [e for e in self.team_of(emp)
+                     if not e.supervisor and e not in away and e.id not in covering]
+            if not mates or self.days < 12:
+                continue  # a small staff or a short run: nobody away
+            first = self.rng.randrange(self.days // 3, self.days - 6)
+            emp.absent = frozenset(range(first, first + 5))
+            covering[self.rng.choice(mates).id] = emp
+        return covering
 
     def new_customer(self) -> str:
         self.counter += 1
@@ -104,7 +133,12 @@ class Staff:
         )
         emp.portfolio = [self.new_customer() for _ in range(rng.randrange(150, 400))]
         emp.known.update(emp.portfolio)
+        if rng.random() < 0.5:
+            emp.schedule = emp.schedule_text(self.start)
         return emp
+
+    def team_of(self, emp: Employee) -> list[Employee]:
+        return [e for e in self.employees if e.team == emp.team and e is not emp]
 
     def day_date(self, day: int) -> date:
         return self.start + timedelta(days=day)
@@ -125,8 +159,7 @@ class Staff:
             yield begin + timedelta(seconds=self.rng.uniform(0, span))
 
     def colleague_customer(self, emp: Employee) -> str:
-        mates = [e for e in self.employees if e.team == emp.team and e is not emp]
-        return self.rng.choice(self.rng.choice(mates).portfolio)
+        return self.rng.choice(self.rng.choice(self.team_of(emp)).portfolio)
 
 
 def normal_day(staff: Staff, emp: Employee, day: int, log: Log) -> None:
@@ -138,6 +171,10 @@ def normal_day(staff: Staff, emp: Employee, day: int, log: Log) -> None:
     moments = staff.in_shift(emp, day)
     for _ in range(max(0, round(rng.gauss(emp.rate * boost, emp.rate * 0.2)))):
         _contact(staff, emp, next(moments), log)
+    absent = staff.covering.get(emp.id)
+    if absent is not None and day in absent.absent:  # their customers call; this agent answers
+        for _ in range(round(absent.rate * 0.8)):
+            _contact(staff, emp, next(moments), log, absent.portfolio)
     for _ in range(rng.randrange(0, 5)):  # a colleague's customer, a callback, a transfer
         log.add(emp, "customer.card", next(moments), (staff.colleague_customer(emp),))
     for _ in range(rng.randrange(0, 4)):
@@ -145,13 +182,20 @@ def normal_day(staff: Staff, emp: Employee, day: int, log: Log) -> None:
         log.add(emp, "customer.search", next(moments), hits, rng.choice(SURNAMES))
     if emp.supervisor and rng.random() < 0.15:  # a data-subject request
         log.add(emp, "customer.export", next(moments), (rng.choice(emp.portfolio),))
+    if emp.supervisor:  # reviewing the team's work: their customers are the supervisor's too
+        for _ in range(rng.randrange(5, 30)):
+            log.add(emp, "customer.timeline", next(moments), (staff.colleague_customer(emp),))
     if rng.random() < 0.05:
         _overtime(staff, emp, day, log)
 
 
-def _contact(staff: Staff, emp: Employee, at: datetime, log: Log) -> None:
+def _contact(staff: Staff, emp: Employee, at: datetime, log: Log,
+             portfolio: list[str] | None = None) -> None:
     rng = staff.rng
-    if rng.random() < 0.5:
+    if portfolio is not None:
+        customer = rng.choice(portfolio)
+        emp.known.add(customer)  # a covered colleague's customer calls: an interaction
+    elif rng.random() < 0.5:
         customer = rng.choice(emp.portfolio)
     else:
         customer = staff.new_customer()

@@ -56,7 +56,8 @@ class Publisher:
         event = EmployeeStatusChanged(
             employee_id=emp.id, status=status, team=emp.team,  # type: ignore[arg-type]
             role="supervisor" if emp.supervisor else "agent", timezone=emp.timezone,
-            work_hours=emp.hours, effective_at=at, changed_by=SOURCE, at=at,
+            schedule=emp.schedule if status == "active" else None, effective_at=at,
+            changed_by=SOURCE, at=at,
         )
         return self._record(topics.EMPLOYEES, emp.id, event, f"{emp.id}:{status}")
 

@@ -1,7 +1,9 @@
 """Injected misbehaviour: one scenario per detector kind, each at a randomised intensity.
 
-Ranges reach a little below each detector's default threshold on purpose: a careful
-insider stays under it, and the measured recall should say how often that happens.
+Each range starts just above what the detector documents as still normal (its threshold),
+or at what issue 17 says must be caught: forty foreign cards hidden in a day of ordinary
+work, fifteen a day over three weeks, forty surnames searched in a few minutes. Below the
+thresholds a careful insider is not caught, by design; the thresholds say where that is.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Injection:
     start: datetime
     end: datetime
     params: dict[str, Any] = field(default_factory=dict)
+    scenario: str = ""
 
 
 def _working_day(staff: Staff, emp: Employee, latest: int = 2, earliest: int = 10) -> int:
@@ -54,7 +57,7 @@ def volume_spike(staff: Staff, emp: Employee, log: Log) -> Injection:
 
 def breadth(staff: Staff, emp: Employee, log: Log) -> Injection:
     day = _working_day(staff, emp)
-    n, minutes = staff.rng.randrange(55, 150), staff.rng.uniform(30, 60)
+    n, minutes = staff.rng.randrange(61, 150), staff.rng.uniform(30, 60)
     begin = next(staff.in_shift(emp, day))
     end = begin + timedelta(minutes=minutes)
     _views(staff, emp, log, _strangers(staff, n), begin, end)
@@ -62,18 +65,18 @@ def breadth(staff: Staff, emp: Employee, log: Log) -> Injection:
 
 
 def no_business_reason(staff: Staff, emp: Employee, log: Log) -> Injection:
+    """Forty foreign cards hidden in a day of ordinary work (issue 17)."""
     day = _working_day(staff, emp)
-    n = staff.rng.randrange(18, 50)
     begin, end = staff.shift(emp, day)
-    _views(staff, emp, log, _strangers(staff, n), begin, end)
-    return Injection(emp.id, "no_business_reason", begin, end, {"customers": n})
+    _views(staff, emp, log, _strangers(staff, 40), begin, end)
+    return Injection(emp.id, "no_business_reason", begin, end, {"customers": 40})
 
 
 def off_hours(staff: Staff, emp: Employee, log: Log) -> Injection:
     day = _working_day(staff, emp)
     _, end_of_shift = staff.shift(emp, day)
     begin = end_of_shift + timedelta(hours=staff.rng.uniform(2, 4))
-    n = staff.rng.randrange(8, 30)
+    n = staff.rng.randrange(11, 30)
     end = begin + timedelta(hours=staff.rng.uniform(1, 4))
     _views(staff, emp, log, [staff.rng.choice(emp.portfolio) for _ in range(n)], begin, end)
     return Injection(emp.id, "off_hours", begin, end, {"accesses": n})
@@ -81,7 +84,7 @@ def off_hours(staff: Staff, emp: Employee, log: Log) -> Injection:
 
 def enumeration(staff: Staff, emp: Employee, log: Log) -> Injection:
     day = _working_day(staff, emp)
-    n = staff.rng.randrange(5, 40)
+    n = staff.rng.randrange(7, 40)
     at = begin = next(staff.in_shift(emp, day))
     base = int(phone_of("seed" + emp.id).replace(" ", "").replace("-", "")[2:])
     for k in range(n):
@@ -92,7 +95,7 @@ def enumeration(staff: Staff, emp: Employee, log: Log) -> Injection:
 
 def bulk_export(staff: Staff, emp: Employee, log: Log) -> Injection:
     day = _working_day(staff, emp)
-    n = staff.rng.randrange(4, 20)
+    n = staff.rng.randrange(6, 20)
     begin, end = staff.shift(emp, day)
     for customer in staff.rng.sample(emp.portfolio, n):  # their own clients, to take along
         at = begin + timedelta(seconds=staff.rng.uniform(0, (end - begin).total_seconds()))
@@ -104,7 +107,7 @@ def notice_activity(staff: Staff, emp: Employee, log: Log) -> Injection:
     day = _working_day(staff, emp, latest=7, earliest=12)
     notice = datetime.combine(staff.day_date(day), time(9), tzinfo=emp.zone)
     emp.status, emp.notice_given_at = "notice_given", notice
-    factor = staff.rng.uniform(1.0, 3.0)
+    factor = staff.rng.uniform(1.2, 3.0)
     worked = [d for d in range(day, staff.days) if emp.works(d, staff.day_date(d).weekday())]
     for d in worked:
         begin, end = staff.shift(emp, d)
@@ -114,8 +117,10 @@ def notice_activity(staff: Staff, emp: Employee, log: Log) -> Injection:
 
 
 def low_and_slow(staff: Staff, emp: Employee, log: Log) -> Injection:
-    per_day = staff.rng.randrange(8, 22)
-    days = [d for d in range(staff.days) if emp.works(d, staff.day_date(d).weekday())]
+    """Fifteen foreign cards a working day over the last three weeks (issue 17)."""
+    per_day = 15
+    days = [d for d in range(max(staff.days - 21, emp.first_day), staff.days)
+            if emp.works(d, staff.day_date(d).weekday())]
     for d in days:
         begin, end = staff.shift(emp, d)
         _views(staff, emp, log, _strangers(staff, per_day), begin, end)
@@ -124,7 +129,20 @@ def low_and_slow(staff: Staff, emp: Employee, log: Log) -> Injection:
                      {"per_day": per_day, "total": per_day * len(days)})
 
 
-SCENARIOS: dict[Kind, Callable[[Staff, Employee, Log], Injection]] = {
+def surname_enumeration(staff: Staff, emp: Employee, log: Log) -> Injection:
+    """Forty different surnames searched in a few minutes, each listing its namesakes."""
+    day = _working_day(staff, emp)
+    at = begin = next(staff.in_shift(emp, day))
+    for k in range(40):
+        hits = tuple(staff.new_customer() for _ in range(staff.rng.randrange(1, 6)))
+        log.add(emp, "customer.search", at, hits, f"{SURNAME_STEMS[k % len(SURNAME_STEMS)]}{'аеоу'[k // 10]}")
+        at += timedelta(seconds=staff.rng.uniform(3, 12))
+    return Injection(emp.id, "enumeration", begin, at, {"surnames": 40})
+
+
+SURNAME_STEMS = ("Абрамов", "Белов", "Власов", "Гусев", "Данилов", "Егоров", "Жуков", "Зайцев",
+                 "Ильин", "Комаров")
+SCENARIOS: dict[str, Callable[[Staff, Employee, Log], Injection]] = {
     "volume_spike": volume_spike,
     "breadth": breadth,
     "no_business_reason": no_business_reason,
@@ -133,4 +151,5 @@ SCENARIOS: dict[Kind, Callable[[Staff, Employee, Log], Injection]] = {
     "bulk_export": bulk_export,
     "notice_activity": notice_activity,
     "low_and_slow": low_and_slow,
+    "surname_enumeration": surname_enumeration,
 }

@@ -1,4 +1,5 @@
-"""The timeline read model: one customer's contacts across every merged member, newest first."""
+"""The timeline read model: one customer's contacts (and the notes about them, see work) across
+every merged member, newest first."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import csv
 import io
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -14,13 +13,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from events.catalog import AlertKind, AlertSeverity
 from kartoteka import metrics
 from kartoteka.auth import Principal, Role
 from kartoteka.http import require_roles
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from services.api.queries.access import AccessFilter, access_page, access_stream
-from services.api.queries.alerts import alerts_page
 from services.api.verification import record_chain_alert, verify_trail
 
 log = logging.getLogger(__name__)
@@ -54,7 +51,7 @@ async def access(
     where = AccessFilter(employee_id, customer_id, from_, to)
     asked = f"employee_id={employee_id} customer_id={customer_id} from={from_} to={to}"
     if format == "csv":
-        await _record(request, who, "audit.access", customer_id, f"{asked} format=csv")
+        await _record(request, who, "audit.export", customer_id, f"{asked} format=csv")
         return _csv_download(request, where)
     decoded = decode_cursor(before, (datetime, int)) if before else None
     cursor = (decoded[0], decoded[1]) if decoded else None
@@ -86,40 +83,14 @@ def _csv_download(request: Request, where: AccessFilter) -> StreamingResponse:
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/alerts", responses={400: {}, 401: {}, 403: {}, 503: {}})
-async def alerts(
-    request: Request,
-    who: Officer,
-    employee_id: ShortQuery = None,
-    kind: AlertKind | None = None,
-    severity: AlertSeverity | None = None,
-    before: ShortQuery = None,
-    limit: Limit = 50,
-) -> dict[str, Any]:
-    """Alerts with their evidence, newest first."""
-    decoded = decode_cursor(before, (datetime, uuid.UUID)) if before else None
-    cursor = (decoded[0], str(decoded[1])) if decoded else None
-    rows = await alerts_page(
-        request.app.state.pool, employee_id, kind, severity, cursor, limit  # type: ignore[arg-type]
-    )
-    await _record(request, who, "audit.alerts", None,
-                  f"employee_id={employee_id} kind={kind} severity={severity}")
-    page = rows[:limit]
-    items = [{**r, "id": str(r["id"])} for r in page]
-    more = len(rows) > limit
-    return {
-        "items": items,
-        "next": encode_cursor(page[-1]["raised_at"], str(page[-1]["id"])) if more else None,
-    }
-
-
 @router.get("/verify", responses={401: {}, 403: {}, 503: {}})
 async def verify(request: Request, who: Officer) -> dict[str, Any]:
     """Recompute the hash chain of the access trail: ``{"ok", "checked", "first_bad"}``
     plus the reason of the first fault. A fault also records a ``chain_integrity`` alert
     (in the outbox: a read never produces)."""
     state = request.app.state
-    report = await verify_trail(state.pool, state.checkpoint_key)
+    report = await verify_trail(state.pool, state.checkpoint_key,
+                                anchor_path=state.settings.anchor_path)
     metrics.VERIFIED_AT.set(time.time())
     metrics.VERIFIED_OK.set(1 if report.ok else 0)
     await _record(request, who, "audit.verify", None, None)

@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from events import topics
 from events.catalog import EmployeeStatus, EmployeeStatusChanged
 from events.envelope import encode, wrap
+from events.schedule import parse
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
 from kartoteka.kafka import send_all
@@ -26,8 +27,9 @@ Hour = Annotated[int, Field(ge=0, le=23)]
 
 
 class StatusChange(BaseModel):
-    """The contract's body; ``timezone`` and ``work_hours`` (local start and end hour) are
-    optional additions the off-hours detector uses."""
+    """The contract's body: ``schedule`` (e.g. ``"2/2 08:00-20:00 Europe/Moscow"`` or
+    ``"Mon-Fri 09:00-18:00 Europe/Moscow"``) is what the off-hours detector holds the employee
+    to; ``timezone`` and ``work_hours`` (local start and end hour) are the older, simpler form."""
 
     model_config = ConfigDict(extra="forbid")
     status: EmployeeStatus
@@ -36,6 +38,7 @@ class StatusChange(BaseModel):
     effective_at: AwareDatetime | None = None
     timezone: str | None = Field(default=None, max_length=64)
     work_hours: tuple[Hour, Hour] | None = None
+    schedule: str | None = Field(default=None, max_length=300)
 
     @field_validator("team", "role")
     @classmethod
@@ -44,6 +47,13 @@ class StatusChange(BaseModel):
         # employees worker can only dead-letter.
         if value is not None and "\x00" in value:
             raise ValueError("must not contain NUL (U+0000) characters")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _readable_schedule(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse(value)  # its ValueError says what could not be read (a 422)
         return value
 
     @field_validator("timezone")

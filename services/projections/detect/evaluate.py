@@ -23,7 +23,7 @@ from services.projections.detect.detectors import (
     PeerCounts,
     run_all,
 )
-from services.projections.detect.detectors.common import day_window
+from services.projections.detect.detectors.common import day_window, local_date
 
 HORIZON = timedelta(days=45)
 """The longest look-back of any detector: 30 days of low-and-slow plus a 14-day baseline."""
@@ -35,8 +35,9 @@ def span_of(accesses: Iterable[Access], ctx: EmployeeContext) -> tuple[datetime,
     times = [a.at for a in accesses]
     if not times:
         raise ValueError("a span needs at least one access")
-    first = day_window(min(times).astimezone(ctx.zone).date(), ctx.zone)[0]
-    last = day_window(max(times).astimezone(ctx.zone).date(), ctx.zone)[1]
+    zone, hour = ctx.zone, ctx.day_start
+    first = day_window(local_date(min(times), zone, hour), zone, hour)[0]
+    last = day_window(local_date(max(times), zone, hour), zone, hour)[1]
     return first, last
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ from psycopg import Cursor
 from psycopg.rows import tuple_row
 
 from events.ids import KARTOTEKA_NS
+from services.projections.detect.context import employee_context
 from services.projections.detect.detectors import (
     DEFAULT_CONFIG,
     Access,
@@ -35,14 +36,6 @@ INSERT_ACCESS = (
     " VALUES {rows} ON CONFLICT (id) DO NOTHING"
 )
 INSERT_CHUNK = 5000  # rows per statement: 7 parameters each, under PostgreSQL's 65535
-EMPLOYEE = (
-    "SELECT team, status, notice_given_at, timezone, work_start, work_end"
-    " FROM employees WHERE employee_id = %s"
-)
-KNOWN = (
-    "SELECT DISTINCT customer_id::text AS id FROM timeline"
-    " WHERE agent_id = %s AND occurred_at >= %s AND occurred_at < %s"
-)
 RAISED = "SELECT alert_id::text AS id, severity_rank FROM detect_raised WHERE alert_id = ANY(%s::uuid[])"
 MARK_RAISED = (
     "INSERT INTO detect_raised (alert_id, severity_rank) VALUES (%s, %s)"
@@ -98,11 +91,9 @@ class History:
     def context(
         self, curs: Cursor[Any], employee_id: str, since: datetime, until: datetime
     ) -> EmployeeContext:
-        """Status, team and hours from ``employees``; the customers of the agent's own
-        interactions in the period from the timeline (their business reason)."""
-        row = curs.execute(EMPLOYEE, (employee_id,)).fetchone() or {}
-        known = {r["id"] for r in curs.execute(KNOWN, (employee_id, since, until)).fetchall()}
-        return build_context(employee_id, row, known, self.default_zone)
+        """Status, team, working time and the customers the employee has a business reason
+        to read (see ``employee_context``)."""
+        return employee_context(curs, self.source, employee_id, since, until, self.default_zone)
 
     def peers(
         self,
@@ -112,17 +103,19 @@ class History:
         until: datetime,
         cfg: DetectorConfig = DEFAULT_CONFIG,
     ) -> PeerCounts:
-        """Distinct customers viewed per local day by every other member of the team."""
+        """Distinct customers viewed per working day (the evaluated employee's days) by every
+        other member of the team."""
         if not ctx.team:
             return {}
         rows = curs.execute(
-            f"SELECT d.employee_id, (d.at AT TIME ZONE %s)::date AS day,"  # noqa: S608
+            f"SELECT d.employee_id, ((d.at AT TIME ZONE %s) - make_interval(hours => %s))::date AS day,"  # noqa: S608
             f" count(DISTINCT c) AS n FROM {self.source} d"
             " JOIN employees e ON e.employee_id = d.employee_id"
             " CROSS JOIN LATERAL unnest(d.customer_ids) AS c"
             " WHERE e.team = %s AND d.employee_id <> %s AND d.action = ANY(%s)"
             " AND d.at >= %s AND d.at < %s GROUP BY 1, 2",
-            (ctx.timezone, ctx.team, ctx.employee_id, sorted(cfg.view_actions), since, until),
+            (ctx.timezone, ctx.day_start, ctx.team, ctx.employee_id, sorted(cfg.view_actions), since,
+             until),
         ).fetchall()
         counts: dict[str, dict[date, int]] = defaultdict(dict)
         for r in rows:
@@ -154,30 +147,6 @@ def _stored_access(
     access.__dict__.update(employee_id=employee_id, action=action,
                            customer_ids=tuple(customer_ids), at=at, query=query, offset=offset)
     return access
-
-
-def build_context(
-    employee_id: str, row: dict[str, Any], known: Iterable[str], default_zone: str
-) -> EmployeeContext:
-    """An EmployeeContext from an ``employees`` row, falling back to defaults for bad values
-    (a detector batch must never fail on one employee's odd settings)."""
-    values: dict[str, Any] = {
-        "employee_id": employee_id,
-        "team": row.get("team"),
-        "status": row.get("status") or "active",
-        "notice_given_at": row.get("notice_given_at"),
-        "known_customer_ids": frozenset(known),
-        "timezone": row.get("timezone") or default_zone,
-    }
-    if row.get("work_start") is not None and row.get("work_end") is not None:
-        values["work_hours"] = (row["work_start"], row["work_end"])
-    try:
-        return EmployeeContext(**values)
-    except ValueError as exc:
-        log.warning("bad employee context; defaults used", extra={"employee": employee_id,
-                                                                   "error": str(exc)})
-        values.pop("work_hours", None)
-        return EmployeeContext(**{**values, "timezone": default_zone})
 
 
 def raised_ranks(curs: Cursor[Any], alerts: Sequence[Alert]) -> dict[str, int]:

@@ -14,9 +14,11 @@ from services.projections.tracking import Positions
 # absent team/role/hours keep what was known; notice is remembered until reinstatement.
 UPSERT = """
 INSERT INTO employees (employee_id, status, team, role, timezone, work_start, work_end,
-                       effective_at, notice_given_at, changed_at, changed_by)
+                       effective_at, notice_given_at, changed_at, changed_by, schedule,
+                       schedule_from)
 VALUES (%(employee_id)s, %(status)s, %(team)s, %(role)s, %(timezone)s, %(work_start)s,
-        %(work_end)s, %(effective_at)s, %(notice_given_at)s, %(changed_at)s, %(changed_by)s)
+        %(work_end)s, %(effective_at)s, %(notice_given_at)s, %(changed_at)s, %(changed_by)s,
+        %(schedule)s, CASE WHEN %(schedule)s::text IS NULL THEN NULL ELSE %(effective_at)s END)
 ON CONFLICT (employee_id) DO UPDATE SET
     status = excluded.status,
     team = coalesce(excluded.team, employees.team),
@@ -24,6 +26,8 @@ ON CONFLICT (employee_id) DO UPDATE SET
     timezone = coalesce(excluded.timezone, employees.timezone),
     work_start = coalesce(excluded.work_start, employees.work_start),
     work_end = coalesce(excluded.work_end, employees.work_end),
+    schedule = coalesce(excluded.schedule, employees.schedule),
+    schedule_from = coalesce(excluded.schedule_from, employees.schedule_from),
     effective_at = excluded.effective_at,
     notice_given_at = CASE WHEN excluded.status = 'active' THEN NULL
                            ELSE coalesce(employees.notice_given_at, excluded.notice_given_at) END,
@@ -49,6 +53,7 @@ def employee_row(change: EmployeeStatusChanged) -> dict[str, Any]:
         "notice_given_at": change.effective_at if change.status != "active" else None,
         "changed_at": change.at,
         "changed_by": change.changed_by,
+        "schedule": change.schedule,
     }
 
 

@@ -80,14 +80,15 @@ class Bucket:
 
 
 @lru_cache(maxsize=1 << 17)
-def local_date(at: datetime, zone: ZoneInfo) -> date:
-    """The local calendar day of ``at``; remembered, as every detector asks it of every access
-    and a worker asks it again of the same history at each evaluation."""
-    return at.astimezone(zone).date()
+def local_date(at: datetime, zone: ZoneInfo, start: int = 0) -> date:
+    """The local working day of ``at`` (days begin at local hour ``start``); remembered, as
+    every detector asks it of every access and a worker asks it again at each evaluation."""
+    local = at.astimezone(zone)
+    return (local - timedelta(hours=start)).date() if start else local.date()
 
 
 def by_local_day(
-    accesses: Iterable[Access], zone: ZoneInfo, drop: AbstractSet[str] = frozenset()
+    accesses: Iterable[Access], zone: ZoneInfo, drop: AbstractSet[str] = frozenset(), start: int = 0
 ) -> dict[date, Bucket]:
     """Group accesses by the employee's local calendar day, leaving out the customers in
     ``drop`` (the accesses still count)."""
@@ -97,7 +98,7 @@ def by_local_day(
     kept: list[Access] = []
     customers: dict[str, None] = {}
     for access in accesses:
-        if (at_day := local_date(access.at, zone)) != day:
+        if (at_day := local_date(access.at, zone, start)) != day:
             bucket = days.get(at_day)
             if bucket is None:
                 bucket = days[at_day] = Bucket()
@@ -115,14 +116,14 @@ def views_by_day(
     accesses: Iterable[Access], ctx: EmployeeContext, cfg: DetectorConfig
 ) -> dict[date, Bucket]:
     """The customers viewed per local day (shared by the detectors of one stream)."""
-    return shared(accesses, ("views_by_day", ctx.timezone, cfg.view_actions),
-                  lambda: by_local_day(in_order(accesses, cfg.view_actions), ctx.zone))
+    return shared(accesses, ("views_by_day", ctx.timezone, ctx.day_start, cfg.view_actions),
+                  lambda: by_local_day(in_order(accesses, cfg.view_actions), ctx.zone, start=ctx.day_start))
 
 
-def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Local midnight to the next local midnight, in UTC."""
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+def day_window(day: date, zone: ZoneInfo, hour: int = 0) -> tuple[datetime, datetime]:
+    """From the day's start (local midnight, or local ``hour``) to the next day's, in UTC."""
+    start = datetime.combine(day, time(hour), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(hour), tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
 
 

@@ -20,6 +20,10 @@ _VIEWS: frozenset[AccessAction] = frozenset(
      "customer.segment"}
 )
 _CUSTOMER_DATA: frozenset[AccessAction] = _VIEWS | {"customer.search"}
+# Every door that shows who a customer is: cards, timelines, exports, search result lists,
+# request and task lists, reports (pages record the same actions).
+_REVEALING: frozenset[AccessAction] = _CUSTOMER_DATA | {
+    "request.list", "task.list", "report.dormant", "report.birthdays", "customer.segment"}
 
 
 class DetectorConfig(BaseModel):
@@ -33,8 +37,13 @@ class DetectorConfig(BaseModel):
         "left out: one search for a common name lists dozens of people; harvesting through "
         "search is the enumeration detector's job.",
     )
+    reason_actions: frozenset[AccessAction] = Field(
+        default=_REVEALING,
+        description="Actions whose customers need a business reason (no_business_reason, "
+        "low_and_slow): every door that reveals who a customer is counts the same.",
+    )
     activity_actions: frozenset[AccessAction] = Field(
-        default=_CUSTOMER_DATA, description="Actions counted as customer-data activity (off_hours)."
+        default=_REVEALING, description="Actions counted as customer-data activity (off_hours)."
     )
 
     baseline_days: int = Field(default=14, ge=1, description="Trailing days of the own baseline.")
@@ -49,6 +58,10 @@ class DetectorConfig(BaseModel):
     )
     volume_peer_factor: float = Field(
         default=2.5, ge=1, description="Peer group: alert above this multiple of the peers' median."
+    )
+    volume_new_peer_factor: float = Field(
+        default=3.75, ge=1,
+        description="Without an own baseline yet: above this multiple of the peers' median.",
     )
     volume_min_count: int = Field(
         default=40, ge=1, description="Never a volume spike at or below this many customers a day."
@@ -66,11 +79,28 @@ class DetectorConfig(BaseModel):
         default=20, ge=0, description="Customers a day viewed without a business reason."
     )
     no_reason_share: float = Field(
-        default=0.5, ge=0, le=1, description="And their share of the day's customers viewed."
+        default=0.2, ge=0, le=1, description="And their share of the day's customers viewed."
+    )
+    no_reason_factor: float = Field(
+        default=3.0, ge=1, description="And this multiple of the employee's own median day."
     )
 
     off_hours_threshold: int = Field(
-        default=10, ge=0, description="Accesses in one off-hours span (a night for 8-20 hours)."
+        default=10, ge=0, description="Accesses in one run outside the employee's hours."
+    )
+    off_hours_gap: timedelta = Field(
+        default=timedelta(hours=2), description="A longer pause ends a run of off-hours accesses."
+    )
+    shift_grace: timedelta = Field(
+        default=timedelta(minutes=45), description="A scheduled shift widened by this either side."
+    )
+    usual_hour_share: float = Field(
+        default=0.1, gt=0, le=1,
+        description="Learned hours: an hour is usual when active on this share of the days "
+        "(own history: of the employee's active days; team: of the peers' days).",
+    )
+    hours_baseline_days: int = Field(
+        default=28, ge=1, description="Trailing days the own and the team's usual hours come from."
     )
 
     enum_window: timedelta = Field(default=timedelta(minutes=30), description="Sliding window.")
@@ -93,6 +123,10 @@ class DetectorConfig(BaseModel):
     enum_search_count: int = Field(
         default=60, ge=1, description="Searches of any kind in the window."
     )
+    enum_name_count: int = Field(
+        default=25, ge=1,
+        description="Different names (surnames, name prefixes) searched in the window.",
+    )
 
     export_threshold: int = Field(default=5, ge=0, description="Exports in one local day.")
 
@@ -107,7 +141,7 @@ class DetectorConfig(BaseModel):
 
     low_slow_days: int = Field(default=30, ge=1, description="Rolling window, in local days.")
     low_slow_threshold: int = Field(
-        default=300, ge=1, description="Distinct customers without a business reason in the window."
+        default=120, ge=1, description="Distinct customers without a business reason in the window."
     )
 
 

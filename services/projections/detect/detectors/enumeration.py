@@ -1,13 +1,14 @@
 """Enumeration detector: walking the customer base through search.
 
-Three signals inside a sliding window of searches: a run of queries each "the next" of the
+Four signals inside a sliding window of searches: a run of queries each "the next" of the
 one before (+79120000001, +79120000002, ... or "а", "б", "в" ... or "aa", "ab", ...), many
-bare-prefix queries (one or two characters), or simply far more searches than a person on
-calls makes.
+bare-prefix queries (one or two characters), many different names (forty surnames in a few
+minutes), or simply far more searches than a person on calls makes.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,6 +81,7 @@ class _Signals:
 
     continues: list[bool]
     prefix: list[bool]
+    name: list[str | None]
 
     @classmethod
     def of(cls, searches: list[Access], cfg: DetectorConfig) -> _Signals:
@@ -94,7 +96,11 @@ class _Signals:
                 and searches[i].at - searches[i - 1].at <= cfg.enum_max_gap
             )
         prefix = [0 < len(q.replace(" ", "")) <= cfg.enum_prefix_len for q in queries]
-        return cls(continues, prefix)
+        # A name: letters only (a phone, an email or an id is not); its first word, so that
+        # "Иванова" and "Иванова Анна" are one name.
+        name = [q.split()[0] if q and n is None and q.replace(" ", "").isalpha() else None
+                for q, (n, _) in zip(queries, parsed, strict=True)]
+        return cls(continues, prefix, name)
 
 
 def _first_trigger(
@@ -103,15 +109,22 @@ def _first_trigger(
     """(first, trigger) indexes of the earliest search window where any signal fires."""
     run_start = left = begin
     prefixes = 0
+    names: Counter[str] = Counter()
     for right in range(begin, len(searches)):
         if right > begin and not signals.continues[right]:
             run_start = right
         prefixes += signals.prefix[right]
+        names.update(filter(None, [signals.name[right]]))
         while searches[right].at - searches[left].at >= cfg.enum_window:
             prefixes -= signals.prefix[left]
+            if (gone := signals.name[left]) is not None:
+                names[gone] -= 1
+                if not names[gone]:
+                    del names[gone]
             left += 1
         starts = [run_start] if right - run_start + 1 > cfg.enum_sequential_run else []
-        if prefixes > cfg.enum_prefix_count or right - left + 1 > cfg.enum_search_count:
+        if (prefixes > cfg.enum_prefix_count or right - left + 1 > cfg.enum_search_count
+                or len(names) > cfg.enum_name_count):
             starts.append(left)
         if starts:
             return min(starts), right
@@ -144,6 +157,7 @@ def _enumeration_alert(
         "sequential_run": (_longest_run(signals.continues[first:end]), cfg.enum_sequential_run),
         "prefix_searches": (sum(signals.prefix[first:end]), cfg.enum_prefix_count),
         "searches": (len(found), cfg.enum_search_count),
+        "different_names": (len({n for n in signals.name[first:end] if n}), cfg.enum_name_count),
     }
     ratio = max(count / max(limit, 1) for count, limit in signal_counts.values())
     ev = evidence(

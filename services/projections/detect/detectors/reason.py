@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 
 from services.projections.detect.detectors.common import (
+    Baseline,
     Bucket,
     PeerCounts,
     by_local_day,
@@ -15,7 +16,7 @@ from services.projections.detect.detectors.common import (
     in_order,
     make_alert,
     shared,
-    views_by_day,
+    trailing,
 )
 from services.projections.detect.detectors.config import DEFAULT_CONFIG, DetectorConfig
 from services.projections.detect.detectors.model import Access, Alert, EmployeeContext
@@ -28,11 +29,23 @@ def _unknown_by_day(
     known = ctx.known_customer_ids
 
     def group() -> dict[date, Bucket]:
-        views = in_order(accesses, cfg.view_actions)
+        views = in_order(accesses, cfg.reason_actions)
         return by_local_day([a for a in views if not known.issuperset(a.customer_ids)],
-                            ctx.zone, drop=known)
+                            ctx.zone, drop=known, start=ctx.day_start)
 
-    return shared(accesses, ("unknown_by_day", ctx.timezone, cfg.view_actions, known), group)
+    return shared(accesses, ("unknown_by_day", ctx.timezone, ctx.day_start, cfg.reason_actions, known), group)
+
+
+def _revealed_by_day(accesses: Sequence[Access], ctx: EmployeeContext, cfg: DetectorConfig) -> dict[date, Bucket]:
+    return shared(accesses, ("revealed_by_day", ctx.timezone, ctx.day_start, cfg.reason_actions),
+                  lambda: by_local_day(in_order(accesses, cfg.reason_actions), ctx.zone,
+                                       start=ctx.day_start))
+
+
+def _own_normal(counts: dict[date, int], day: date, cfg: DetectorConfig) -> float:
+    """The employee's usual count of such customers a day (0 until there are enough days)."""
+    past = trailing(counts, day, cfg.baseline_days)
+    return Baseline.of(past).median if len(past) >= cfg.baseline_min_days else 0.0
 
 
 def detect_no_business_reason(
@@ -42,20 +55,24 @@ def detect_no_business_reason(
     *,
     peers: PeerCounts | None = None,
 ) -> list[Alert]:
-    """Days with more than ``no_reason_count`` customers viewed outside the employee's own
-    interactions and queue, making up more than ``no_reason_share`` of the day's customers.
+    """Days with more than ``no_reason_count`` customers read (through any door) without a
+    business reason, more than ``no_reason_factor`` times the employee's own usual day of
+    them, and more than ``no_reason_share`` of the day's customers.
 
-    Both conditions, because a few look-ups for a colleague are normal, and a busy day of
-    mostly one's own customers with a handful of strangers is too.
+    A few look-ups for a colleague are normal, and so is a busy day of mostly one's own
+    customers with a handful of strangers; forty strangers hidden in a normal day are not.
     """
-    totals = views_by_day(accesses, ctx, cfg)
+    totals = _revealed_by_day(accesses, ctx, cfg)
+    days = _unknown_by_day(accesses, ctx, cfg)
+    counts = {day: len(bucket.customers) for day, bucket in days.items()}
     alerts = []
-    for day, unknown in _unknown_by_day(accesses, ctx, cfg).items():
-        count, total = len(unknown.customers), len(totals[day].customers)
+    for day, unknown in days.items():
+        count, total = counts[day], len(totals[day].customers)
         share = count / total
-        if count <= cfg.no_reason_count or share <= cfg.no_reason_share:
+        usual = _own_normal(counts, day, cfg)
+        if count <= max(cfg.no_reason_count, usual * cfg.no_reason_factor) or share <= cfg.no_reason_share:
             continue
-        window = day_window(day, ctx.zone)
+        window = day_window(day, ctx.zone, ctx.day_start)
         ev = evidence(
             window,
             unknown.accesses,
@@ -64,6 +81,7 @@ def detect_no_business_reason(
             customers_viewed=total,
             share=round(share, 4),
             share_threshold=cfg.no_reason_share,
+            usual_per_day=usual,
         )
         alerts.append(make_alert(ctx, "no_business_reason", count, cfg.no_reason_count, window, ev))
     return alerts
@@ -104,7 +122,8 @@ def detect_low_and_slow(
         if count <= cfg.low_slow_threshold:
             continue
         last_alert = day
-        window = (day_window(day - span, ctx.zone)[0], day_window(day, ctx.zone)[1])
+        window = (day_window(day - span, ctx.zone, ctx.day_start)[0],
+                  day_window(day, ctx.zone, ctx.day_start)[1])
         daily = [len(b.customers) for d, b in days.items() if day - span <= d <= day]
         ev = evidence(
             window,

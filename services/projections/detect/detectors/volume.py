@@ -16,6 +16,7 @@ from services.projections.detect.detectors.common import (
     evidence,
     in_order,
     iso,
+    local_date,
     make_alert,
     trailing,
     views_by_day,
@@ -51,13 +52,15 @@ def _peer_values(
 
 
 def _peer_threshold(
-    peers: PeerCounts | None, ctx: EmployeeContext, day: date, cfg: DetectorConfig
+    peers: PeerCounts | None, ctx: EmployeeContext, day: date, cfg: DetectorConfig, alone: bool
 ) -> tuple[Baseline, float] | None:
+    """``alone``: the peers are the only yardstick (no own baseline yet), so a wider margin:
+    a new hire's or a supervisor's first weeks differ from the average agent's day."""
     values = _peer_values(peers, ctx, day, cfg)
     if len(values) < cfg.peer_min_size:
         return None
     base = Baseline.of(values)
-    return base, base.median * cfg.volume_peer_factor
+    return base, base.median * (cfg.volume_new_peer_factor if alone else cfg.volume_peer_factor)
 
 
 def _volume_alert(
@@ -69,14 +72,14 @@ def _volume_alert(
     peers: PeerCounts | None,
 ) -> Alert | None:
     own = _own_threshold(counts, day, cfg)
-    peer = _peer_threshold(peers, ctx, day, cfg)
+    peer = _peer_threshold(peers, ctx, day, cfg, alone=own is None)
     if own is None and peer is None:
         return None
     # Both comparisons must agree: above one's own normal AND above what the team does today.
     threshold = max([float(cfg.volume_min_count)] + [t for _, t in filter(None, (own, peer))])
     if counts[day] <= threshold:
         return None
-    window = day_window(day, ctx.zone)
+    window = day_window(day, ctx.zone, ctx.day_start)
     ev = evidence(
         window,
         bucket.accesses,
@@ -128,7 +131,7 @@ def _pre_notice_median(
 def _notice_alert(
     ctx: EmployeeContext, day: date, bucket: Bucket, baseline: dict[str, Any], threshold: float
 ) -> Alert:
-    window = day_window(day, ctx.zone)
+    window = day_window(day, ctx.zone, ctx.day_start)
     notice = iso(ctx.notice_given_at) if ctx.notice_given_at else None
     ev = evidence(
         window, bucket.accesses, bucket.customers, baseline=baseline, notice_given_at=notice
@@ -153,12 +156,12 @@ def detect_notice_activity(
     if ctx.status == "active" or notice is None:
         return []
     views = in_order(accesses, cfg.view_actions)
-    before = by_local_day((a for a in views if a.at < notice), ctx.zone)
-    baseline = _pre_notice_median(before, notice.astimezone(ctx.zone).date(), ctx, cfg, peers)
+    before = by_local_day((a for a in views if a.at < notice), ctx.zone, start=ctx.day_start)
+    baseline = _pre_notice_median(before, local_date(notice, ctx.zone, ctx.day_start), ctx, cfg, peers)
     if baseline is None:
         return []
     threshold = max(baseline["median"] * cfg.notice_factor, float(cfg.notice_min_count))
-    after = by_local_day((a for a in views if a.at >= notice), ctx.zone)
+    after = by_local_day((a for a in views if a.at >= notice), ctx.zone, start=ctx.day_start)
     return [
         _notice_alert(ctx, day, bucket, baseline, threshold)
         for day, bucket in after.items()

@@ -82,10 +82,10 @@ def detect_bulk_export(
     """More than ``export_threshold`` data-subject exports in one local day."""
     exports = in_order(accesses, {"customer.export"})
     alerts = []
-    for day, bucket in by_local_day(exports, ctx.zone).items():
+    for day, bucket in by_local_day(exports, ctx.zone, start=ctx.day_start).items():
         if len(bucket.accesses) <= cfg.export_threshold:
             continue
-        window = day_window(day, ctx.zone)
+        window = day_window(day, ctx.zone, ctx.day_start)
         ev = evidence(window, bucket.accesses, bucket.customers, exports=len(bucket.accesses))
         alerts.append(
             make_alert(ctx, "bulk_export", len(bucket.accesses), cfg.export_threshold, window, ev)

@@ -1,0 +1,1 @@
+"""Kafka-direct producers: canonical JSON on interactions.raw.v1, validated and forwarded."""

@@ -1,0 +1,72 @@
+"""The raw validator worker: interactions.raw.v1 -> interactions.v1 or the dead letter.
+
+Its verdicts are records to send, so it writes them to the outbox in the transaction that
+tracks its position on the raw topic; the relay publishes them. A restart at any instant
+neither loses a record nor forwards one under another id (ids are deterministic; a re-sent
+forward is a duplicate the resolver absorbs).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore
+
+from events import topics
+from events.records import Outgoing
+from kartoteka import outbox
+from services.projections.raw.validate import HEADERS, Forward, Invalid, verdict
+from services.projections.records import Decoded
+from services.projections.spec import Context, WorkerSpec
+from services.projections.tracking import Positions
+
+NAME = "raw"
+log = logging.getLogger(__name__)
+
+
+class RawValidator:
+    """Every raw record gets its verdict in ``digest`` (a raw record is no envelope, so none is
+    left to the runner's decode); ``apply`` writes each verdict to the outbox."""
+
+    def __init__(self, datastore: PostgresDatastore, positions: Positions) -> None:
+        self.datastore, self.positions = datastore, positions
+
+    def digest(self, raw: bytes | None) -> Forward | Invalid:
+        return verdict(raw, datetime.now(UTC))
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        sending = records(items)
+        with self.datastore.transaction(commit=True) as curs:
+            outbox.write(curs, sending, NAME)
+            self.positions.record(curs, trackings)
+
+
+def records(items: list[Decoded]) -> list[Outgoing]:
+    """Forwards keyed as ours (a repeat within the batch once), dead letters with their reason."""
+    sending, forwarded = [], set()
+    for item in items:
+        outcome = item.digest
+        if isinstance(outcome, Forward) and outcome.id not in forwarded:
+            forwarded.add(outcome.id)  # later repeats are duplicates the resolver absorbs
+            sending.append(Outgoing(topics.INTERACTIONS, outcome.key, outcome.value, tuple(HEADERS)))
+        elif isinstance(outcome, Invalid):
+            where = f"{item.topic}/{item.partition}/{item.offset}"
+            log.warning("raw record dead-lettered", extra={"source": where, "reason": outcome.reason[:500]})
+            sending.append(Outgoing(topics.INTERACTIONS_DLQ, item.key, outcome.value, (
+                ("error", outcome.reason.encode()), ("dlq-worker", NAME.encode()),
+                ("dlq-source", where.encode()))))
+    return sending
+
+
+def _build(ctx: Context) -> RawValidator:
+    return RawValidator(ctx.datastore, ctx.positions)
+
+
+WORKER = WorkerSpec(
+    name=NAME,
+    consumes=(topics.INTERACTIONS_RAW,),
+    produces=(topics.INTERACTIONS, topics.INTERACTIONS_DLQ),  # through the outbox and the relay
+    build=_build,
+)

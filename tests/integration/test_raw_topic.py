@@ -1,0 +1,98 @@
+"""Kafka-direct producers: any client writes canonical JSON to interactions.raw.v1; the validator
+forwards the valid records re-keyed as ours and dead-letters the rest with an ``error`` header,
+exactly once across restarts, never stopped by poison."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from events import topics
+from events.envelope import decode
+from events.ids import interaction_id
+from tests.support import kcat, librdkafka
+from tests.support.kafka_tools import produce, read_all
+from tests.support.workers import running, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def canonical(n: int, phone: str = "+79123456789") -> str:
+    return json.dumps({"channel": "sms", "external_id": f"raw-{n}", "occurred_at": "2026-11-20T10:00:00+03:00",
+                       "direction": "inbound", "customer": {"phone": phone, "name": "Ирина"}, "body": f"#{n}"},
+                      ensure_ascii=False)
+
+
+def validator(settings):
+    """The raw worker and the relay that publishes its outbox, as ``kartoteka up`` runs them."""
+    return running(settings, ("raw", "relay"))
+
+
+def forwarded(settings) -> list:
+    return read_all(settings, settings.topic(topics.INTERACTIONS), idle_ms=300)
+
+
+def dead(settings) -> list:
+    return read_all(settings, settings.topic(topics.INTERACTIONS_DLQ), idle_ms=300)
+
+
+def kafka_python(settings, topic: str, lines: list[tuple[str, str]]) -> None:
+    produce(settings, topic, [(k.encode(), v.encode(), []) for k, v in lines])
+
+
+@pytest.mark.parametrize("producer", ["kcat", "librdkafka", "kafka-python"])
+def test_a_foreign_producer_end_to_end(settings, producer):
+    raw_topic = settings.topic(topics.INTERACTIONS_RAW)
+    lines = [("any-key-1", canonical(1)), ("x", "this is not json"), ("y", json.dumps({"channel": "fax"})),
+             ("any-key-2", canonical(2, "8 (912) 765-43-21"))]
+    if producer == "kcat":
+        kcat.produce(settings.bootstrap, raw_topic, lines)
+    elif producer == "librdkafka":
+        librdkafka.produce(settings.bootstrap, raw_topic, lines)
+    else:
+        kafka_python(settings, raw_topic, lines)
+    with running(settings, ("raw", "relay", "resolver")):
+        wait_until(lambda: len(forwarded(settings)) == 2 and len(dead(settings)) == 2, timeout_s=60,
+                   message="two forwarded, two dead-lettered")
+        wait_until(lambda: _attributed(settings) == 2, timeout_s=60, message="resolver attributed both")
+    records = {decode(r.value)[0].id: r for r in forwarded(settings)}
+    assert set(records) == {interaction_id("sms", "raw-1"), interaction_id("sms", "raw-2")}
+    assert records[interaction_id("sms", "raw-2")].key == b"phone:+79127654321"  # re-keyed as ours
+    errors = sorted(dict(r.headers)["error"].decode() for r in dead(settings))
+    assert errors[0].startswith("not JSON") and errors[1].startswith("not a canonical interaction")
+    assert "channel" in errors[1]
+    assert {r.key for r in dead(settings)} == {b"x", b"y"}  # the original key and value, kept
+    assert {r.value for r in dead(settings)} == {b"this is not json", b'{"channel": "fax"}'}
+
+
+def test_poison_between_good_records_and_restarts_keep_exactly_once(settings):
+    raw_topic = settings.topic(topics.INTERACTIONS_RAW)
+    first = [(f"k{n}".encode(), canonical(n).encode(), []) for n in range(50)]
+    first[10] = (b"p", b"\x00\xff{{{", [])
+    first[20] = (b"q", b"[" * 50_000, [])
+    produce(settings, raw_topic, first)
+    with validator(settings):
+        wait_until(lambda: len(forwarded(settings)) == 48, timeout_s=60, message="48 forwarded")
+    produce(settings, raw_topic, [(b"k", canonical(n).encode(), []) for n in range(45, 60)])
+    with validator(settings):  # restarted: resumes from its tracked position
+        wait_until(lambda: len({decode(r.value)[0].id for r in forwarded(settings)}) == 58, timeout_s=60,
+                   message="the new ids forwarded")
+    ids = Counter(decode(r.value)[0].id for r in forwarded(settings))
+    # The first 50 once each; 45-49 came twice on the raw topic and are forwarded again, with the same
+    # ids (the resolver keeps one), the rest once.
+    assert len(forwarded(settings)) == 48 + 15
+    assert all(count == 1 for id_, count in ids.items()
+               if id_ not in {interaction_id("sms", f"raw-{n}") for n in range(45, 50)})
+    assert len(dead(settings)) == 2
+
+
+def _attributed(settings) -> int:
+    import psycopg
+
+    ids = [interaction_id("sms", "raw-1"), interaction_id("sms", "raw-2")]
+    with psycopg.connect(settings.dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM identity_events WHERE originator_id = ANY(%s::uuid[])"
+                           " AND originator_version = 1", (ids,)).fetchone()
+    return int(row[0]) if row else 0

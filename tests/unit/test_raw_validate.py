@@ -1,0 +1,38 @@
+"""Raw Kafka records -> forward (our id, our key, the contract's envelope) or a dead-letter reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from events.envelope import decode
+from events.ids import interaction_id
+from services.projections.raw.validate import Forward, Invalid, verdict
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+VALID = {"channel": "sms", "external_id": "sms-1", "occurred_at": "2026-11-20T10:00:00+03:00",
+         "direction": "inbound", "customer": {"phone": "8 912 345-67-89"}, "body": "Привет"}
+
+
+def test_a_canonical_record_is_forwarded_with_our_id_and_key():
+    outcome = verdict(json.dumps(VALID).encode(), NOW)
+    assert isinstance(outcome, Forward)
+    assert outcome.id == interaction_id("sms", "sms-1") and outcome.key == b"phone:+79123456789"
+    envelope, payload = decode(outcome.value)
+    assert envelope.id == outcome.id and payload.body == "Привет"
+
+
+def test_poison_gets_a_reason_never_an_exception():
+    cases = {
+        b"": "empty record",
+        b"\xff\xfe garbage": "not JSON",
+        b"[1, 2]": "not a canonical interaction",
+        json.dumps({**VALID, "channel": "fax"}).encode(): "channel",
+        json.dumps({**VALID, "customer": {}}).encode(): "customer",
+        b'{"channel": "sms", "external_id": "\\ud800"}': "not a canonical interaction",
+        b"[" * 100_000: "not",
+    }
+    for raw, why in cases.items():
+        outcome = verdict(raw, NOW)
+        assert isinstance(outcome, Invalid) and why in outcome.reason, (raw[:40], outcome)
+        assert outcome.value == raw
