@@ -6,6 +6,7 @@
 -- request takes the next free slot of the thread's schedule, so the rate holds whatever the
 -- answers' latency, as long as a connection is free. At the end the latency histogram is
 -- written to WRK_OUT as JSON (percentiles 0.1..100 by 0.1, in microseconds).
+-- With WRK_AUTH=cookie each line of WRK_TOKENS is a page session cookie instead (the desk's pages).
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -29,6 +30,7 @@ end
 local paths = lines(os.getenv("WRK_PATHS"))
 local tokens = lines(os.getenv("WRK_TOKENS"))
 local interval = 1000 / tonumber(os.getenv("WRK_RATE"))
+local cookie = os.getenv("WRK_AUTH") == "cookie"
 local next_slot = 0
 
 function init(args)
@@ -42,8 +44,10 @@ function delay()
 end
 
 function request()
-  return wrk.format("GET", paths[math.random(#paths)],
-    { ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)] })
+  local token = tokens[math.random(#tokens)]
+  local headers = cookie and { ["Cookie"] = "kartoteka_session=" .. token }
+    or { ["Authorization"] = "Bearer " .. token }
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
 function done(summary, latency, requests)

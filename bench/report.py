@@ -19,6 +19,8 @@ TARGETS: list[tuple[str, Getter, str, float, str]] = [
      "<", 50, "ms"),
     ("reports p99 (dormant, birthdays, activity)",
      lambda r: r["reads"]["endpoints"]["reports"]["all"]["api_ms"]["p99"], "<", 200, "ms"),
+    ("card page HTML p99", lambda r: r["reads"]["endpoints"]["card_page"]["card_page"]["api_ms"]["p99"],
+     "<", 30, "ms"),
     ("replay", lambda r: r["replay"]["per_s"], ">=", 5000, "/s"),
     ("raw mail ingestion (~5 KB)", lambda r: r["channels"]["email"]["per_s"], ">=", 300, "/s"),
     ("cdr-csv lines", lambda r: r["channels"]["cdr"]["per_s"], ">=", 5000, "/s"),

@@ -57,10 +57,11 @@ def wrk_binary() -> str:
 
 
 def start_wrk(url: str, paths: Path, tokens: Path, rate: float, connections: int, seconds: float,
-              out: Path) -> subprocess.Popen[bytes]:
-    """One wrk thread offering ``rate`` requests/s over ``connections`` keep-alive connections."""
+              out: Path, auth: str = "bearer") -> subprocess.Popen[bytes]:
+    """One wrk thread offering ``rate`` requests/s over ``connections`` keep-alive connections;
+    ``auth`` "cookie" sends each line of ``tokens`` as the pages' session cookie."""
     env = {**os.environ, "WRK_PATHS": str(paths), "WRK_TOKENS": str(tokens),
-           "WRK_RATE": str(rate), "WRK_OUT": str(out)}
+           "WRK_RATE": str(rate), "WRK_OUT": str(out), "WRK_AUTH": auth}
     argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
             "-s", str(SCRIPT), url]
     out.unlink(missing_ok=True)
@@ -77,12 +78,13 @@ def run_wrk(
     out_dir: Path,
     pids: dict[str, int],
     label: str,
+    auth: str = "bearer",
 ) -> dict[str, WrkRun]:
     """Concurrent wrk processes, one per named load (its paths file and offered rate)."""
     meter = Meter(pids).start()
     started = time.monotonic()
     outs = {name: out_dir / f"wrk-{label}-{name.replace(':', '-')}.json" for name in loads}
-    running = {name: start_wrk(url, paths, tokens, rate, connections, seconds, outs[name])
+    running = {name: start_wrk(url, paths, tokens, rate, connections, seconds, outs[name], auth)
                for name, (paths, rate) in loads.items()}
     with tqdm(total=int(seconds), desc=f"wrk {label}", unit="s", leave=False) as bar:
         while any(p.poll() is None for p in running.values()):

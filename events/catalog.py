@@ -80,6 +80,10 @@ AccessAction = Literal[
     # Personal data (events/privacy.py): the reason travels sealed in ``query``.
     "customer.erase",
     "customer.hold",
+    # Possible duplicates (events/duplicates.py): the review queue and its decisions.
+    "duplicate.list",
+    "duplicate.accept",
+    "duplicate.reject",
 ]
 
 

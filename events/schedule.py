@@ -86,7 +86,7 @@ def _zone(text: str) -> tuple[str, str]:
     body, _, zone = text.strip().rpartition(" ")
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory: IsADirectoryError
         raise ValueError(f"the schedule must end in a time zone such as Europe/Moscow, not {zone!r}") from None
     return body.strip(), zone
 

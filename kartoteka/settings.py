@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     timeline_processes: int = Field(2, ge=1, le=64)
     timeline_share_backlog: int = Field(20_000, ge=0)
     log_level: str = "INFO"
+    # The pages show dates in this zone (an agent reads local times during a call).
+    pages_timezone: str = "Europe/Moscow"
     db_pool_size: int = 4
     # The embedded PostgreSQL's shared_buffers in MB, or "auto": a quarter of the memory,
     # 128MB to 8GB (kartoteka.embedded.shared_buffers_mb). Ignored with DATABASE_URL.
@@ -70,6 +72,10 @@ class Settings(BaseSettings):
     identity_blocked: str = ""  # comma-separated keys, e.g. "phone:+74951234567,email:info@shop.ru"
     identity_max_merges: int = Field(2, ge=0)
     identity_merge_window_days: int = Field(30, ge=1)
+    # Possible duplicates (issue 20): the lowest match probability proposed for review.
+    duplicates_min_score: float = Field(0.9, gt=0, lt=1)
+    # Above this probability the finder merges without review (through the outbox); None = never.
+    duplicates_auto_merge_score: float | None = Field(None, gt=0.99, lt=1)
     # Channel-native formats (issue 13; README "Channels in their own formats").
     own_email_domains: str = ""  # comma-separated: mail from these is outbound
     email_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)

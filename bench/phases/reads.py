@@ -1,7 +1,9 @@
-"""Reads: p50/p99 of card, timeline, search and the supervisors' reports through the real api
-(agent and supervisor tokens, audited) on a bulk-loaded dataset (:mod:`bench.load`), at a steady
-offered rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same query functions the routes
-call (``services.api.queries``), called in-process, one at a time, with no HTTP, auth or audit event.
+"""Reads: p50/p99 of card, timeline, search, the supervisors' reports and the desk's card page
+(its HTML: card and first timeline page, rendered) through the real api (agent and supervisor
+tokens, page sessions; audited) on a bulk-loaded dataset (:mod:`bench.load`), at a steady offered
+rate per endpoint driven by wrk (:mod:`bench.wrk`); vs the same query functions the routes and
+pages call (``services.api.queries``) called in-process, one at a time, with
+no HTTP, auth or audit event.
 
 Each endpoint is warmed up first (the dataset was just bulk-loaded: its pages are not in
 PostgreSQL's cache yet), then measured. Reads come from a pool of agents, as in a contact
@@ -26,6 +28,8 @@ from bench.stack import Stack
 from bench.stats import ratio, summary
 from bench.wrk import WrkRun, merged, run_wrk, wrk_binary
 from kartoteka.auth import Role
+from services.api.pages.desk import PAGE as CARD_PAGE_ITEMS
+from services.api.pages.session import open_session
 from services.api.queries.customers import card_json, search
 from services.api.queries.timeline import timeline_page
 from services.projections.registry import names as worker_names
@@ -50,20 +54,26 @@ def run(ctx: Context) -> dict[str, Any]:
                                   for i in range(plan.read_agents)))
         leads = ctx.run_dir / "report-tokens.txt"  # reports are for supervisors
         leads.write_text("".join(f"{stack.token(Role.supervisor, f'bench-lead-{i:02d}')}\n" for i in range(5)))
+        sessions = ctx.run_dir / "read-sessions.txt"
+        sessions.write_text("".join(f"{open_session(stack.settings.secret, token)[1]}\n"
+                                    for token in tokens.read_text().split()))
         loads = {
             "card": {"card": (files["card"], plan.read_rate)},
             "timeline": {"timeline": (files["timeline"], plan.read_rate)},
             "search": {f"search:{k}": (files[k], plan.read_rate / len(SEARCH_KINDS)) for k in SEARCH_KINDS},
             "reports": {f"report:{k}": (files[f"report:{k}"], plan.read_rate / len(REPORT_KINDS))
                         for k in REPORT_KINDS},
+            "card_page": {"card_page": (files["card_page"], plan.read_rate)},
         }
         runs = {}
         for endpoint, load_ in loads.items():
             users = max(2, plan.read_users // len(load_))
-            who = leads if endpoint == "reports" else tokens
-            run_wrk(stack.url("api"), load_, who, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup")
+            auth, who = ("cookie", sessions) if endpoint == "card_page" else ("bearer", tokens)
+            who = leads if endpoint == "reports" else who
+            run_wrk(stack.url("api"), load_, who, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup",
+                    auth)
             runs[endpoint] = run_wrk(stack.url("api"), load_, who, users, plan.read_s, ctx.run_dir,
-                                     stack.pids(), endpoint)
+                                     stack.pids(), endpoint, auth)
         raw = asyncio.run(_raw(stack.settings.dsn, sample))
         raw.update(asyncio.run(raw_reports(stack.settings.dsn)))
     finally:
@@ -85,6 +95,7 @@ def _request_files(run_dir: Path, sample: list[dict[str, str]]) -> dict[str, Pat
     paths = {
         "card": [f"/v1/customers/{c['id']}" for c in sample],
         "timeline": [f"/v1/customers/{c['id']}/timeline" for c in sample],
+        "card_page": [f"/desk/customers/{c['id']}" for c in sample],
         **{k: [f"/v1/customers?q={quote(c[k], safe='')}" for c in sample] for k in SEARCH_KINDS},
         **{f"report:{k}": lines for k, lines in report_paths().items()},
     }
@@ -130,9 +141,16 @@ async def _raw(dsn: str, sample: list[dict[str, str]]) -> dict[str, list[float]]
                 "card": lambda w=who: card_json(pool, w["id"]),
                 "timeline": lambda w=who: timeline_page(pool, w["id"], None, None, 50),
                 f"search:{kind}": lambda w=who, k=kind: search(pool, w[k], 50),
+                "card_page": lambda w=who: _card_page(pool, w["id"]),
             }
             for name, call in calls.items():
                 started = time.perf_counter()
                 await call()
                 timings.setdefault(name, []).append((time.perf_counter() - started) * 1000)
     return timings
+
+
+async def _card_page(pool: AsyncConnectionPool, customer_id: str) -> Any:
+    """What the card page reads: the card, then the first page of the timeline."""
+    await card_json(pool, customer_id)
+    return await timeline_page(pool, customer_id, None, None, CARD_PAGE_ITEMS)

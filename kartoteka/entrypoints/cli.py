@@ -75,6 +75,20 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     return exits.OK if not report.skipped else exits.PARTIAL
 
 
+def _train_duplicates(settings: Settings, _: argparse.Namespace) -> int:
+    from kartoteka import db
+    from services.projections.duplicates.store import DuplicateStore
+    from services.projections.duplicates.training import train_and_store
+    from services.projections.tracking import Positions
+
+    datastore = db.datastore(settings.dsn, pool_size=1)
+    try:
+        found = train_and_store(DuplicateStore(datastore, Positions(datastore)), lambda line: print(line, flush=True))
+    finally:
+        datastore.close()
+    return 0 if found is not None else 2
+
+
 def _replay_detectors(settings: Settings, args: argparse.Namespace) -> int:
     from kartoteka import db
     from services.projections.detect.replay import replay, to_outbox
@@ -132,6 +146,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=["ingest", "api"])
     worker = sub.add_parser("worker", help="run one projection worker")
     worker.add_argument("name", choices=list(registry.names()))
+    sub.add_parser("train-duplicates", help="EM-train the duplicate model on the stored customers")
     _audit_commands(sub)
     from kartoteka.entrypoints.demo.command import add_arguments as demo_arguments
 
@@ -150,6 +165,7 @@ COMMANDS = {
     "serve": _serve,
     "worker": _worker,
     "replay-detectors": _replay_detectors,
+    "train-duplicates": _train_duplicates,
     "simulate-staff": _simulate_staff,
 }
 

@@ -20,10 +20,12 @@ from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
 from services.api.data_keys import ApiKeys
 from services.api.db_role import api_role
+from services.api.pages import install_pages
 from services.api.routes import (
     alerts,
     audit,
     customers,
+    duplicates,
     employees,
     exports,
     identity,
@@ -87,8 +89,9 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
-    for router in (customers.router, identity.router, exports.router, audit.router, employees.router,
-                   work.router, requests.router, tasks.router, reports.router, alerts.router,
+    for router in (customers.router, identity.router, duplicates.router, exports.router, audit.router,
+                   employees.router, work.router, requests.router, tasks.router, reports.router, alerts.router,
                    privacy.router):
         app.include_router(router)
+    install_pages(app)
     return app

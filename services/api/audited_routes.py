@@ -31,6 +31,9 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/v1/audit/access"): "audit.access",
     ("GET", "/v1/audit/alerts"): "audit.alerts",
     ("GET", "/v1/audit/verify"): "audit.verify",
+    ("GET", "/v1/duplicates"): "duplicate.list",
+    ("POST", "/v1/duplicates/{proposal_id}/accept"): "duplicate.accept",
+    ("POST", "/v1/duplicates/{proposal_id}/reject"): "duplicate.reject",
     ("GET", "/v1/audit/alerts/{alert_id}"): "audit.alert",
     ("POST", "/v1/audit/alerts/{alert_id}/status"): "audit.alert_status",
     ("GET", "/v1/audit/suppressions"): "audit.suppressions",
@@ -50,6 +53,23 @@ AUDITED: dict[RouteKey, AccessAction] = {
     # Personal data: erasure and legal holds are employee writes, audited with their reason.
     ("POST", "/v1/customers/{customer_id}/erase"): "customer.erase",
     ("POST", "/v1/customers/{customer_id}/hold"): "customer.hold",
+    # Pages: each read and write is audited like its JSON twin (services/api/pages).
+    ("GET", "/desk"): "task.list",
+    ("GET", "/desk/customers/{customer_id}"): "customer.card",
+    ("GET", "/desk/customers/{customer_id}/summary"): "customer.card",
+    ("GET", "/desk/customers/{customer_id}/timeline"): "customer.timeline",
+    ("GET", "/desk/duplicates"): "duplicate.list",
+    ("POST", "/desk/duplicates/{proposal_id}/accept"): "duplicate.accept",
+    ("POST", "/desk/duplicates/{proposal_id}/reject"): "duplicate.reject",
+    ("POST", "/desk/customers/{customer_id}/notes"): "customer.note",
+    ("POST", "/desk/customers/{customer_id}/profile"): "customer.profile",
+    ("POST", "/desk/customers/{customer_id}/requests"): "request.open",
+    ("POST", "/desk/customers/{customer_id}/tasks"): "task.create",
+    ("GET", "/console"): "audit.alerts",
+    ("POST", "/console/verify"): "audit.verify",
+    ("POST", "/console/alerts/{alert_id}/status"): "audit.alert_status",
+    ("GET", "/console/employees/{employee_id}"): "audit.access",
+    ("GET", "/console/customers/{customer_id}"): "audit.access",
 }
 """Routes that return customer (or audit) data, with the action each records."""
 
@@ -60,6 +80,12 @@ NO_CUSTOMER_DATA: dict[RouteKey, str] = {
     ("POST", "/v1/employees/{employee_id}/status"): "writes employee context, echoes it back",
     ("POST", "/v1/customers/{customer_id}/split"): "a command: answers with the command id and "
     "the customer ids the caller named",
+    ("GET", "/login"): "the sign-in form",
+    ("POST", "/login"): "checks a token, sets the session cookie",
+    ("POST", "/logout"): "drops the session cookie",
+    ("GET", "/desk/events"): "ids of this agent's inbound calls and chats; the card they pop is "
+    "read (and audited) by /desk/customers/{customer_id}/summary",
+    ("GET", "/console/customers"): "redirects to the who-saw page of the id typed in",
     ("GET", "/openapi.json"): "the API's schema",
     ("HEAD", "/openapi.json"): "the API's schema",
     ("GET", "/docs"): "the API's documentation page",

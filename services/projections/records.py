@@ -11,6 +11,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import BaseModel
 
 from events import catalog as _catalog  # noqa: F401  (registers the event types)
+from events import duplicates as _duplicates  # noqa: F401
 from events import identity as _identity  # noqa: F401
 from events import privacy as _privacy  # noqa: F401
 from events.envelope import Envelope, EventDecodeError, decode

@@ -22,6 +22,7 @@ MODULES = (
     "services.projections.detect.worker",
     "services.projections.alerts.worker",
     "services.projections.work.worker",
+    "services.projections.duplicates.worker",
     "services.projections.raw.worker",
     "services.projections.retention.worker",
 )

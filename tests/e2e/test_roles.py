@@ -20,6 +20,9 @@ from tests.support.workers import running, wait_until
 pytestmark = pytest.mark.integration
 
 OPERATIONAL = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# The pages sign in with a session cookie, not a bearer token: tests/browser/test_sessions.py
+# holds every page route to its roles.
+PAGES = ("/login", "/logout", "/desk", "/console", "/static")
 # Routes the contract names; enumeration finding fewer means it missed routes, not that they are safe.
 CONTRACT = {
     ("ingest", "POST", "/v1/interactions"),
@@ -75,7 +78,7 @@ def routes_of(service: str, app: FastAPI) -> list[Route]:
     found = []
     for route in _flat_routes(app):
         path = getattr(route, "path", None)
-        if path is None or path in OPERATIONAL:
+        if path is None or path in OPERATIONAL or path.startswith(PAGES):
             continue
         roles = _declared_roles(getattr(route, "dependant", None))
         for method in sorted(getattr(route, "methods", None) or ()):
@@ -164,9 +167,16 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "GET", "/v1/reports/dormant"): lambda d: ({}, {"days": "30"}, None),
     ("api", "GET", "/v1/reports/birthdays"): lambda d: ({}, {"within_days": "7"}, None),
     ("api", "GET", "/v1/reports/activity"): lambda d: ({}, {"by": "channel"}, None),
+    # Possible duplicates (issue 20): the proposal is made in the happy path's setup and stays open
+    # (the finder stops before these calls), so every admitted role can decide it.
+    ("api", "GET", "/v1/duplicates"): lambda d: ({}, {"status": "open"}, None),
+    ("api", "POST", "/v1/duplicates/{proposal_id}/accept"): lambda d: ({"proposal_id": d["proposal"]}, {}, None),
+    ("api", "POST", "/v1/duplicates/{proposal_id}/reject"): lambda d: (
+        {"proposal_id": d["proposal"]}, {}, {"reason": "two people"}
+    ),
 }
 MADE_UP = {"customer": str(uuid.uuid4()), "phone": "+79161234567", "request": str(uuid.uuid4()),
-           "task": str(uuid.uuid4()), "alert": str(uuid.uuid4())}
+           "task": str(uuid.uuid4()), "proposal": str(uuid.uuid4()), "alert": str(uuid.uuid4())}
 
 
 def _call(client: TestClient, route: Route, data: dict[str, str], headers: dict[str, str]) -> Any:
@@ -262,8 +272,9 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
         headers=auth("channel", "tel"),
     )
     assert sent.status_code == 202, sent.text
+    twin = _duplicate_pair(both["ingest"], auth)
     alert = raise_alert(settings, "emp-roles-watched")
-    with running(settings, ("resolver", "relay", "timeline", "work", "alerts")):
+    with running(settings, ("resolver", "relay", "timeline", "work", "alerts", "duplicates")):
         found = wait_until(
             lambda: both["api"]
             .get("/v1/customers", params={"q": phone}, headers=auth("agent", "emp-setup"))
@@ -271,7 +282,8 @@ def test_every_admitted_role_gets_a_success_on_the_happy_path_of_every_route(
             message="the customer is searchable",
         )
         data = {"customer": found[0]["id"], "phone": phone, "alert": alert,
-                **_work_items(both["api"], auth, found[0]["id"])}
+                **_work_items(both["api"], auth, found[0]["id"]),
+                "proposal": _open_proposal(both["api"], auth, twin)}
         wait_until(lambda: both["api"].get(f"/v1/audit/alerts/{alert}", headers=auth(
             "security_officer", "emp-setup")).status_code == 200, message="the alert is listed")
     failures = []
@@ -295,3 +307,23 @@ def _work_items(api: TestClient, auth: Callable[..., dict[str, str]], customer: 
             p, params={"limit": 500}, headers=auth("supervisor", "emp-setup")).json()["items"]),
             message=f"{wanted} listed by {path}")
     return {"request": request, "task": task}
+
+
+def _duplicate_pair(ingest: TestClient, auth: Callable[..., dict[str, str]]) -> str:
+    """One person twice (a mistyped number, the same birth date and address); their house number."""
+    phone = unique_phone().replace(" ", "").replace("-", "")
+    for number in (phone, phone[:-1] + str((int(phone[-1]) + 1) % 10)):
+        sent = ingest.post("/v1/interactions", headers=auth("channel", "web"), json=interaction(
+            customer={"phone": number, "name": "Анна Соколова"},
+            details={"birth_date": "1977-03-04", "address": f"Тверь, ул. Мира, {phone[-4:]}"}))
+        assert sent.status_code == 202, sent.text
+    return phone[-4:]
+
+
+def _open_proposal(api: TestClient, auth: Callable[..., dict[str, str]], house: str) -> str:
+    def find() -> str | None:
+        answer = api.get("/v1/duplicates", params={"limit": 500}, headers=auth("supervisor", "emp-setup"))
+        return next((i["id"] for i in answer.json()["items"] for e in i["evidence"]
+                     if e["attribute"] == "address" and house in str(e["values"])), None)
+
+    return wait_until(find, message="a proposal for the duplicate pair")

@@ -8,7 +8,16 @@ from typing import Any
 from events.identifiers import Identifier
 from events.ids import customer_id_for, interaction_id
 from events.interaction import Interaction
-from services.projections.identity.decide import Attribute, Link, Merge, Register, Snapshot, decide
+from services.projections.identity.decide import (
+    Attribute,
+    Link,
+    Merge,
+    Register,
+    Remember,
+    Snapshot,
+    decide,
+)
+from services.projections.identity.guards import Traits
 
 MSK = timezone(timedelta(hours=3))
 AT = datetime(2024, 5, 1, 10, 0, tzinfo=MSK)
@@ -56,9 +65,11 @@ def test_a_new_customer_is_registered_with_a_deterministic_id_and_every_identifi
         ("link", new, PHONE.key),
         ("link", new, EMAIL.key),
         ("link", new, HANDLE.key),
+        ("remember",),
         ("attribute", new, iid),
     ]
     assert commands[0] == Register(new, iid, AT)
+    assert commands[-2] == Remember(new, Traits(None, "irina", None))
     assert commands[1] == Link(new, PHONE, iid, "call", AT)
     assert commands[-1] == Attribute(new, iid, interaction, (PHONE.key, EMAIL.key, HANDLE.key))
 

@@ -22,6 +22,7 @@ from events.catalog import (
     IdentifierLinked,
     InteractionAttributed,
 )
+from events.duplicates import DuplicateRejected, MergeRequested, proposal_id
 from events.envelope import (
     Envelope,
     EventDecodeError,
@@ -54,6 +55,12 @@ INTERACTION = Interaction.model_validate(
 
 SAMPLES: dict[str, BaseModel] = {
     INTERACTION_RECEIVED: INTERACTION,
+    "kartoteka.identity.merge_requested.v1": MergeRequested(
+        command_id="cmd-1", proposal_id=proposal_id(CUSTOMER, INTERACTION_ID), customer_ids=[CUSTOMER, INTERACTION_ID],
+        requested_by="sup-1", score=0.97, at=AT),
+    "kartoteka.identity.duplicate_rejected.v1": DuplicateRejected(
+        command_id="cmd-2", proposal_id=proposal_id(CUSTOMER, INTERACTION_ID), customer_ids=[CUSTOMER, INTERACTION_ID],
+        requested_by="sup-1", reason="two people", at=AT),
     "kartoteka.customer.registered.v1": CustomerRegistered(
         customer_id=CUSTOMER, first_interaction_id=INTERACTION_ID, at=AT
     ),

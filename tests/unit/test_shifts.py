@@ -79,7 +79,7 @@ def test_a_night_shift_over_a_dst_change_ends_at_the_wall_clock_time(night, utc_
 
 @pytest.mark.parametrize("text", ["2/2 08:00-20:00", "2/2 08:00-20:00 Mars/Olympus", "Mon-Fri 9-18 Europe/Moscow",
                                   "0/2 08:00-20:00 Europe/Moscow", "Xyz 09:00-18:00 Europe/Moscow",
-                                  "Mon-Fri 09:00-25:00 Europe/Moscow"])
+                                  "Mon-Fri 09:00-25:00 Europe/Moscow", "Mon-Fri 09:00-18:00 America"])
 def test_an_unreadable_schedule_says_why(text):
     with pytest.raises(ValueError):
         parse(text)

@@ -112,3 +112,29 @@ async def chain_rows(conn: AsyncConnection[Any], page: int) -> AsyncIterator[lis
     )
     while rows := await cursor.fetchmany(page):
         yield rows
+
+
+async def hourly_accesses(pool: AsyncConnectionPool, employee_ids: list[str], since: datetime
+                          ) -> list[dict[str, Any]]:
+    """Access records per employee and hour since a moment (the console's activity charts)."""
+    return await fetch_all(
+        pool,
+        "SELECT employee_id, date_trunc('hour', at) AS hour, count(*) AS n FROM access_log"
+        " WHERE employee_id = ANY(%s) AND at >= %s GROUP BY 1, 2",
+        (employee_ids, since),
+    )
+
+
+async def daily_activity(pool: AsyncConnectionPool, employee_id: str, since: datetime, zone: str
+                         ) -> list[dict[str, Any]]:
+    """Per local day: distinct customers seen, exports and searches of one employee."""
+    return await fetch_all(
+        pool,
+        "SELECT (at AT TIME ZONE %s)::date AS day,"
+        " count(DISTINCT c) FILTER (WHERE c IS NOT NULL) AS customers,"
+        " count(DISTINCT id) FILTER (WHERE action = 'customer.export') AS exports,"
+        " count(DISTINCT id) FILTER (WHERE action = 'customer.search') AS searches"
+        " FROM access_log LEFT JOIN LATERAL unnest(customer_ids) c ON true"
+        " WHERE employee_id = %s AND at >= %s GROUP BY 1 ORDER BY 1",
+        (zone, employee_id, since),
+    )

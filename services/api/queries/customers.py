@@ -136,6 +136,14 @@ prof AS (
 history AS (
     SELECT customer_id::text AS customer_id, kind, other_ids, at, evidence
     FROM customer_history WHERE customer_id = ANY(ARRAY(SELECT id FROM m))
+),
+-- Matching attributes the duplicate finder keeps, each with where it was first seen.
+attributes AS (
+    SELECT attribute, value, min(seen_at) AS first_seen, max(seen_at) AS last_seen,
+           (array_agg(channel ORDER BY seen_at))[1] AS channel, (array_agg(source ORDER BY seen_at))[1] AS source
+    FROM match_attributes WHERE customer_id = ANY(ARRAY(SELECT id FROM m))
+      AND attribute IN ('name', 'birth_date', 'address', 'company')
+    GROUP BY attribute, value
 )
 SELECT r.root::text AS id, json_build_object(
     'id', r.root::text,
@@ -148,6 +156,7 @@ SELECT r.root::text AS id, json_build_object(
     'merged_into', CASE WHEN r.root <> %(id)s::uuid THEN r.root::text END,
     'registered_at', (SELECT registered_at FROM customers WHERE id = r.root),
     'identifiers', coalesce((SELECT json_agg(i ORDER BY i.kind, i.first_seen) FROM identifiers i), '[]'),
+    'attributes', coalesce((SELECT json_agg(a ORDER BY a.attribute, a.first_seen) FROM attributes a), '[]'),
     'stats', json_build_object(
         'total', (SELECT coalesce(sum(n), 0) FROM per_channel),
         'by_channel', coalesce((SELECT json_object_agg(channel, n) FROM per_channel), '{}'),

@@ -76,3 +76,12 @@ async def full_timeline(
         " ORDER BY occurred_at DESC, seq DESC LIMIT %s",
         (customer_id, max_rows),
     )
+
+
+async def inbound_calls_and_chats(pool: AsyncConnectionPool, agent_id: str, since: datetime
+                                  ) -> list[dict[str, Any]]:
+    """Inbound calls and chats routed to one agent since a moment (the desk's screen-pop)."""
+    return await fetch_all(pool, "SELECT interaction_id::text AS id, customer_id::text AS customer_id, channel"
+                                 " FROM timeline WHERE agent_id = %s AND occurred_at >= %s"
+                                 " AND direction = 'inbound' AND channel IN ('call', 'chat')"
+                                 " ORDER BY occurred_at", (agent_id, since))

@@ -8,123 +8,38 @@ officer has split apart, and through identifiers that already joined too many pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from events.duplicates import MergeRequested
 from events.identifiers import Identifier
 from events.identity import SplitRequested
 from events.ids import customer_id_for, split_target_id
 from events.interaction import Interaction
-from services.projections.identity.guards import GuardConfig, is_junk, merges_exhausted
+from services.projections.identity.commands import (
+    Attribute,
+    Command,
+    Flag,
+    Hold,
+    Link,
+    Merge,
+    Reattribute,
+    Refuse,
+    Register,
+    Remember,
+    Snapshot,
+    Split,
+    Unlink,
+)
+from services.projections.identity.guards import (
+    GuardConfig,
+    Traits,
+    conflict,
+    is_junk,
+    merges_exhausted,
+    traits_of,
+)
 
-
-@dataclass(frozen=True)
-class Register:
-    """A customer nobody knew yet."""
-
-    customer_id: str
-    interaction_id: str
-    at: datetime
-    split_from: str | None = None
-
-
-@dataclass(frozen=True)
-class Link:
-    """An identifier now proven to belong to a customer; ``matchable`` ones are indexed."""
-
-    customer_id: str
-    identifier: Identifier
-    interaction_id: str
-    channel: str
-    at: datetime
-    matchable: bool = True
-
-
-@dataclass(frozen=True)
-class Attribute:
-    """An interaction belongs to a customer."""
-
-    customer_id: str
-    interaction_id: str
-    interaction: Interaction
-    keys: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Merge:
-    """``merged_id`` joins ``survivor_id``; the interaction and keys are the evidence."""
-
-    survivor_id: str
-    merged_id: str
-    interaction_id: str
-    keys: tuple[str, ...]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A link held back by a guard, recorded on the customer it would have touched."""
-
-    customer_id: str
-    others: tuple[str, ...]
-    key: str
-    interaction_id: str
-    reason: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Unlink:
-    customer_id: str
-    key: str
-    command_id: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Split:
-    source_id: str
-    target_id: str
-    keys: tuple[str, ...]
-    interaction_ids: tuple[str, ...]
-    command: SplitRequested
-
-
-@dataclass(frozen=True)
-class Reattribute:
-    interaction_id: str
-    from_customer_id: str
-    customer_id: str
-    command_id: str
-
-
-@dataclass(frozen=True)
-class Refuse:
-    """A command that cannot be carried out; dead-lettered with the reason."""
-
-    command_id: str
-    reason: str
-
-
-Command = Register | Link | Attribute | Merge | Flag | Unlink | Split | Reattribute | Refuse
-
-
-@dataclass
-class Snapshot:
-    """What the resolver knows of the graph around one batch (loaded by the store)."""
-
-    owners: dict[str, str] = field(default_factory=dict)  # identifier key -> customer
-    merged_into: dict[str, str] = field(default_factory=dict)  # customer -> direct survivor
-    registered: dict[str, datetime] = field(default_factory=dict)  # customer -> registered at
-    separated: set[frozenset[str]] = field(default_factory=set)
-    merge_times: dict[str, list[datetime]] = field(default_factory=dict)
-    attributed: set[str] = field(default_factory=set)
-    unmatched: set[tuple[str, str]] = field(default_factory=set)  # (customer, key) kept, never matched
-    # interaction -> (customer, keys), for the customers a split in this batch touches
-    attributions: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-
-
-Item = tuple[str, Interaction | SplitRequested]
+Item = tuple[str, Interaction | SplitRequested | MergeRequested]
 
 
 def decide(items: Sequence[Item], snapshot: Snapshot, config: GuardConfig | None = None) -> list[Command]:
@@ -133,6 +48,8 @@ def decide(items: Sequence[Item], snapshot: Snapshot, config: GuardConfig | None
     for item_id, item in items:
         if isinstance(item, SplitRequested):
             state.split(item)
+        elif isinstance(item, MergeRequested):
+            state.merge_requested(item)
         elif item_id not in state.snap.attributed:
             state.snap.attributed.add(item_id)
             state.interaction(item_id, item)
@@ -171,18 +88,49 @@ class _State:
         matchable = [i for i in identifiers if self._matchable(i)]
         owners = list(dict.fromkeys(o for i in matchable if (o := self.owner(i.key))))
         at = interaction.occurred_at
-        if owners:
-            customer_id = min(owners, key=lambda c: (self.snap.registered.get(c, at), c))
+        traits = traits_of(interaction.customer.name, interaction.details.get("birth_date"))
+        fitting = [o for o in owners if not conflict(self.snap.traits.get(o, Traits()), traits)]
+        shared: set[str] = set()
+        if fitting:
+            customer_id = min(fitting, key=lambda c: (self.snap.registered.get(c, at), c))
             self._join(customer_id, owners, matchable, interaction_id, at)
+        elif owners:  # everyone holding these identifiers is somebody else
+            shared = {i.key for i in matchable if self.owner(i.key)}
+            customer_id = self._another_person(owners, sorted(shared), traits, interaction_id, at)
         else:
-            customer_id = customer_id_for(interaction_id)
-            self.snap.registered[customer_id] = at
-            self.commands.append(Register(customer_id, interaction_id, at))
+            customer_id = self._register(interaction_id, at)
         for identifier in identifiers:
-            self._link(customer_id, identifier, identifier in matchable, interaction_id, interaction)
-        keys = tuple(i.key for i in matchable)
+            self._link(customer_id, identifier, identifier in matchable and identifier.key not in shared,
+                       interaction_id, interaction)
+        self._remember(customer_id, traits)
+        keys = tuple(i.key for i in matchable if i.key not in shared)
         self.snap.attributions[interaction_id] = (customer_id, keys)
         self.commands.append(Attribute(customer_id, interaction_id, interaction, keys))
+
+    def _register(self, interaction_id: str, at: datetime) -> str:
+        customer_id = customer_id_for(interaction_id)
+        self.snap.registered[customer_id] = at
+        self.commands.append(Register(customer_id, interaction_id, at))
+        return customer_id
+
+    def _another_person(self, owners: list[str], shared: list[str], traits: Traits, interaction_id: str,
+                        at: datetime) -> str:
+        """The customer of an interaction whose person conflicts with every holder of its identifiers
+        (a family phone): the one held off these identifiers before, or a new one, proposed for review."""
+        for key in shared:
+            for held in map(self.resolve, self.snap.held.get(key, [])):
+                if not conflict(self.snap.traits.get(held, Traits()), traits):
+                    return held
+        customer_id = self._register(interaction_id, at)
+        for key in shared:
+            self.snap.held.setdefault(key, []).append(customer_id)
+            self.commands.append(Hold(key, customer_id))
+        for owner in owners:
+            found = conflict(self.snap.traits.get(owner, Traits()), traits)
+            reason = f"shared identifier, but {found}: held for review"
+            self.commands.append(Flag(customer_id, (owner,), shared[0], interaction_id, reason, at))
+            self.commands.append(Flag(owner, (customer_id,), shared[0], interaction_id, reason, at))
+        return customer_id
 
     def _join(self, survivor: str, owners: list[str], matchable: list[Identifier],
               interaction_id: str, at: datetime) -> None:
@@ -201,6 +149,7 @@ class _State:
                 self.snap.merge_times.setdefault(key, []).append(at)
             self.snap.merged_into[other] = survivor
             self.commands.append(Merge(survivor, other, interaction_id, keys, at))
+            self._remember(survivor, self.snap.traits.get(other, Traits()))
 
     def _merge_refusal(self, survivor: str, other: str, keys: tuple[str, ...], at: datetime) -> str | None:
         if frozenset((survivor, other)) in self.snap.separated:
@@ -208,7 +157,15 @@ class _State:
         if any(merges_exhausted(self.snap.merge_times.get(k, []), at, self.config) for k in keys):
             return (f"identifier already joined {self.config.max_merges_per_identifier} customers "
                     f"within {self.config.merge_window.days} days (shared number or address?)")
-        return None
+        found = conflict(self.snap.traits.get(survivor, Traits()), self.snap.traits.get(other, Traits()))
+        return f"shared identifier, but {found}: held for review" if found else None
+
+    def _remember(self, customer_id: str, seen: Traits) -> None:
+        known = self.snap.traits.get(customer_id, Traits())
+        better = known.filled_from(seen)
+        if better != known:
+            self.snap.traits[customer_id] = better
+            self.commands.append(Remember(customer_id, better))
 
     def _link(self, customer_id: str, identifier: Identifier, matchable: bool, interaction_id: str,
               interaction: Interaction) -> None:
@@ -222,6 +179,22 @@ class _State:
             self.snap.unmatched.add((customer_id, identifier.key))
         self.commands.append(Link(customer_id, identifier, interaction_id, interaction.channel.value,
                                   interaction.occurred_at, matchable))
+
+    def merge_requested(self, command: MergeRequested) -> None:
+        """A merge a supervisor accepted: no guard applies, the proposal is the evidence."""
+        a, b = (self.resolve(c) for c in command.customer_ids)
+        if a == b:
+            self.commands.append(Refuse(command.command_id, "the customers are already one"))
+            return
+        if a not in self.snap.registered or b not in self.snap.registered:
+            self.commands.append(Refuse(command.command_id, "unknown customer"))
+            return
+        survivor, merged = sorted((a, b), key=lambda c: (self.snap.registered[c], c))
+        self.snap.merged_into[merged] = survivor
+        self.snap.separated.discard(frozenset((a, b)))
+        self._remember(survivor, self.snap.traits.get(merged, Traits()))
+        self.commands.append(Merge(survivor, merged, command.proposal_id, (f"proposal:{command.proposal_id}",),
+                                   command.at))
 
     def split(self, command: SplitRequested) -> None:
         # The source is whoever holds the identifiers now; the requester's customer id is

@@ -11,7 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from rapidfuzz.distance import JaroWinkler
+
 from events.identifiers import Identifier
+from events.person_names import KNOWN_FIRST_NAMES, normal_birth_date, parse_name
 from kartoteka.settings import Settings
 
 _JUNK_LOCAL_PARTS = re.compile(
@@ -61,3 +64,44 @@ def guard_config(settings: Settings) -> GuardConfig:
     blocked = frozenset(k.strip() for k in settings.identity_blocked.split(",") if k.strip())
     return GuardConfig(blocked_values=blocked, max_merges_per_identifier=settings.identity_max_merges,
                        merge_window=timedelta(days=settings.identity_merge_window_days))
+
+
+# Two known first names (diminutives folded) that differ are two people (oleg/olga); otherwise
+# names at least this similar may be one person's typo (irina/irnna 0.89, irina/galina 0.7).
+NAME_SIMILARITY = 0.8
+
+
+@dataclass(frozen=True)
+class Traits:
+    """Strong attributes of a customer, first known wins: what a guarded merge compares."""
+
+    birth_date: str | None = None
+    first_name: str | None = None  # phonetic key, diminutives folded
+    surname: str | None = None
+
+    def filled_from(self, other: Traits) -> Traits:
+        return Traits(self.birth_date or other.birth_date, self.first_name or other.first_name,
+                      self.surname or other.surname)
+
+
+def traits_of(name: str | None, birth_date: object) -> Traits:
+    parsed = parse_name(name)
+    return Traits(normal_birth_date(birth_date) if birth_date else None, parsed.first, parsed.surname)
+
+
+def conflict(a: Traits, b: Traits) -> str | None:
+    """Why two customers sharing an identifier are still probably two people, or None."""
+    if a.birth_date and b.birth_date and not _one_typo_apart(a.birth_date, b.birth_date):
+        return "different birth dates ({}, {})".format(*sorted((a.birth_date, b.birth_date)))
+    if a.first_name and b.first_name and a.first_name != b.first_name and (
+            {a.first_name, b.first_name} <= KNOWN_FIRST_NAMES
+            or JaroWinkler.similarity(a.first_name, b.first_name) < NAME_SIMILARITY):
+        return "clearly different first names ({}, {})".format(*sorted((a.first_name, b.first_name)))
+    return None
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """Equal, one digit mistyped, or day and month swapped: one person's birth date, written twice."""
+    if sum(x != y for x, y in zip(a, b, strict=False)) <= 1:
+        return True
+    return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]

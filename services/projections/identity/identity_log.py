@@ -26,6 +26,7 @@ from kartoteka import db
 from kartoteka.keystore import KeyRing, ensure_sync
 from services.projections.identity import index_sql as sql
 from services.projections.identity.decide import Snapshot
+from services.projections.identity.guards import Traits
 
 Statement = tuple[str, list[tuple[Any, ...]]]
 
@@ -140,11 +141,19 @@ class IdentityLog(Application[UUID]):
                 "SELECT key, customer_id::text, merge_times FROM identity_index WHERE key = ANY(%b)", (keys,), conn):
             snap.owners[key] = owner
             snap.merge_times[key] = list(merge_times)
-        self._load_customers(conn, snap, {*snap.owners.values(), *customer_ids})
+        for key, held in self._rows("SELECT key, customer_id::text FROM identity_held WHERE key = ANY(%b)",
+                                    (keys,), conn):
+            snap.held.setdefault(key, []).append(held)
+        self._load_customers(conn, snap, {*snap.owners.values(), *customer_ids,
+                                          *(c for found in snap.held.values() for c in found)})
         known = list(snap.registered)
         for a, b in self._rows("SELECT a::text, b::text FROM identity_separations"
                                " WHERE a = ANY(%b::uuid[]) OR b = ANY(%b::uuid[])", (known, known), conn):
             snap.separated.add(frozenset((a, b)))
+        for customer, born, first, surname in self._rows(
+                "SELECT customer_id::text, birth_date, first_name, surname FROM identity_traits"
+                " WHERE customer_id = ANY(%b::uuid[])", (known,), conn):
+            snap.traits[customer] = Traits(born, first, surname)
         for customer, key in self._rows("SELECT customer_id::text, key FROM identity_unmatched"
                                         " WHERE customer_id = ANY(%b::uuid[])", (known,), conn):
             snap.unmatched.add((customer, key))

@@ -12,7 +12,14 @@ ATTRIBUTE = ("INSERT INTO identity_attributions (interaction_id, customer_id, ke
              " SELECT * FROM unnest(%b::uuid[], %b::uuid[], %b::text[])")
 SEPARATE = ("INSERT INTO identity_separations (a, b)"
             " SELECT * FROM unnest(%b::uuid[], %b::uuid[]) ON CONFLICT DO NOTHING")
-BULK = frozenset((REGISTER, INDEX, UNMATCHED, ATTRIBUTE, SEPARATE))
+# Written last, one row per customer (the batch's final traits), so it may touch rows of this batch.
+TRAITS = ("INSERT INTO identity_traits (customer_id, birth_date, first_name, surname)"
+          " SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::text[])"
+          " ON CONFLICT (customer_id) DO UPDATE SET birth_date = excluded.birth_date,"
+          " first_name = excluded.first_name, surname = excluded.surname")
+HOLD = ("INSERT INTO identity_held (key, customer_id)"
+        " SELECT * FROM unnest(%b::text[], %b::uuid[]) ON CONFLICT DO NOTHING")
+BULK = frozenset((REGISTER, INDEX, UNMATCHED, ATTRIBUTE, SEPARATE, TRAITS, HOLD))
 
 # Updates run row by row in decision order: merges and splits are rare, and each may update
 # rows an earlier decision of the same batch wrote.

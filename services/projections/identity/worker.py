@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from events import sealing
 from events import topics as topic_names
+from events.duplicates import MergeRequested
 from events.identity import SplitRequested
 from events.interaction import Interaction
 from events.privacy import ErasureRequested, HoldPlaced
@@ -22,12 +23,14 @@ from services.projections.identity.decide import (
     Attribute,
     Command,
     Flag,
+    Hold,
     Item,
     Link,
     Merge,
     Reattribute,
     Refuse,
     Register,
+    Remember,
     Split,
     Unlink,
     decide,
@@ -57,7 +60,7 @@ class IdentityResolver:
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         batch: list[Item] = [(d.envelope.id, d.payload) for d in items
-                             if isinstance(d.payload, Interaction | SplitRequested)]
+                             if isinstance(d.payload, Interaction | SplitRequested | MergeRequested)]
         privacy = [d.payload for d in items if isinstance(d.payload, ErasureRequested | HoldPlaced)]
         if privacy:
             # The batch's interactions first (an erasure must cover those attributed with it),
@@ -84,6 +87,7 @@ class IdentityResolver:
         keys = sorted({i.key for _, x in interactions for i in x.customer.identifiers()}
                       | {k for s in splits for k in s.keys})
         mentioned = [c for s in splits for c in (s.customer_id, s.target_customer_id) if c]
+        mentioned += [c for _, x in batch if isinstance(x, MergeRequested) for c in x.customer_ids]
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
                                      [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
@@ -106,6 +110,7 @@ class _Materialiser:
         self.updates: list[Statement] = []
         self.events = EventLog({}, datetime.now(UTC))
         self.first_customer: dict[str, str] = {}  # interaction -> customer it was attributed to
+        self.traits: dict[str, tuple[Any, ...]] = {}  # customer -> its traits at the end of the batch
 
     def run(self, commands: list[Command]) -> tuple[list[StoredEvent], list[Statement]]:
         customers, attributions = _touched(commands)
@@ -113,7 +118,8 @@ class _Materialiser:
         self.first_customer = self.log.attributed_to(sorted(attributions))
         for command in commands:
             self._apply(command)
-        return self.events.stored(), [*self.inserts.items(), *self.updates]
+        traits: list[Statement] = [(sql.TRAITS, list(self.traits.values()))] if self.traits else []
+        return self.events.stored(), [*self.inserts.items(), *self.updates, *traits]
 
     def _write(self, statement: str, *params: Any) -> None:
         """One statement per kind of insert (all rows as arrays), then the updates in decision order.
@@ -197,6 +203,11 @@ class _Materialiser:
             events.append(events.attributions, c.interaction_id, stored.REATTRIBUTED,
                           (c.from_customer_id, c.customer_id, c.command_id, self.first_customer[c.interaction_id]))
             self._write(sql.REATTRIBUTE, c.customer_id, c.interaction_id)
+        elif isinstance(c, Hold):
+            self._write(sql.HOLD, c.key, c.customer_id)
+        elif isinstance(c, Remember):
+            t = c.traits
+            self.traits[c.customer_id] = (c.customer_id, t.birth_date, t.first_name, t.surname)
         elif isinstance(c, Refuse):
             log.warning("identity command refused", extra={"command_id": c.command_id, "reason": c.reason})
 

@@ -1,0 +1,31 @@
+"""A proposal's evidence in plain words, for the review queue: what agrees, what does not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+# splink's gamma levels per comparison, highest first (services/projections/duplicates/model.py).
+_LEVELS = {
+    "name": {6: "same_name", 5: "name_swapped", 4: "similar_name", 3: "similar_name",
+             2: "different_first_name", 1: "same_surname", 0: "different_name"},
+    "birth_date": {5: "same_birth_date", 4: "birth_date_typo", 3: "birth_date_near", 2: "birth_date_near",
+                   1: "different_birth_date", 0: "different_birth_date"},
+    "phone": {2: "same_phone", 1: "phone_typo", 0: "different_phone"},
+    "email": {2: "same_email", 1: "same_mailbox", 0: "different_email"},
+    "address": {5: "same_address", 4: "similar_address", 3: "same_house_and_flat", 2: "similar_address",
+                1: "same_house_number", 0: "different_address"},
+    "company": {3: "same_company", 2: "similar_company", 1: "similar_company", 0: "different_company"},
+}
+
+
+def reasons(evidence: Sequence[dict[str, Any]]) -> list[tuple[str, float]]:
+    """(message key, weight) per attribute that counted, strongest first; a held link leads."""
+    out: list[tuple[str, float]] = []
+    for e in evidence:
+        attribute, weight, level = e["attribute"], float(e.get("weight") or 0), e.get("level", -1)
+        if attribute == "held":
+            out.append(("held_link", float("inf")))
+        elif (key := _LEVELS.get(attribute, {}).get(level)) and (weight > 0 or key.startswith("different")):
+            out.append((key, weight))
+    return sorted(out, key=lambda r: -abs(r[1]))

@@ -1,0 +1,185 @@
+"""The Fellegi-Sunter model (splink on an in-process DuckDB): comparisons, EM training, scoring.
+
+Training is unsupervised: u from random pairs, the prior from records that share a phone
+or an email, m by expectation maximisation on two blockings that each leave some
+attributes free. The trained model is splink's own JSON, persisted by the store, so a
+worker scores with the parameters a supervisor's queue was built from.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+from services.projections.duplicates.attributes import MatchRecord
+
+log = logging.getLogger(__name__)
+_TEXT = pa.string()
+_LIST = pa.list_(pa.string())
+SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("birth_date", _TEXT),
+                    ("address", _TEXT), ("company", _TEXT), ("phones", _LIST), ("phone_masks", _LIST),
+                    ("address_numbers", _LIST),
+                    ("emails", _LIST), ("email_locals", _LIST), ("block_keys", _LIST)])
+# Evidence: attribute shown -> (splink's comparison output name, input columns).
+ATTRIBUTES = {"name": ("name", ("first_name", "surname")), "birth_date": ("birth_date", ("birth_date",)),
+              "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
+              "company": ("company", ("company",))}
+
+
+def _array_comparison(name: str, exact: str, near: str, near_label: str) -> cl.CustomComparison:
+    return cl.CustomComparison(output_column_name=name, comparison_levels=[
+        cll.NullLevel(exact), cll.ArrayIntersectLevel(exact, 1),
+        cll.ArrayIntersectLevel(near, 1).configure(label_for_charts=near_label), cll.ElseLevel()])
+
+
+def _levels(name: str, null: str, *levels: tuple[str, str]) -> cl.CustomComparison:
+    return cl.CustomComparison(output_column_name=name, comparison_levels=[
+        cll.CustomLevel(null, "missing").configure(is_null_level=True),
+        *(cll.CustomLevel(sql, label) for label, sql in levels), cll.ElseLevel()])
+
+
+def _jw(column: str) -> str:
+    return f"jaro_winkler_similarity({column}_l, {column}_r)"
+
+
+# Names: a level of its own for clearly different first names (a family shares the surname),
+# which splink's forename-surname comparison folds into "all other".
+NAME = _levels(
+    "name", "(first_name_l IS NULL AND surname_l IS NULL) OR (first_name_r IS NULL AND surname_r IS NULL)",
+    ("same name", "first_name_l = first_name_r AND surname_l = surname_r"),
+    ("first name and surname swapped", "first_name_l = surname_r AND surname_l = first_name_r"),
+    ("similar name", f"{_jw('first_name')} >= 0.92 AND {_jw('surname')} >= 0.92"),
+    ("roughly similar name", f"{_jw('first_name')} >= 0.88 AND {_jw('surname')} >= 0.88"),
+    ("different first names", f"{_jw('first_name')} < 0.8"),
+    ("same surname", "surname_l = surname_r"),
+)
+# One comparison for the address (its text and its numbers): two would count one fact twice.
+ADDRESS = _levels(
+    "address", "address_l IS NULL OR address_r IS NULL",
+    ("same address", "address_l = address_r"),
+    ("nearly the same address", f"{_jw('address')} >= 0.97"),
+    ("same house and flat numbers", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 2"),
+    ("similar address", f"{_jw('address')} >= 0.88"),
+    ("a number in common", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 1"),
+)
+
+
+def settings() -> SettingsCreator:
+    """The comparisons and the prediction blocking (any shared blocking key)."""
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            NAME,
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            _array_comparison("phone", "phones", "phone_masks", "one digit wrong or two swapped"),
+            _array_comparison("email", "emails", "email_locals", "same mailbox name"),
+            ADDRESS,
+            cl.JaroWinklerAtThresholds("company", [0.95, 0.85]),
+        ],
+        blocking_rules_to_generate_predictions=[block_on("block_keys", arrays_to_explode=["block_keys"])],
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+def table(records: Sequence[MatchRecord]) -> pa.Table:
+    return pa.Table.from_pylist([r.row() for r in records], schema=SCHEMA)
+
+
+def _linker(records: Sequence[MatchRecord], model: SettingsCreator | dict[str, Any]) -> Linker:
+    db_api = DuckDBAPI(connection=duckdb.connect())
+    # splink logs each training step at INFO; a worker's log wants the outcome only.
+    return Linker(db_api.register(table(records)), model, log_level=logging.WARNING)
+
+
+def train(records: Sequence[MatchRecord], *, seed: int = 1) -> dict[str, Any]:
+    """EM-trained parameters for these customers (splink's model JSON as a dict)."""
+    linker = _linker(records, settings())
+    training = linker.training
+    training.estimate_probability_two_random_records_match(
+        [block_on("phones", arrays_to_explode=["phones"]), block_on("emails", arrays_to_explode=["emails"]),
+         block_on("first_name", "surname", "birth_date")], recall=0.7)
+    training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    # Each blocking fixes some attributes and lets EM learn m for the others.
+    # Same full name, not same surname: a family shares a surname, an address and a phone, and
+    # would teach EM that a match may differ in birth date.
+    for rule in (block_on("birth_date"), block_on("first_name", "surname")):
+        try:
+            training.estimate_parameters_using_expectation_maximisation(rule)
+        except ValueError as exc:
+            # On few customers EM can drive a level's m below what float64 holds; splink refuses
+            # it and leaves the model as it was before this step.
+            log.warning("EM step skipped", extra={"blocking": str(rule), "reason": str(exc)[:200]})
+    return linker.misc.save_model_to_json()  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    attribute: str
+    values: tuple[object, object]
+    weight: float  # log2 Bayes factor of the level this attribute reached
+    level: int  # splink's gamma: -1 missing, 0 disagrees, higher agrees more
+
+
+@dataclass(frozen=True)
+class ScoredPair:
+    """Two customers, how likely they are one person, and why."""
+
+    a: str
+    b: str
+    probability: float
+    weight: float
+    evidence: tuple[Evidence, ...]
+
+
+def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability: float) -> list[ScoredPair]:
+    """Every pair of records sharing a blocking key and scoring at least ``min_probability``."""
+    if len(records) < 2:
+        return []
+    linker = _linker(records, model)
+    rows = linker.inference.predict(threshold_match_probability=min_probability).as_record_list()
+    return [_scored(row) for row in rows]
+
+
+def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: dict[str, Any],
+              min_probability: float) -> list[ScoredPair]:
+    """Pairs among ``new`` and between ``new`` and ``known`` (never among ``known``: scored before)."""
+    if not new:
+        return []
+    db_api = DuckDBAPI(connection=duckdb.connect())
+    fresh = db_api.register(table(new))
+    inference = Linker(fresh, model, log_level=logging.WARNING).inference
+    rows = inference.predict_within(fresh, threshold_match_probability=min_probability).as_record_list()
+    if known:
+        rows += inference.predict_between(fresh, db_api.register(table(known)),
+                                          threshold_match_probability=min_probability).as_record_list()
+    return [_scored(row) for row in rows]
+
+
+def _scored(row: dict[str, Any]) -> ScoredPair:
+    evidence = []
+    for attribute, (output, columns) in ATTRIBUTES.items():
+        weight = row.get(f"mw_{output}")
+        if weight is None:
+            continue
+        values = (_shown(row, columns, "l"), _shown(row, columns, "r"))
+        evidence.append(Evidence(attribute, values, round(float(weight), 2), int(row[f"gamma_{output}"])))
+    a, b = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
+    return ScoredPair(a, b, float(row["match_probability"]), float(row["match_weight"]),
+                      tuple(sorted(evidence, key=lambda e: -abs(e.weight))))
+
+
+def _shown(row: dict[str, Any], columns: tuple[str, ...], side: str) -> object:
+    values = [row.get(f"{c}_{side}") for c in columns]
+    if len(values) == 1:
+        return values[0]
+    return " ".join(str(v) for v in values if v) or None
+

@@ -1,0 +1,74 @@
+"""Duplicate finder: customers.v1, identity and work commands -> matching records and proposals."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+
+from events import topics
+from services.projections.duplicates import model
+from services.projections.duplicates.attributes import MatchRecord
+from services.projections.duplicates.observe import changes
+from services.projections.duplicates.store import DuplicateStore
+from services.projections.records import Decoded
+from services.projections.spec import IDLE_FETCH_WAIT_MS, WorkerSpec
+
+log = logging.getLogger(__name__)
+MODEL_CHECK_S = 30.0
+
+
+def default_model() -> dict[str, Any]:
+    """Parameters shipped with the code (EM-trained on the bench's generated customers), used
+    until ``kartoteka train-duplicates`` stores a model trained on this deployment's own."""
+    text = resources.files("services.projections.duplicates").joinpath("default_model.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+class DuplicateFinder:
+    """Keeps each customer's matching record and proposes the pairs the model scores high."""
+
+    def __init__(self, store: DuplicateStore, min_score: float) -> None:
+        self.store = store
+        self.min_score = min_score
+        self.model: dict[str, Any] | None = None
+        self.model_id: int | None = None
+        self.checked_at = 0.0
+
+    def _current_model(self) -> dict[str, Any]:
+        if self.model is None or time.monotonic() - self.checked_at > MODEL_CHECK_S:
+            self.checked_at = time.monotonic()
+            stored = self.store.latest_model()
+            if stored is None and self.model is None:
+                self.model = default_model()
+            elif stored is not None and stored[0] != self.model_id:
+                self.model_id, self.model = stored
+                log.info("duplicate model loaded", extra={"model_id": self.model_id})
+        assert self.model is not None
+        return self.model
+
+    def score(self, changed: Sequence[MatchRecord], candidates: Sequence[MatchRecord],
+              min_score: float | None) -> list[model.ScoredPair]:
+        """Pairs among the changed records and between them and their candidates."""
+        return model.score_new(changed, candidates, self._current_model(),
+                               self.min_score if min_score is None else min_score)
+
+    def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
+        self.store.apply(changes([d.payload for d in items]), trackings, self.score)
+
+
+WORKER = WorkerSpec(
+    name="duplicates", consumes=(topics.CUSTOMERS, topics.IDENTITY_COMMANDS, topics.WORK_COMMANDS),
+    produces=(topics.IDENTITY_COMMANDS,),  # only with KARTOTEKA_DUPLICATES_AUTO_MERGE_SCORE set
+    build=lambda ctx: DuplicateFinder(
+        DuplicateStore(ctx.datastore, ctx.positions, ctx.settings.duplicates_auto_merge_score),
+        ctx.settings.duplicates_min_score),
+    # Decisions (accepted, rejected) come from identity.commands.v1 too, so the tables refill from the logs.
+    read_model=("match_attributes", "match_records", "duplicate_proposals"),
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+)
