@@ -77,6 +77,9 @@ AccessAction = Literal[
     "report.birthdays",
     "report.activity",
     "customer.segment",
+    # Personal data (events/privacy.py): the reason travels sealed in ``query``.
+    "customer.erase",
+    "customer.hold",
     # Possible duplicates (events/duplicates.py): the review queue and its decisions.
     "duplicate.list",
     "duplicate.accept",

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     topic_prefix: str = ""
     partitions: int = Field(4, ge=1, le=64)
     token_secret: SecretStr | None = None
+    # Personal data (issue 16): the key that wraps every data key (base64 of 32 bytes); unset,
+    # one is generated into the data dir. Retention in days per channel (unset: kept).
+    master_key: SecretStr | None = None
+    retention_days_call: int | None = Field(None, ge=1)
+    retention_days_email: int | None = Field(None, ge=1)
+    retention_days_chat: int | None = Field(None, ge=1)
+    retention_days_sms: int | None = Field(None, ge=1)
+    retention_days_web_form: int | None = Field(None, ge=1)
+    retention_interval_s: float = Field(3600.0, gt=0)
     token_ttl_s: int = 30 * 24 * 3600
     # The password of the api's database login kartoteka_api_login (none with trust auth).
     api_db_password: str | None = None
@@ -105,7 +114,16 @@ class Settings(BaseSettings):
     def _no_default_secret_in_production(self) -> Settings:
         if self.env == "production" and self.token_secret is None:
             raise ValueError("KARTOTEKA_TOKEN_SECRET must be set when KARTOTEKA_ENV=production")
+        # Every process must unwrap the same data keys: one generated per data dir would not do
+        # across containers, and it must be backed up apart from the database.
+        if self.env == "production" and self.master_key is None:
+            raise ValueError("KARTOTEKA_MASTER_KEY must be set when KARTOTEKA_ENV=production")
         return self
+
+    def retention_days(self) -> dict[str, int]:
+        """Channel -> days an interaction is kept, for the channels that have a limit."""
+        days = {c: getattr(self, f"retention_days_{c}") for c in ("call", "email", "chat", "sms", "web_form")}
+        return {c: d for c, d in days.items() if d is not None}
 
     @property
     def anchor_path(self) -> Path:

@@ -14,9 +14,11 @@ from events.audit.trail import checkpoint_key
 from events.work_rules import parse_outcomes, parse_sla_hours
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
 from services.api.auditing import AccessAuditor
+from services.api.data_keys import ApiKeys
 from services.api.db_role import api_role
 from services.api.pages import install_pages
 from services.api.routes import (
@@ -27,6 +29,7 @@ from services.api.routes import (
     employees,
     exports,
     identity,
+    privacy,
     reports,
     requests,
     tasks,
@@ -50,8 +53,10 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open()
         app.state.pool, app.state.producer, app.state.db_role = pool, producer, db.role
+        app.state.keys = await ApiKeys.open(KeyRing(master_key(settings)), pool, settings.dsn)
         app.state.auditor = AccessAuditor(
-            producer, settings.topic(topics.ACCESS), settings.audit_fail_closed
+            producer, settings.topic(topics.ACCESS), settings.audit_fail_closed,
+            seal=app.state.keys.seal_audit,
         )
         app.state.checkpoint_key = checkpoint_key(settings.secret)
         # Fetch the topic's metadata now: the first audited read must not wait for it.
@@ -85,7 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     install_audit_guard(app)  # inside the operations middleware: metrics see its 500s
     install_operations(app, "api", readiness)
     for router in (customers.router, identity.router, duplicates.router, exports.router, audit.router,
-                   employees.router, work.router, requests.router, tasks.router, reports.router, alerts.router):
+                   employees.router, work.router, requests.router, tasks.router, reports.router, alerts.router,
+                   privacy.router):
         app.include_router(router)
     install_pages(app)
     return app

@@ -50,6 +50,9 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/v1/reports/dormant"): "report.dormant",
     ("GET", "/v1/reports/birthdays"): "report.birthdays",
     ("GET", "/v1/reports/activity"): "report.activity",
+    # Personal data: erasure and legal holds are employee writes, audited with their reason.
+    ("POST", "/v1/customers/{customer_id}/erase"): "customer.erase",
+    ("POST", "/v1/customers/{customer_id}/hold"): "customer.hold",
     # Pages: each read and write is audited like its JSON twin (services/api/pages).
     ("GET", "/desk"): "task.list",
     ("GET", "/desk/customers/{customer_id}"): "customer.card",

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,8 +54,12 @@ class AccessAuditor:
         stall_s: float = 3.0,
         fresh_s: float = 0.5,
         ack_timeout_s: float = 3.0,
+        seal: Callable[[bytes], bytes] | None = None,
     ) -> None:
         self.producer, self.topic, self.fail_closed = producer, topic, fail_closed
+        # Access events hold queries (names, phones typed in a search): sealed under the
+        # audit trail's own key, which an erasure keeps.
+        self.seal = seal
         self.max_pending, self.stall_s = max_pending, stall_s
         self.fresh_s, self.ack_timeout_s = fresh_s, ack_timeout_s
         self._lock = threading.Lock()  # callbacks run on the producer's I/O thread
@@ -74,6 +78,8 @@ class AccessAuditor:
     ) -> None:
         """Produce one access event for this request; 503 when it cannot be audited."""
         value = _event(request, principal, action, customer_ids, query)
+        if self.seal is not None:
+            value = self.seal(value)
         trouble = self._trouble()
         if trouble is not None:
             self._refuse(action, trouble)

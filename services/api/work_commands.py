@@ -41,7 +41,10 @@ async def publish(request: Request, who: Principal, action: AccessAction, payloa
     state = request.app.state
     await state.auditor.record(request, who, action, customer_ids, query)
     envelope = wrap(payload, id=event_id, source=SOURCE, time=at, subject=key)
-    record = (state.settings.topic(topic), key.encode(), encode(envelope),
+    value = encode(envelope)
+    if topic == topics.WORK_COMMANDS:  # an employee's work on a customer: under the customer's key
+        value = await state.keys.seal_for(key, value)
+    record = (state.settings.topic(topic), key.encode(), value,
               [("event-type", envelope.type.encode())])
     try:
         await send_all(state.producer, [record], timeout_s=10)

@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from events import topics
 from kartoteka import kafka
 from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.ingest import channel_routes
 from services.ingest.publisher import KafkaPublisher
@@ -28,7 +29,8 @@ def create_app(settings: Settings) -> FastAPI:
             settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False
         )
         await pool.open()
-        app.state.publisher = KafkaPublisher(producer, settings.topic(topics.INTERACTIONS))
+        ring = KeyRing(master_key(settings))
+        app.state.publisher = KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS))
         app.state.receipts = Receipts(pool)
         app.state.producer = producer
         try:

@@ -5,24 +5,38 @@ from __future__ import annotations
 from datetime import datetime
 
 from kafka import KafkaProducer
+from psycopg_pool import AsyncConnectionPool
 
-from events import topics
+from events import sealing, topics
 from events.catalog import INTERACTION_RECEIVED
 from kartoteka.kafka import send_all
+from kartoteka.keystore import KeyRing, issue_async
 from services.ingest.accept import Accepted, records
 
 
 class KafkaPublisher:
-    """Produces interactions to ``interactions.v1`` keyed by their primary identifier."""
+    """Produces interactions to ``interactions.v1``, each sealed under its own data key.
 
-    def __init__(self, producer: KafkaProducer, topic: str = topics.INTERACTIONS) -> None:
+    The record key is a keyed token of the primary identifier (same partition for the same
+    person, but no phone number or address on the log); the keys are stored (one statement
+    per batch) before the records are produced, so nothing on the log lacks its key.
+    """
+
+    def __init__(self, producer: KafkaProducer, pool: AsyncConnectionPool, ring: KeyRing,
+                 topic: str = topics.INTERACTIONS) -> None:
         self.producer = producer
+        self.pool = pool
+        self.ring = ring
         self.topic = topic
 
     async def publish(self, items: list[Accepted], received_at: datetime) -> None:
         headers = [("event-type", INTERACTION_RECEIVED.encode())]
         values = records(items, received_at)
-        await send_all(
-            self.producer,
-            [(self.topic, item.key, value, headers) for item, value in zip(items, values, strict=True)],
-        )
+        subjects = [sealing.interaction_subject(item.id) for item in items]
+        async with self.pool.connection() as conn:
+            keys = await issue_async(self.ring, conn, subjects)
+        self.ring.forget(subjects)  # ingest never reads them again
+        seal, token, pepper = sealing.seal, sealing.token, self.ring.pepper
+        await send_all(self.producer, [
+            (self.topic, token(pepper, item.subject).encode(), seal(keys[subject], subject, value), headers)
+            for item, value, subject in zip(items, values, subjects, strict=True)])

@@ -42,7 +42,10 @@ class RebuildReport:
 
 
 def published_by(relay: WorkerSpec) -> set[str]:
-    """What a relay publishes from PostgreSQL: its own topics and the outbox's."""
+    """What a relay publishes from PostgreSQL: its own topics and the outbox's (a standalone
+    worker that publishes nothing, such as retention, feeds nobody)."""
+    if not relay.produces:
+        return set()
     return set(relay.produces) | set(registry.outbox_topics())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from eventsourcing.persistence import Tracking
 from kafka import TopicPartition
@@ -13,8 +13,10 @@ from pydantic import BaseModel
 from events import catalog as _catalog  # noqa: F401  (registers the event types)
 from events import duplicates as _duplicates  # noqa: F401
 from events import identity as _identity  # noqa: F401
+from events import privacy as _privacy  # noqa: F401
 from events.envelope import Envelope, EventDecodeError, decode
 from services.projections.dead_letters import Poison
+from services.projections.sealed_records import SHREDDED
 
 
 class Decoded:
@@ -80,18 +82,24 @@ def last_offsets(records: list[ConsumerRecord]) -> dict[TopicPartition, int]:
     return {TopicPartition(topic, partition): offset for (topic, partition), offset in last.items()}
 
 
-def decode_batch(fresh: list[ConsumerRecord], digest: Callable[[bytes | None], object | None] | None
-                 ) -> tuple[list[Decoded], list[Poison]]:
-    """Decode polled records; those the contract refuses are poison, with the decoder's reason."""
+def decode_batch(fresh: list[ConsumerRecord], digest: Callable[[bytes | None], object | None] | None,
+                 values: list[Any] | None = None) -> tuple[list[Decoded], list[Poison]]:
+    """Decode polled records; those the contract refuses are poison, with the decoder's reason.
+
+    ``values`` are the records' values opened (``sealed_records.Opener``); a SHREDDED one is
+    skipped: its key was destroyed, there is nothing left to apply.
+    """
     good: list[Decoded] = []
     poison: list[Poison] = []
-    for record in fresh:
-        if digest is not None and (digested := digest(record.value)) is not None:
+    for record, value in zip(fresh, values if values is not None else [r.value for r in fresh], strict=True):
+        if value is SHREDDED:
+            continue
+        if digest is not None and (digested := digest(value)) is not None:
             good.append(Decoded(record.partition, record.offset, record.key, topic=record.topic,
-                                digest=digested, raw=record.value))
+                                digest=digested, raw=value))
             continue
         try:
-            envelope, payload = decode(record.value)
+            envelope, payload = decode(value)
             good.append(Decoded(record.partition, record.offset, record.key, envelope, payload, record.topic))
         except EventDecodeError as exc:
             poison.append(Poison(record, str(exc)))

@@ -24,6 +24,7 @@ MODULES = (
     "services.projections.work.worker",
     "services.projections.duplicates.worker",
     "services.projections.raw.worker",
+    "services.projections.retention.worker",
 )
 
 

@@ -26,9 +26,11 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import OffsetOutOfRangeError
 
 from kartoteka import kafka, metrics
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.projections.dead_letters import DeadLetters, Poison
 from services.projections.records import Decoded, Projection, decode_batch, last_offsets
+from services.projections.sealed_records import Opener
 from services.projections.spec import WorkerSpec
 from services.projections.status import write_status
 from services.projections.tracking import Positions, position_name
@@ -79,6 +81,9 @@ class Runner:
         self._topic_ids: dict[str, str] = {}
         self._writer: ThreadPoolExecutor | None = None
         self._inflight: Future[None] | None = None
+        # The projection's key ring when it seals too (the resolver), so keys are fetched once.
+        ring = getattr(projection, "keyring", None) or KeyRing(master_key(settings))
+        self.opener = Opener(ring, positions.datastore)
 
     def run(self) -> None:
         self._start()
@@ -201,7 +206,8 @@ class Runner:
             fresh.extend(part if part[0].offset > done else [r for r in part if r.offset > done])
         if not fresh:
             return
-        good, poison = decode_batch(fresh, getattr(self.projection, "digest", None))
+        good, poison = decode_batch(fresh, getattr(self.projection, "digest", None),
+                                    self.opener.open([r.value for r in fresh]))
         self._settle()
         if self._writer is None:  # not running (a caller driving batches by hand): apply here
             self._commit(fresh, good, poison)

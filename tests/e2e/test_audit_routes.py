@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from events import topics
 from services.api.audited_routes import AUDITED, NO_CUSTOMER_DATA, route_keys, undeclared
 from tests.support.data import interaction, unique_phone
-from tests.support.kafka_tools import read_all
+from tests.support.kafka_tools import read_opened
 from tests.support.work import customer_through_pipeline
 from tests.support.workers import running, wait_until
 
@@ -35,7 +35,7 @@ CALLS = {
 }
 # The agent's writes need a real customer (and a request and a task to change): see below.
 WRITES = ("customer.note", "customer.profile", "request.open", "request.status", "task.create", "task.done",
-          "employee.handover")
+          "employee.handover", "customer.hold", "customer.erase")
 # An officer's status change needs an alert to change: tests/e2e/test_alert_workflow.py.
 WORKFLOW = ("audit.alert_status",)
 
@@ -58,7 +58,7 @@ def test_every_audited_route_leaves_its_access_event_on_kafka(settings, api, aut
         answer = api.get(path, params=params, headers=auth(role, f"emp-{role}"))
         assert answer.status_code in (200, 404), (path, answer.text)
         sent[answer.headers["x-request-id"]] = action
-    events = [json.loads(r.value)["data"] for r in read_all(settings, settings.topic(topics.ACCESS))]
+    events = [json.loads(v)["data"] for v in read_opened(settings, settings.topic(topics.ACCESS))]
     recorded = {e["request_id"]: e["action"] for e in events}
     assert {rid: recorded.get(rid) for rid in sent} == sent
 
@@ -87,12 +87,16 @@ def test_every_audited_write_leaves_its_access_event_on_kafka(settings, ingest, 
             ("request.status", f"/v1/requests/{rid}/status", {"status": "pending"}, agent),
             ("task.done", f"/v1/tasks/{tid}/done", None, agent),
             ("employee.handover", "/v1/employees/emp-w/handover", {"to": "emp-x"}, lead),
+            # Personal data, last: a hold that has already ended, then the erasure it lets through.
+            ("customer.hold", f"/v1/customers/{cid}/hold", {"reason": "r", "until": "2020-01-01T00:00:00Z"},
+             auth("admin", "adm-w")),
+            ("customer.erase", f"/v1/customers/{cid}/erase", {"reason": "r"}, auth("admin", "adm-w")),
         ):
             answer = api.post(path, json=body, headers=headers)
             assert answer.status_code == 202, (path, answer.text)
             sent[answer.headers["x-request-id"]] = action
     assert set(sent.values()) == set(WRITES)
-    events = [json.loads(r.value)["data"] for r in read_all(settings, settings.topic(topics.ACCESS))]
+    events = [json.loads(v)["data"] for v in read_opened(settings, settings.topic(topics.ACCESS))]
     recorded = {e["request_id"]: (e["action"], e["customer_ids"]) for e in events}
     assert {rid: recorded.get(rid, (None,))[0] for rid in sent} == sent
     assert all(recorded[r][1] == [cid] for r in sent), "each write names the customer it touched"

@@ -126,6 +126,13 @@ EXAMPLES: dict[tuple[str, str, str], Example] = {
     ("api", "POST", "/v1/customers/{customer_id}/split"): lambda d: (
         {"customer_id": d["customer"]}, {}, {"identifiers": [{"kind": "phone", "value": d["phone"]}]}
     ),
+    # The workers are stopped by then: the erasure is requested (202), not carried out.
+    ("api", "POST", "/v1/customers/{customer_id}/erase"): lambda d: (
+        {"customer_id": d["customer"]}, {}, {"reason": "отзыв согласия"}
+    ),
+    ("api", "POST", "/v1/customers/{customer_id}/hold"): lambda d: (
+        {"customer_id": d["customer"]}, {}, {"reason": "запрос суда", "until": "2030-01-01T00:00:00Z"}
+    ),
     ("api", "GET", "/v1/audit/access"): lambda d: ({}, {"employee_id": "emp-1"}, None),
     ("api", "GET", "/v1/audit/alerts"): lambda d: ({}, {}, None),
     ("api", "GET", "/v1/audit/verify"): lambda d: ({}, {}, None),

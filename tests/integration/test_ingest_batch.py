@@ -1,6 +1,6 @@
 """A batch through the real ingest: every accepted item is on Kafka exactly once, in the
-contract's envelope, keyed by its primary identifier; repeats are duplicates, also after a
-restart once the resolver has recorded them."""
+contract's envelope (sealed under its own key), keyed by a token of its primary identifier;
+repeats are duplicates, also after a restart once the resolver has recorded them."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from collections import Counter
 import pytest
 from fastapi.testclient import TestClient
 
-from events import topics
+from events import sealing, topics
 from events.catalog import INTERACTION_RECEIVED
 from events.envelope import decode
 from events.ids import interaction_id
 from events.interaction import Interaction
+from kartoteka.keystore import KeyRing, master_key
 from services.ingest.app import create_app
 from tests.support.data import interaction, unique_phone
-from tests.support.kafka_tools import read_all
+from tests.support.kafka_tools import opened, read_all
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -37,15 +38,20 @@ def test_a_batch_lands_on_kafka_once_per_item_and_repeats_are_duplicates(setting
     assert results[300]["status"] == "duplicate" and "channel" in results[301]["error"]
 
     records = read_all(settings, settings.topic(topics.INTERACTIONS))
-    assert sorted(decode(r.value)[0].id for r in records) == sorted(ids[:300])
-    by_id = {decode(r.value)[0].id: r for r in records if r.value}
+    values = opened(settings, records)
+    assert sorted(decode(v)[0].id for v in values) == sorted(ids[:300])
+    by_id = {decode(v)[0].id: (r, v) for r, v in zip(records, values, strict=True)}
+    pepper = KeyRing(master_key(settings)).pepper
     for item, id_ in zip(items[:300], ids[:300], strict=True):
-        record = by_id[id_]
-        envelope, payload = decode(record.value)
+        record, value = by_id[id_]
+        assert sealing.subject_of(record.value) == f"i:{id_}", "each interaction under its own key"
+        envelope, payload = decode(value)
         expected = Interaction.model_validate(item)
         assert payload == expected
         assert envelope.type == INTERACTION_RECEIVED and envelope.source == "kartoteka/ingest"
-        assert record.key == expected.primary_identifier().key.encode() == envelope.subject.encode()
+        assert envelope.subject == expected.primary_identifier().key
+        # The record key is a keyed token of the identifier: same partition, no plain phone.
+        assert record.key == sealing.token(pepper, envelope.subject).encode()
         assert dict(record.headers)["event-type"] == INTERACTION_RECEIVED.encode()
 
     again = ingest.post("/v1/interactions/batch", json={"items": items[:10]},

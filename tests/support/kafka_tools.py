@@ -160,3 +160,22 @@ def workload(
         original = records[rng.randrange(len(records) // 2)]
         records.insert(rng.randrange(len(records) // 2, len(records)), original)
     return Workload(distinct, records)
+
+
+def read_opened(settings: Settings, topic: str) -> list[bytes]:
+    """The values of every record on ``topic``, sealed ones opened with the keys still stored."""
+    return opened(settings, read_all(settings, topic))
+
+
+def opened(settings: Settings, records: list[ConsumerRecord]) -> list[bytes]:
+    """The records' values, sealed ones opened (events/sealing.py) with the keys still stored."""
+    import psycopg
+
+    from events import sealing
+    from kartoteka.keystore import KeyRing, fetch_sync, master_key
+
+    values = [r.value for r in records]
+    ring = KeyRing(master_key(settings))
+    with psycopg.connect(settings.dsn) as conn:
+        keys = fetch_sync(ring, conn, [sealing.subject_of(v) for v in values if sealing.is_sealed(v)])
+    return [sealing.unseal(keys[sealing.subject_of(v)], v) if sealing.is_sealed(v) else v for v in values]

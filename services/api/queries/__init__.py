@@ -2,7 +2,8 @@
 
 ``customers`` (card, search, members), ``timeline``, ``access`` (the audit trail and its
 chain), ``alerts``, ``work`` (requests, tasks, employees) and ``reports`` (dormant, birthdays,
-activity, segments). The api never writes a read model.
+activity, segments), ``export`` (everything about a customer's whole, for the data subject).
+The api never writes a read model.
 """
 
 from __future__ import annotations

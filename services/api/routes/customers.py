@@ -13,6 +13,7 @@ from events.catalog import AccessAction
 from events.interaction import Channel
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
+from services.api.erased import missing
 from services.api.pagination import MAX_LIMIT, decode_cursor, encode_cursor
 from services.api.queries.customers import card_json
 from services.api.queries.customers import search as find_customers
@@ -73,7 +74,7 @@ async def card(request: Request, who: Agent, customer_id: str) -> Response:
     seen = [cid] + ([found[0]] if found and found[0] != cid else [])
     await request.app.state.auditor.record(request, who, "customer.card", seen)
     if found is None:
-        raise ApiError(404, "not_found", "no such customer")
+        raise await missing(request.app.state.pool, cid)
     # Already JSON (built by PostgreSQL): no model or encoder pass over it here.
     return Response(found[1], media_type=JSON)
 
@@ -97,7 +98,7 @@ async def timeline(
         request, who, "customer.timeline", list(dict.fromkeys([cid, root or cid]))
     )
     if root is None:
-        raise ApiError(404, "not_found", "no such customer")
+        raise await missing(request.app.state.pool, cid)
     next_cursor = _QUOTE(encode_cursor(*more)).encode() if more else b"null"
     return Response(b'{"items":' + items + b',"next":' + next_cursor + b"}", media_type=JSON)
 

@@ -67,7 +67,7 @@ async def split(request: Request, who: Supervisor, customer_id: str, body: Split
             raise ApiError(409, "same_customer", "cannot split a customer into itself")
     command = await request_split(request.app.state.producer, request.app.state.settings.topic(
         topics.IDENTITY_COMMANDS), root_id=root, keys=keys, target_id=target, requested_by=who.subject,
-        reason=body.reason)
+        reason=body.reason, sealer=request.app.state.keys)
     result: dict[str, Any] = {"command_id": command.command_id, "status": "accepted", "customer_id": root,
                               "target_customer_id": target or split_target_id(command.command_id)}
     return JSONResponse(result, 202)

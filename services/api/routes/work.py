@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from events.work import EmployeeHandedOver, EmployeeId, NoteAdded, ProfileChanged, Short, Tag, Text
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
+from services.api.erased import missing
 from services.api.queries import customers as customer_queries
 from services.api.queries import work as work_queries
 from services.api.routes.customers import customer_id_or_404
@@ -63,10 +64,11 @@ class HandoverBody(BaseModel):
 
 
 async def customer_root(request: Request, customer_id: str) -> tuple[str, list[str]]:
-    """The card a customer id answers with, and its members; 404 for an unknown id."""
-    found = await customer_queries.members(request.app.state.pool, customer_id_or_404(customer_id))
+    """The card a customer id answers with, and its members; 404 for an unknown id, 410 for an erased one."""
+    cid = customer_id_or_404(customer_id)
+    found = await customer_queries.members(request.app.state.pool, cid)
     if found is None:
-        raise ApiError(404, "not_found", "no such customer")
+        raise await missing(request.app.state.pool, cid)
     return found
 
 

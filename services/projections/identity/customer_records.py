@@ -13,6 +13,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 from pydantic import BaseModel
 
+from events import sealing
 from events.catalog import CustomerRegistered, IdentifierLinked, InteractionAttributed
 from events.envelope import type_of
 from events.identity import (
@@ -23,6 +24,7 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from events.ids import derived_event_id
+from events.privacy import CustomerErased
 from services.projections.identity import stored_events as stored
 from services.projections.identity.domain import Attribution, Customer
 from services.projections.identity.stored_events import Raw, quote, to_json
@@ -104,6 +106,9 @@ _CONTRACTS: dict[str, _Contract | None] = {
                                   "customer_id": "customer_id", "command_id": "command_id",
                                   "original_customer_id": "original_customer_id"},
         "original_customer_id"),  # after the interaction's attribution
+    get_topic(Customer.Erased): _Contract(  # type: ignore[attr-defined]
+        CustomerErased, {"customer_id": _ORIGINATOR, "erased_as": "erased_as", "command_id": "command_id",
+                         "at": "at"}, "customer_id", ("at",)),
     get_topic(Customer.Absorbed): None,  # type: ignore[attr-defined]  # the merged side's event carries the merge
 }
 # The interaction is the last field of every stored attribution (the resolver's and the
@@ -113,7 +118,7 @@ if stored.ATTRIBUTED.fields[-1] != "interaction":
     raise TypeError("Attribution.Attributed must keep the interaction last")
 
 
-def _state(contract: _Contract, state: bytes) -> dict[str, Any]:
+def _state(contract: _Contract, state: bytes, key: bytes | None) -> dict[str, Any]:
     # Plain JSON: the library's decoder would also turn a {"_type_", "_data_"} pair that a
     # channel put in an interaction's details into an object, or fail on it.
     if contract is _ATTRIBUTED:
@@ -121,15 +126,40 @@ def _state(contract: _Contract, state: bytes) -> dict[str, Any]:
         at = state.find(_INTERACTION)
         if at > 0 and state.endswith(b"}"):
             head = json.loads(state[:at] + b"}")
-            head["interaction"] = Raw(state[at + len(_INTERACTION):-1].decode())
+            interaction = state[at + len(_INTERACTION):-1].decode()
+            if interaction.startswith('"'):  # sealed in the store: opened only to be sealed again
+                interaction = sealing.unseal_field(_need(key), json.loads(interaction))
+            head["interaction"] = Raw(interaction)
             return head  # type: ignore[no-any-return]
-    return json.loads(state)  # type: ignore[no-any-return]
+    values: dict[str, Any] = json.loads(state)
+    for name, value in values.items():
+        if sealing.is_sealed_field(value):
+            values[name] = sealing.unseal_field(_need(key), value)
+        elif type(value) is list and value and sealing.is_sealed_field(value[0]):
+            values[name] = [sealing.unseal_field(_need(key), v) for v in value]
+    return values
 
 
-def contract_record(notification: Notification) -> tuple[str, bytes, list[tuple[str, bytes]]] | None:
+def _need(key: bytes | None) -> bytes:
+    if key is None:
+        raise sealing.SealError("a sealed field needs its data key")
+    return key
+
+
+def subject_of(notification: Notification) -> str:
+    """The data key a recorded event is sealed under: its interaction's, or its customer's."""
+    origin = str(notification.originator_id)
+    if notification.topic in _ATTRIBUTION_TOPICS:
+        return sealing.interaction_subject(origin)
+    return sealing.customer_subject(origin)
+
+
+def contract_record(notification: Notification, key: bytes | None = None
+                    ) -> tuple[str, bytes, list[tuple[str, bytes]]] | None:
     """(key, envelope bytes, headers) of a recorded event on customers.v1; None: not published.
 
-    The bytes are those of the validated contract model's ``serialise`` up to JSON spelling.
+    The bytes are those of the validated contract model's ``serialise`` up to JSON spelling;
+    with a data ``key`` they are sealed under the event's subject (:func:`subject_of`).
     """
     try:
         contract = _CONTRACTS[notification.topic]
@@ -137,14 +167,24 @@ def contract_record(notification: Notification) -> tuple[str, bytes, list[tuple[
         raise TypeError(f"no contract event for {notification.topic}") from None
     if contract is None:
         return None
-    state = _state(contract, notification.state)
+    state = _state(contract, notification.state, key)
     originator = str(notification.originator_id)
-    key, data = contract.data(originator, state)
+    record_key, data = contract.data(originator, state)
     head = "".join((
         '{"specversion": "1.0", "id": ', quote(derived_event_id(originator, notification.originator_version)),
         ', "type": ', contract.type_json, ', "source": "', SOURCE, '", "time": ',
-        quote(state["timestamp"]["_data_"]), ', "subject": ', quote(key),
+        quote(state["timestamp"]["_data_"]), ', "subject": ', quote(record_key),
         ', "datacontenttype": "application/json", "sequence": ', str(notification.id), ', "data": ',
         data, "}",
     ))
-    return key, head.encode(), contract.header
+    value = head.encode()
+    if key is not None:
+        value = sealing.seal(key, subject_of(notification), value)
+    return record_key, value, contract.header
+
+
+# Published in the clear although the customer's key is gone: it carries ids only, and it is
+# what makes every read model (and every rebuild) drop the customer.
+PUBLIC = frozenset((get_topic(Customer.Erased),))  # type: ignore[attr-defined]
+_ATTRIBUTION_TOPICS = frozenset((get_topic(Attribution.Attributed), get_topic(Attribution.Reattributed)))  # type: ignore[attr-defined]
+

@@ -58,6 +58,12 @@ class Customer(Aggregate):
         for key in keys:
             self.identifiers.pop(key, None)
 
+    @event("Erased")
+    def erase(self, erased_as: str, command_id: str, requested_by: str, at: datetime) -> None:
+        """Crypto-shredded: the data keys of the customer and its interactions are destroyed."""
+        self.identifiers = {}
+        self.erased = True
+
     @event("SuspiciousLinkFlagged")
     def flag_suspicious(self, others: list[str], key: str, interaction_id: str, reason: str,
                         at: datetime) -> None:

@@ -23,6 +23,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from kartoteka import db
+from kartoteka.keystore import KeyRing, ensure_sync
 from services.projections.identity import index_sql as sql
 from services.projections.identity.decide import Snapshot
 from services.projections.identity.guards import Traits
@@ -96,6 +97,10 @@ class IdentityLog(Application[UUID]):
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
         super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "n"})
+
+    @property
+    def datastore(self) -> PostgresDatastore:
+        return self._datastore
 
     def construct_recorder(self) -> ApplicationRecorder:
         return IdentityRecorder(
@@ -176,6 +181,15 @@ class IdentityLog(Application[UUID]):
                     snap.merged_into[customer] = merged_into
                     next_round.add(merged_into)
             pending = next_round
+
+    def data_keys(self, ring: KeyRing, subjects: list[str]) -> dict[str, bytes]:
+        """The keys of ``subjects``: cached, stored, or issued now (a plain record's interaction,
+        a new customer); issued in their own transaction, harmless if the batch then fails."""
+        found, missing = ring.cached(dict.fromkeys(subjects))
+        if missing:
+            with self._datastore.get_connection() as conn:
+                found.update(ensure_sync(ring, conn, missing))
+        return found
 
     def attributed(self, interaction_ids: list[str], conn: Connection[Any] | None = None) -> set[str]:
         """Interaction ids already attributed (their aggregate exists)."""

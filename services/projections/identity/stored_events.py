@@ -87,6 +87,7 @@ ABSORBED = Kind(Customer.Absorbed)  # type: ignore[attr-defined]
 MERGED_INTO = Kind(Customer.MergedInto)  # type: ignore[attr-defined]
 SPLIT_OFF = Kind(Customer.SplitOff)  # type: ignore[attr-defined]
 FLAGGED = Kind(Customer.SuspiciousLinkFlagged)  # type: ignore[attr-defined]
+ERASED = Kind(Customer.Erased)  # type: ignore[attr-defined]
 ATTRIBUTED = Kind(Attribution.Attributed, created_by=Attribution)  # type: ignore[attr-defined]
 REATTRIBUTED = Kind(Attribution.Reattributed)  # type: ignore[attr-defined]
 

@@ -9,10 +9,14 @@ from typing import Any
 from eventsourcing.persistence import RecordConflictError, StoredEvent, Tracking
 from pydantic import BaseModel
 
+from events import sealing
 from events import topics as topic_names
 from events.duplicates import MergeRequested
 from events.identity import SplitRequested
 from events.interaction import Interaction
+from events.privacy import ErasureRequested, HoldPlaced
+from kartoteka.keystore import KeyRing, master_key
+from services.projections.identity import erasure
 from services.projections.identity import index_sql as sql
 from services.projections.identity import stored_events as stored
 from services.projections.identity.decide import (
@@ -45,14 +49,28 @@ CONFLICT_RETRIES = 5
 class IdentityResolver:
     """Decides (pure) and records (eventsourcing), nothing else."""
 
-    def __init__(self, log_: IdentityLog, positions: Positions, guards: GuardConfig | None = None) -> None:
+    def __init__(self, log_: IdentityLog, positions: Positions, guards: GuardConfig | None = None,
+                 keyring: KeyRing | None = None) -> None:
         self.log = log_
         self.positions = positions
         self.guards = guards or GuardConfig()
+        # Personal fields are sealed in the event store: the interaction under its own key,
+        # identifier values under the customer's (the runner opens records with the same ring).
+        self.keyring = keyring
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         batch: list[Item] = [(d.envelope.id, d.payload) for d in items
                              if isinstance(d.payload, Interaction | SplitRequested | MergeRequested)]
+        privacy = [d.payload for d in items if isinstance(d.payload, ErasureRequested | HoldPlaced)]
+        if privacy:
+            # The batch's interactions first (an erasure must cover those attributed with it),
+            # then the erasures with the positions; a crash between them replays as duplicates.
+            self._decide(batch, [])
+            erasure.apply(self.log, privacy, trackings)
+            return
+        self._decide(batch, trackings)
+
+    def _decide(self, batch: list[Item], trackings: list[Tracking]) -> None:
         for attempt in range(CONFLICT_RETRIES):
             try:
                 self._apply_once(batch, trackings)
@@ -73,7 +91,8 @@ class IdentityResolver:
         snapshot = self.log.snapshot(keys, [i for i, _ in interactions], mentioned,
                                      [k for s in splits for k in s.keys])
         commands = decide(batch, snapshot, self.guards)
-        events, writes = _Materialiser(self.log).run(commands)
+        sealing_keys = self.log.data_keys(self.keyring, _subjects(commands)) if self.keyring else None
+        events, writes = _Materialiser(self.log, sealing_keys).run(commands)
         self.log.record(events, trackings, writes)
 
     def _unrecorded(self, trackings: list[Tracking]) -> list[Tracking]:
@@ -84,8 +103,9 @@ class IdentityResolver:
 class _Materialiser:
     """Turns commands into the aggregates' stored events and the resolver's index writes, in order."""
 
-    def __init__(self, log_: IdentityLog) -> None:
+    def __init__(self, log_: IdentityLog, keys: dict[str, bytes] | None = None) -> None:
         self.log = log_
+        self.keys = keys
         self.inserts: dict[str, list[tuple[Any, ...]]] = {}
         self.updates: list[Statement] = []
         self.events = EventLog({}, datetime.now(UTC))
@@ -115,6 +135,18 @@ class _Materialiser:
         else:
             self.updates.append((statement, [params]))
 
+    def _sealed(self, subject: str, text: str) -> str:
+        return text if self.keys is None else sealing.seal_field(self.keys[subject], subject, text)
+
+    def _keys(self, customer_id: str, keys: Any) -> list[str]:
+        """Identifier keys (``phone:+7...``) as the customer's event stores them: sealed."""
+        subject = sealing.customer_subject(customer_id)
+        return [self._sealed(subject, k) for k in keys]
+
+    def _link(self, customer_id: str, kind: str, value: str, *rest: Any) -> None:
+        sealed = self._sealed(sealing.customer_subject(customer_id), value)
+        self._customer(customer_id, stored.LINKED, kind, sealed, *rest)
+
     def _customer(self, customer_id: str, kind: stored.Kind, *values: Any) -> None:
         self.events.append(self.events.customers, customer_id, kind, values)
 
@@ -126,35 +158,45 @@ class _Materialiser:
             self._write(sql.REGISTER, c.customer_id, c.at)
         elif isinstance(c, Link):
             i = c.identifier
-            self._customer(c.customer_id, stored.LINKED, i.kind, i.value, i.valid, c.interaction_id,
-                           c.channel, events.when(c.at))
+            self._link(c.customer_id, i.kind, i.value, i.valid, c.interaction_id, c.channel,
+                       events.when(c.at))
             self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, i.key)
         elif isinstance(c, Attribute):
             # The interaction as it was validated on the way in: stored as its own JSON.
+            interaction = _json_bytes(c.interaction)
+            if self.keys is not None:
+                subject = sealing.interaction_subject(c.interaction_id)
+                sealed = sealing.seal_field(self.keys[subject], subject, interaction.decode())
+                interaction = sealing.quote(sealed).encode()
             events.create(events.attributions, c.interaction_id, stored.ATTRIBUTED, stored.attributed_state(
-                events.timestamp, c.interaction_id, c.customer_id, _json_bytes(c.interaction)))
+                events.timestamp, c.interaction_id, c.customer_id, interaction))
             self.first_customer[c.interaction_id] = c.customer_id
             self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
         elif isinstance(c, Merge):
             at = events.when(c.at)
-            self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id, list(c.keys), at)
-            self._customer(c.merged_id, stored.MERGED_INTO, c.survivor_id, c.interaction_id, list(c.keys), at)
+            self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id,
+                           self._keys(c.survivor_id, c.keys), at)
+            self._customer(c.merged_id, stored.MERGED_INTO, c.survivor_id, c.interaction_id,
+                           self._keys(c.merged_id, c.keys), at)
             for statement in sql.MERGE:
                 self._write(statement, c.survivor_id, c.merged_id)
             self._write(sql.MERGE_TIMES, c.at, list(c.keys))
         elif isinstance(c, Flag):
-            self._customer(c.customer_id, stored.FLAGGED, list(c.others), c.key, c.interaction_id, c.reason,
+            self._customer(c.customer_id, stored.FLAGGED, list(c.others), self._keys(c.customer_id, [c.key])[0],
+                           c.interaction_id, c.reason,
                            events.when(c.at))
         elif isinstance(c, Unlink):
-            self._customer(c.customer_id, stored.UNLINKED, c.key, c.command_id, events.when(c.at))
+            self._customer(c.customer_id, stored.UNLINKED, self._keys(c.customer_id, [c.key])[0], c.command_id,
+                           events.when(c.at))
         elif isinstance(c, Split):
             cmd = c.command
             at = events.when(cmd.at)
-            self._customer(c.source_id, stored.SPLIT_OFF, c.target_id, list(c.keys), list(c.interaction_ids),
+            self._customer(c.source_id, stored.SPLIT_OFF, c.target_id, self._keys(c.source_id, c.keys),
+                           list(c.interaction_ids),
                            cmd.command_id, cmd.requested_by, cmd.reason, at)
             for key in c.keys:
                 kind, value = key.split(":", 1)
-                self._customer(c.target_id, stored.LINKED, kind, value, True, cmd.command_id, "split", at)
+                self._link(c.target_id, kind, value, True, cmd.command_id, "split", at)
             self._write(sql.MOVE_KEYS, c.target_id, list(c.keys))
             self._write(sql.SEPARATE, *sorted((c.source_id, c.target_id)))
         elif isinstance(c, Reattribute):
@@ -173,6 +215,21 @@ class _Materialiser:
 def _json_bytes(model: BaseModel) -> bytes:
     """``model.model_dump_json().encode()`` without the round trip through str."""
     return type(model).__pydantic_serializer__.to_json(model)  # type: ignore[no-any-return]
+
+
+def _subjects(commands: list[Command]) -> list[str]:
+    """The data keys the materialised events are sealed under."""
+    out = []
+    for c in commands:
+        if isinstance(c, Attribute):
+            out.append(sealing.interaction_subject(c.interaction_id))
+        elif isinstance(c, Link | Flag | Unlink):
+            out.append(sealing.customer_subject(c.customer_id))
+        elif isinstance(c, Merge):
+            out += [sealing.customer_subject(c.survivor_id), sealing.customer_subject(c.merged_id)]
+        elif isinstance(c, Split):
+            out += [sealing.customer_subject(c.target_id), sealing.customer_subject(c.source_id)]
+    return out
 
 
 def _touched(commands: list[Command]) -> tuple[set[str], set[str]]:
@@ -197,7 +254,8 @@ def _touched(commands: list[Command]) -> tuple[set[str], set[str]]:
 
 
 def _build(ctx: Context) -> IdentityResolver:
-    return IdentityResolver(IdentityLog(ctx.datastore), ctx.positions, guard_config(ctx.settings))
+    return IdentityResolver(IdentityLog(ctx.datastore), ctx.positions, guard_config(ctx.settings),
+                            KeyRing(master_key(ctx.settings)))
 
 
 # The identity log is the record of truth (eventsourcing), not a read model.

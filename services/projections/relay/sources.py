@@ -13,7 +13,8 @@ from eventsourcing.postgres import PostgresDatastore
 from events import topics
 from events.records import Outgoing
 from kartoteka import outbox
-from services.projections.identity.customer_records import contract_record
+from kartoteka.keystore import KeyRing, fetch_sync
+from services.projections.identity.customer_records import PUBLIC, contract_record, subject_of
 from services.projections.identity.identity_log import IdentityLog
 
 
@@ -31,18 +32,29 @@ class Source(Protocol):
 
 
 class IdentitySource:
-    """The recorded identity log, published as customers.v1 events keyed by customer."""
+    """The recorded identity log, published as customers.v1 events keyed by customer, each
+    sealed under its interaction's or customer's key; an event whose key was destroyed (an
+    erased customer, an expired interaction) is not published (but an erasure itself is)."""
 
     topic = topics.CUSTOMERS
     every_s = 0.05  # the card's freshness waits on it
 
-    def __init__(self, identity: IdentityLog) -> None:
+    def __init__(self, identity: IdentityLog, ring: KeyRing) -> None:
         self.identity = identity
+        self.ring = ring
 
     def after(self, position: int, limit: int) -> list[tuple[int, Outgoing | None]]:
         rows: list[tuple[int, Outgoing | None]] = []
-        for notification in self.identity.notifications(after=position, limit=limit):
-            record = contract_record(notification)
+        notifications = self.identity.notifications(after=position, limit=limit)
+        subjects = [subject_of(n) for n in notifications]
+        with self.identity.datastore.get_connection() as conn:
+            keys = fetch_sync(self.ring, conn, subjects)
+        for notification, subject in zip(notifications, subjects, strict=True):
+            key = keys.get(subject)
+            if key is None and notification.topic not in PUBLIC:
+                rows.append((notification.id, None))  # shredded
+                continue
+            record = contract_record(notification, key)
             rows.append((notification.id, None if record is None else Outgoing(
                 self.topic, record[0].encode(), record[1], tuple(record[2]))))
         return rows

@@ -21,6 +21,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from events import topics
 from events.records import Outgoing
 from kartoteka import kafka, metrics
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.projections.identity.identity_log import IdentityLog
 from services.projections.relay.sources import IdentitySource, OutboxSource, Source
@@ -145,7 +146,7 @@ class Relay:
 def _build(ctx: Context) -> Relay:
     from services.projections.registry import outbox_topics
 
-    sources: list[Source] = [IdentitySource(IdentityLog(ctx.datastore))]
+    sources: list[Source] = [IdentitySource(IdentityLog(ctx.datastore), KeyRing(master_key(ctx.settings)))]
     sources += [OutboxSource(ctx.datastore, topic) for topic in outbox_topics()]
     return Relay(ctx.settings, sources, ctx.positions, ctx.status_file)
 

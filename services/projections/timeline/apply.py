@@ -20,6 +20,7 @@ from events.identity import (
     SuspiciousLinkRecorded,
 )
 from events.interaction import details_json
+from events.privacy import CustomerErased
 from services.projections.records import Decoded
 from services.projections.timeline.direct_decode import Digest
 
@@ -38,6 +39,7 @@ class Rows:
     reattributions: list[tuple[str, str]] = field(default_factory=list)  # (customer, interaction)
     splits: list[tuple[str, str]] = field(default_factory=list)  # (source, target), in log order
     history: list[tuple[str, str, str, list[str], datetime, str]] = field(default_factory=list)
+    erasures: list[str] = field(default_factory=list)  # customers whose rows all go, after the rest
 
 
 def rows_for(events: list[tuple[Envelope, BaseModel]]) -> Rows:
@@ -98,6 +100,8 @@ def _apply(rows: Rows, envelope: Envelope, payload: BaseModel) -> None:  # noqa:
         _history(rows, envelope, payload.target_id, "split_from", [payload.source_id], payload.at, proof)
     elif isinstance(payload, InteractionReattributed):
         rows.reattributions.append((payload.customer_id, payload.interaction_id))
+    elif isinstance(payload, CustomerErased):
+        rows.erasures.append(payload.customer_id)
     elif isinstance(payload, SuspiciousLinkRecorded):
         proof = {"key": payload.key, "reason": payload.reason, "interaction_id": payload.interaction_id}
         _history(rows, envelope, payload.customer_id, "suspicious_link", payload.other_customer_ids,

@@ -21,6 +21,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 
 from events.names import latin
+from services.projections import erased_rows
 from services.projections.timeline.apply import Rows
 from services.projections.timeline.reports import REPORT_ROWS
 from services.projections.tracking import Positions
@@ -230,7 +231,7 @@ def plan(rows: Rows) -> Plan:
             (SPLIT_MEMBERS, [{"source": a, "target": b} for a, b in rows.splits]),
             (REATTRIBUTE, rows.reattributions),
             (INSERT_HISTORY, rows.history),
-        ) if params],
+        ) if params] + erased_rows.statements(rows.erasures),
     )
 
 

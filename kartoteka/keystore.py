@@ -1,0 +1,175 @@
+"""Data keys in Postgres, wrapped by the master key: issue, fetch (cached), destroy.
+
+The master key comes from ``KARTOTEKA_MASTER_KEY`` (base64 of 32 bytes) or is generated once
+into the data dir (``master_key``, mode 0600); back it up apart from the database, since
+without it no data key unwraps. Destroying a subject's row is the crypto-shredding.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from psycopg.rows import tuple_row
+
+from events import sealing
+from kartoteka.settings import Settings
+
+ISSUE = ("INSERT INTO data_keys (subject, wrapped) SELECT * FROM unnest(%s::text[], %s::bytea[])"
+         " ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING subject, wrapped")
+FETCH = ("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(%s::text[])"
+         " UNION ALL SELECT '', int8send(epoch) FROM key_epoch")
+DESTROY = "DELETE FROM data_keys WHERE subject = ANY(%s::text[])"
+BUMP = "UPDATE key_epoch SET epoch = epoch + 1"
+_CACHE_MAX = 200_000
+
+
+def master_key(settings: Settings) -> bytes:
+    """The configured master key, or the data dir's (generated on first use)."""
+    if settings.master_key is not None:
+        key = base64.b64decode(settings.master_key.get_secret_value())
+    else:
+        path = settings.data_dir / "master_key"
+        if not path.exists():
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            candidate = path.with_suffix(f".tmp{secrets.token_hex(4)}")
+            candidate.write_text(base64.b64encode(sealing.new_key()).decode())
+            candidate.chmod(0o600)
+            with contextlib.suppress(FileExistsError):  # the first writer wins; the others read its key
+                os.link(candidate, path)
+            candidate.unlink()
+        key = base64.b64decode(path.read_text().strip())
+    if len(key) != sealing.KEY_BYTES:
+        raise ValueError("the master key must be 32 bytes (base64)")
+    return key
+
+
+class KeyRing:
+    """A process's view of the data keys: SQL statements and rows in, plain keys out.
+
+    It holds no connection: callers run ``ISSUE`` / ``FETCH`` on theirs (sync or async) and hand
+    the rows back, so the HTTP services and the workers share one implementation. Keys fetched
+    are cached until a destruction anywhere bumps ``key_epoch``.
+    """
+
+    def __init__(self, master: bytes) -> None:
+        self.master = master
+        self.pepper = sealing.pepper(master)
+        self._cache: dict[str, bytes] = {}
+        self._epoch = -1
+
+    def new_rows(self, subjects: Iterable[str]) -> tuple[list[str], list[bytes], dict[str, bytes]]:
+        """Parameters of ``ISSUE`` for fresh keys of ``subjects`` and the keys themselves."""
+        keys = {s: sealing.new_key() for s in subjects}
+        return list(keys), [sealing.wrap(self.master, s, k) for s, k in keys.items()], keys
+
+    def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
+        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first."""
+        out = {}
+        for subject, wrapped in rows:
+            key = sealing.unwrap(self.master, subject, bytes(wrapped))
+            out[subject] = self._cache[subject] = key
+        return out if out.keys() == proposed.keys() else {**proposed, **out}
+
+    def cached(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], list[str]]:
+        found, missing = {}, []
+        for s in subjects:
+            if s in self._cache:
+                found[s] = self._cache[s]
+            else:
+                missing.append(s)
+        return found, missing
+
+    def fetched(self, rows: Iterable[tuple[str, Any]]) -> dict[str, bytes]:
+        """Keys from ``FETCH`` rows; a destruction since the last fetch empties the cache first."""
+        keys = {}
+        for subject, wrapped in rows:
+            if subject == "":
+                epoch = int.from_bytes(bytes(wrapped), "big", signed=True)
+                if epoch != self._epoch:
+                    self._cache.clear()
+                    self._epoch = epoch
+            else:
+                keys[subject] = sealing.unwrap(self.master, subject, bytes(wrapped))
+        if len(self._cache) + len(keys) > _CACHE_MAX:
+            self._cache.clear()
+        self._cache.update(keys)
+        return keys
+
+    def forget(self, subjects: Iterable[str]) -> None:
+        for s in subjects:
+            self._cache.pop(s, None)
+
+
+def fetch_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    """The keys of ``subjects`` that exist (a destroyed one is absent), on a psycopg connection.
+
+    The epoch row comes with every fetch, so even an all-cached batch checks for destructions;
+    keys the cache lost to one are fetched again (the second fetch is rare: after a destruction).
+    """
+    wanted = list(dict.fromkeys(subjects))
+    asked: list[str] = []
+    with conn.cursor(row_factory=tuple_row) as cur:  # the workers' connections default to dict rows
+        for _ in range(2):
+            missing = [s for s in ring.cached(wanted)[1] if s not in asked]
+            if asked and not missing:
+                break
+            ring.fetched(cur.execute(FETCH, (missing,)).fetchall())
+            asked += missing
+    return ring.cached(wanted)[0]
+
+
+async def fetch_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    wanted = list(dict.fromkeys(subjects))
+    asked: list[str] = []
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        for _ in range(2):
+            missing = [s for s in ring.cached(wanted)[1] if s not in asked]
+            if asked and not missing:
+                break
+            await cursor.execute(FETCH, (missing,))
+            ring.fetched(await cursor.fetchall())
+            asked += missing
+    return ring.cached(wanted)[0]
+
+
+def issue_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    names, wrapped, keys = ring.new_rows(subjects)
+    if not names:
+        return {}
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return ring.issued(keys, cur.execute(ISSUE, (names, wrapped)).fetchall())
+
+
+async def issue_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    names, wrapped, keys = ring.new_rows(subjects)
+    if not names:
+        return {}
+    async with conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(ISSUE, (names, wrapped))
+        return ring.issued(keys, await cursor.fetchall())
+
+
+def ensure_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    """The keys of ``subjects``, issuing those that do not exist (in their own transaction)."""
+    wanted = list(dict.fromkeys(subjects))
+    found = fetch_sync(ring, conn, wanted)
+    fresh = [s for s in wanted if s not in found]
+    if fresh:
+        with conn.transaction():
+            found.update(issue_sync(ring, conn, fresh))
+    return found
+
+
+async def ensure_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
+    wanted = list(dict.fromkeys(subjects))
+    found = await fetch_async(ring, conn, wanted)
+    fresh = [s for s in wanted if s not in found]
+    if fresh:
+        async with conn.transaction():
+            found.update(await issue_async(ring, conn, fresh))
+    return found

@@ -1,0 +1,1 @@
+"""Retention: expired interactions leave the read models and their data keys are destroyed."""
