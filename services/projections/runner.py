@@ -4,8 +4,7 @@ It assigns every partition of its topics, seeks to the positions tracked in Post
 decodes each polled batch, hands the good records to the projection (which writes rows
 and positions in one transaction) and dead-letters the bad ones with the reason.
 
-Batches are applied one at a time, in order, by a writer thread: while PostgreSQL works on
-one batch the consumer polls and decodes the next, instead of the two taking turns.
+A writer thread applies batches one at a time, in order, while the consumer decodes the next.
 """
 
 from __future__ import annotations
