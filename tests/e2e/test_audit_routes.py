@@ -32,12 +32,16 @@ CALLS = {
     "report.dormant": ("supervisor", "/v1/reports/dormant", {"days": 30}),
     "report.birthdays": ("supervisor", "/v1/reports/birthdays", {}),
     "report.activity": ("supervisor", "/v1/reports/activity", {}),
+    "duplicate.list": ("supervisor", "/v1/duplicates", {}),
 }
 # The agent's writes need a real customer (and a request and a task to change): see below.
 WRITES = ("customer.note", "customer.profile", "request.open", "request.status", "task.create", "task.done",
           "employee.handover", "customer.hold", "customer.erase")
 # An officer's status change needs an alert to change: tests/e2e/test_alert_workflow.py.
 WORKFLOW = ("audit.alert_status",)
+# A review decision needs a proposal from the duplicate finder: tests/integration/test_duplicates.py
+# reads their access records.
+DECISIONS = ("duplicate.accept", "duplicate.reject")
 
 
 def test_every_route_is_declared_audited_or_free_of_customer_data(api):
@@ -51,7 +55,7 @@ def test_every_route_is_declared_audited_or_free_of_customer_data(api):
 
 
 def test_every_audited_route_leaves_its_access_event_on_kafka(settings, api, auth):
-    assert set(CALLS) | set(WRITES) | set(WORKFLOW) == set(AUDITED.values()), (
+    assert set(CALLS) | set(WRITES) | set(WORKFLOW) | set(DECISIONS) == set(AUDITED.values()), (
         "a declared audited route has no call here")
     sent: dict[str, str] = {}
     for action, (role, path, params) in CALLS.items():
