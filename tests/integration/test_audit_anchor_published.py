@@ -10,7 +10,7 @@ import pytest
 
 from events.audit.trail import CHAIN
 from services.api.published import read_published
-from tests.integration.test_audit_anchor import _as_admin, _chain, _head, _verify
+from tests.integration.test_audit_anchor import _chain, _head, _verify, restore
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -58,10 +58,7 @@ def test_a_truncated_anchor_file_is_caught(published, api, auth):
 
 def test_a_restored_database_with_the_anchor_file_away_is_caught(published, api, auth):
     settings, backup = published
-    _as_admin(settings, ("DELETE FROM access_log WHERE chain_seq > 3", ()),
-              ("DELETE FROM audit_checkpoints WHERE seq > 3", ()),
-              ("UPDATE audit_chain_head SET seq = %s, hash = %s, signature = %s",
-               (backup["seq"], backup["hash"], backup["signature"])))
+    restore(settings, backup)
     settings.anchor_path.rename(settings.anchor_path.with_suffix(".away"))
     report = _verify(api, auth)
     assert (report["ok"], report["checked"], report["first_bad"]) == (False, 3, 4)
