@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     alert_suppression_days: float = Field(14.0, ge=0)
     # How often the anchor worker copies the signed audit chain head out of the database.
     anchor_every_s: float = Field(1.0, gt=0)
+    # A signed checkpoint (also published to audit.checkpoints.v1) every this many chained rows.
+    audit_checkpoint_rows: int = Field(1000, ge=1)
     # Operating (issue 19). The supervisor serves every process's metrics merged on this port
     # (kartoteka.metrics); a `serve`/`worker` run on its own serves its processes' when set.
     metrics_port: int = Field(8002, ge=1, le=65535)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from events.audit.chain import Checkpoint, verify_checkpoint
 
@@ -66,3 +66,30 @@ def read(text: str, chain: str, key: bytes) -> Reading:
             continue
         anchors.append(anchor)
     return Reading(anchors, faults)
+
+
+@dataclass(frozen=True)
+class Published:
+    """A signed checkpoint as published to ``audit.checkpoints.v1``: a second copy outside
+    the database, which neither an administrator nor whoever deletes the anchor file holds."""
+
+    checkpoint: Checkpoint
+    signed_at: datetime
+
+
+def published_faults(reading: Reading, published: list[Published], now: datetime,
+                     grace: timedelta) -> list[str]:
+    """What the published checkpoints say against the anchor file: one the file should hold by
+    now (its head is anchored within ``grace``) but does not reach means the file was deleted or
+    cut short, or its writer is stopped. Their signatures are checked with the database's."""
+    faults: list[str] = []
+    due = [p for p in published if p.signed_at <= now - grace]
+    newest = max(due, key=lambda p: p.checkpoint.seq, default=None)
+    anchored = reading.latest.checkpoint.seq if reading.latest else 0
+    if newest is not None and newest.checkpoint.seq > anchored:
+        where = f"ends at seq {anchored}" if reading.latest else "is missing or empty"
+        faults.append(
+            f"the anchor file {where}, but checkpoint seq {newest.checkpoint.seq} was published to"
+            f" audit.checkpoints.v1 at {newest.signed_at.isoformat()}: the file was deleted or"
+            " truncated (or the anchor worker is stopped)")
+    return faults

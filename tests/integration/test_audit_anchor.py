@@ -40,6 +40,14 @@ def _as_admin(settings, *statements: tuple[str, tuple]) -> None:
             conn.execute(sql, params)  # type: ignore[arg-type]
 
 
+def restore(settings, backup: dict) -> None:
+    """Back to the consistent copy of the chain at ``backup`` (its head), as from a backup."""
+    _as_admin(settings, ("DELETE FROM access_log WHERE chain_seq > %s", (backup["seq"],)),
+              ("DELETE FROM audit_checkpoints WHERE seq > %s", (backup["seq"],)),
+              ("UPDATE audit_chain_head SET seq = %s, hash = %s, signature = %s",
+               (backup["seq"], backup["hash"], backup["signature"])))
+
+
 def _verify(api, auth) -> dict:
     answer = api.get("/v1/audit/verify", headers=auth("security_officer", "sec-1"))
     assert answer.status_code == 200, answer.text
@@ -65,10 +73,7 @@ def test_the_head_is_anchored_in_an_append_only_file_and_verify_compares_with_it
 
 def test_a_database_restored_to_an_earlier_consistent_copy_is_caught(anchored, api, auth):
     settings, backup = anchored
-    _as_admin(settings, ("DELETE FROM access_log WHERE chain_seq > 3", ()),
-              ("DELETE FROM audit_checkpoints WHERE seq > 3", ()),
-              ("UPDATE audit_chain_head SET seq = %s, hash = %s, signature = %s",
-               (backup["seq"], backup["hash"], backup["signature"])))
+    restore(settings, backup)
     report = _verify(api, auth)
     assert (report["ok"], report["checked"], report["first_bad"]) == (False, 3, 4)
     assert "restored from an earlier copy" in report["reason"]

@@ -90,7 +90,7 @@ async def verify(request: Request, who: Officer) -> dict[str, Any]:
     (in the outbox: a read never produces)."""
     state = request.app.state
     report = await verify_trail(state.pool, state.checkpoint_key,
-                                anchor_path=state.settings.anchor_path)
+                                anchor_path=state.settings.anchor_path, settings=state.settings)
     metrics.VERIFIED_AT.set(time.time())
     metrics.VERIFIED_OK.set(1 if report.ok else 0)
     await _record(request, who, "audit.verify", None, None)

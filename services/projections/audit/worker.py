@@ -10,7 +10,7 @@ from eventsourcing.persistence import Tracking
 from events import topics
 from events.audit.trail import access_record, checkpoint_key
 from events.catalog import AccessRecorded
-from services.projections.audit.store import AccessStore
+from services.projections.audit.store import AccessStore, CheckpointPolicy
 from services.projections.records import Decoded
 from services.projections.spec import IDLE_FETCH_WAIT_MS, Context, WorkerSpec
 
@@ -41,7 +41,9 @@ class AuditProjection:
 
 
 def _build(ctx: Context) -> AuditProjection:
-    return AuditProjection(AccessStore(ctx.datastore, ctx.positions, checkpoint_key(ctx.settings.secret)))
+    policy = CheckpointPolicy(rows=ctx.settings.audit_checkpoint_rows)
+    return AuditProjection(AccessStore(ctx.datastore, ctx.positions, checkpoint_key(ctx.settings.secret),
+                                       policy))
 
 
 # The trail is the record of truth, not a read model: a rebuild never empties it.

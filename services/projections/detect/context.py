@@ -3,13 +3,16 @@ a business reason to read. Read from the employees, timeline and work read model
 
 A customer is the employee's to read when they (or, for a supervisor, anyone of their team)
 handled an interaction with them in the look-back, own them, or have a request or a task on
-them (assigned, or opened / created by them). Everything else counts as without reason.
+them (assigned, or opened / created by them), or the customer's own inbound contact reached
+them: routed to them (``agent_id``, handled or not) or still unassigned in the queue / a
+screen-pop when they opened the customer within ``LED_BY_CONTACT`` after it. Everything else
+counts as without reason.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +35,18 @@ KNOWN = (
     " UNION SELECT customer_id::text FROM customer_profiles WHERE owner = %(me)s"
     " UNION SELECT customer_id::text FROM work_requests WHERE assignee = %(me)s OR opened_by = %(me)s"
     " UNION SELECT customer_id::text FROM work_tasks WHERE assignee = %(me)s OR created_by = %(me)s"
+)
+# A search or card a customer's own call or chat led to: an inbound contact not yet assigned to
+# anyone (queue, screen-pop) and the employee's read of that customer shortly after it.
+LED_BY_CONTACT = timedelta(minutes=15)
+INBOUND = (
+    "SELECT customer_id::text AS id, occurred_at AS at FROM timeline WHERE direction = 'inbound'"
+    " AND (agent_id IS NULL OR agent_id = %(me)s)"
+    " AND occurred_at >= %(early)s AND occurred_at < %(until)s"
+)
+READS = (
+    "SELECT customer_ids, at FROM {source} WHERE employee_id = %(me)s"
+    " AND at >= %(since)s AND at < %(until)s"
 )
 # The team's usual hours for one who has no history: per local hour, the peer-days with
 # customer-data activity in it, and how many peer-days there were.
@@ -60,8 +75,27 @@ def employee_context(curs: Cursor[Any], source: str, employee_id: str, since: da
         agents += [r["employee_id"] for r in curs.execute(TEAM, (row["team"],)).fetchall()]
     params = {"agents": agents, "me": employee_id, "since": since, "until": until}
     known = {r["id"] for r in curs.execute(KNOWN, params).fetchall()}
+    contacts = [(r["id"], r["at"]) for r in curs.execute(
+        INBOUND, {**params, "early": since - LED_BY_CONTACT}).fetchall()]
+    if contacts:
+        reads = [(tuple(r["customer_ids"]), r["at"])
+                 for r in curs.execute(READS.format(source=source), params).fetchall()]
+        known |= led_by_contact(contacts, reads)
     ctx = build_context(employee_id, row, known, default_zone)
     return with_team_hours(curs, source, ctx, until)
+
+
+def led_by_contact(contacts: Sequence[tuple[str, datetime]],
+                   reads: Sequence[tuple[Sequence[str], datetime]],
+                   within: timedelta = LED_BY_CONTACT) -> set[str]:
+    """Customers whose own inbound contact (customer id, time) came at most ``within`` before
+    one of the employee's reads (customer ids revealed, time) that revealed them. Only the
+    calling customer gets the reason, not the other names on the same result list."""
+    contacted: dict[str, list[datetime]] = {}
+    for customer, at in contacts:
+        contacted.setdefault(customer, []).append(at)
+    return {customer for customers, at in reads for customer in customers
+            if any(timedelta(0) <= at - t <= within for t in contacted.get(customer, ()))}
 
 
 def with_team_hours(curs: Cursor[Any], source: str, ctx: EmployeeContext, until: datetime,

@@ -63,6 +63,26 @@ def _peer_threshold(
     return base, base.median * (cfg.volume_new_peer_factor if alone else cfg.volume_peer_factor)
 
 
+def _team_lift(peers: PeerCounts | None, ctx: EmployeeContext, day: date, cfg: DetectorConfig) -> float:
+    """How far the team as a whole is above its own normal today (a campaign lifts them all)."""
+    others = [c for pid, c in (peers or {}).items() if pid != ctx.employee_id]
+    today = [c[day] for c in others if day in c]
+    before = [n for c in others for n in trailing(c, day, cfg.baseline_days)]
+    if len(today) < cfg.peer_min_size or len(before) < cfg.peer_min_size:
+        return 1.0
+    return max(1.0, Baseline.of(today).median / max(Baseline.of(before).median, 1.0))
+
+
+def _own_bar(own: tuple[Baseline, float] | None, peer: tuple[Baseline, float] | None,
+             lift: float, cfg: DetectorConfig) -> tuple[float, float]:
+    """The employee's normal day and the most customers their normal allows (both raised by
+    the team's lift today): their own baseline or, for a new hire, the team's median day."""
+    if own is not None:
+        return own[0].median, own[1] * lift
+    assert peer is not None
+    return peer[0].median, peer[0].median * cfg.volume_min_ratio * lift
+
+
 def _volume_alert(
     ctx: EmployeeContext,
     cfg: DetectorConfig,
@@ -75,9 +95,15 @@ def _volume_alert(
     peer = _peer_threshold(peers, ctx, day, cfg, alone=own is None)
     if own is None and peer is None:
         return None
-    # Both comparisons must agree: above one's own normal AND above what the team does today.
+    # Far above one's own normal AND above what the team does today (covering, a campaign) ...
     threshold = max([float(cfg.volume_min_count)] + [t for _, t in filter(None, (own, peer))])
-    if counts[day] <= threshold:
+    strangers = sum(c not in ctx.known_customer_ids for c in bucket.customers)
+    # ... or a rise in customers they have no business reason for beyond what their normal
+    # allows: their own contacts explain covering and campaigns, not strangers. This catches a
+    # low-volume (night, part-time) agent's or a new hire's spike still under the team's bar.
+    normal, bar = _own_bar(own, peer, _team_lift(peers, ctx, day, cfg), cfg)
+    unexplained = strangers > bar - normal and counts[day] > cfg.volume_min_count
+    if counts[day] <= threshold and not unexplained:
         return None
     window = day_window(day, ctx.zone, ctx.day_start)
     ev = evidence(
@@ -88,8 +114,11 @@ def _volume_alert(
         peer_baseline={**peer[0].as_evidence(), "threshold": peer[1], "team": ctx.team}
         if peer
         else None,
+        customers_without_reason=strangers,
+        allowed_without_reason=bar - normal,
     )
-    return make_alert(ctx, "volume_spike", counts[day], threshold, window, ev)
+    limit = threshold if counts[day] > threshold else max(bar, float(cfg.volume_min_count))
+    return make_alert(ctx, "volume_spike", counts[day], limit, window, ev)
 
 
 def detect_volume_spike(
