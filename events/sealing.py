@@ -126,3 +126,10 @@ def pepper(master: bytes) -> bytes:
 def token(pepper_key: bytes, identifier_key: str) -> str:
     """A stable, non-reversible stand-in for an identifier such as ``phone:+79123456789``."""
     return "t:" + hmac.new(pepper_key, identifier_key.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def interaction_record(key: bytes, pepper_key: bytes, interaction_id: str, identifier_key: str,
+                       value: bytes) -> tuple[bytes, bytes]:
+    """An interaction event as it goes on ``interactions.v1`` (from ingest or the raw validator):
+    keyed by the token of its primary identifier, sealed under the interaction's own key."""
+    return token(pepper_key, identifier_key).encode(), seal(key, interaction_subject(interaction_id), value)

@@ -36,7 +36,6 @@ class KafkaPublisher:
         async with self.pool.connection() as conn:
             keys = await issue_async(self.ring, conn, subjects)
         self.ring.forget(subjects)  # ingest never reads them again
-        seal, token, pepper = sealing.seal, sealing.token, self.ring.pepper
-        await send_all(self.producer, [
-            (self.topic, token(pepper, item.subject).encode(), seal(keys[subject], subject, value), headers)
-            for item, value, subject in zip(items, values, subjects, strict=True)])
+        sealed = [sealing.interaction_record(keys[subject], self.ring.pepper, item.id, item.subject, value)
+                  for item, value, subject in zip(items, values, subjects, strict=True)]
+        await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed])

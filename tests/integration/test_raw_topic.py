@@ -1,6 +1,6 @@
 """Kafka-direct producers: any client writes canonical JSON to interactions.raw.v1; the validator
-forwards the valid records re-keyed as ours and dead-letters the rest with an ``error`` header,
-exactly once across restarts, never stopped by poison."""
+forwards the valid records sealed and keyed as ingest's and dead-letters the rest with an ``error``
+header, exactly once across restarts, never stopped by poison."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from collections import Counter
 
 import pytest
 
-from events import topics
+from events import sealing, topics
 from events.envelope import decode
 from events.ids import interaction_id
+from kartoteka.keystore import KeyRing, master_key
 from tests.support import kcat, librdkafka
-from tests.support.kafka_tools import produce, read_all
+from tests.support.kafka_tools import opened, produce, read_all
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.integration
 
 def canonical(n: int, phone: str = "+79123456789") -> str:
     return json.dumps({"channel": "sms", "external_id": f"raw-{n}", "occurred_at": "2026-11-20T10:00:00+03:00",
-                       "direction": "inbound", "customer": {"phone": phone, "name": "Ирина"}, "body": f"#{n}"},
+                       "direction": "inbound", "customer": {"phone": phone, "name": "Ирина Лаптева"},
+                       "body": f"Перезвоните по заявке {n}"},
                       ensure_ascii=False)
 
 
@@ -32,6 +34,11 @@ def validator(settings):
 
 def forwarded(settings) -> list:
     return read_all(settings, settings.topic(topics.INTERACTIONS), idle_ms=300)
+
+
+def forwarded_ids(settings) -> list[str]:
+    """The ids of the forwarded records, opened with the keys stored."""
+    return [decode(value)[0].id for value in opened(settings, forwarded(settings))]
 
 
 def dead(settings) -> list:
@@ -57,9 +64,17 @@ def test_a_foreign_producer_end_to_end(settings, producer):
         wait_until(lambda: len(forwarded(settings)) == 2 and len(dead(settings)) == 2, timeout_s=60,
                    message="two forwarded, two dead-lettered")
         wait_until(lambda: _attributed(settings) == 2, timeout_s=60, message="resolver attributed both")
-    records = {decode(r.value)[0].id: r for r in forwarded(settings)}
+    sent = forwarded(settings)
+    records = {decode(value)[0].id: r for value, r in zip(opened(settings, sent), sent, strict=True)}
     assert set(records) == {interaction_id("sms", "raw-1"), interaction_id("sms", "raw-2")}
-    assert records[interaction_id("sms", "raw-2")].key == b"phone:+79127654321"  # re-keyed as ours
+    # As ingest sends them: sealed under the interaction's own key, keyed by the identifier's token.
+    pepper = KeyRing(master_key(settings)).pepper
+    for id_, record in records.items():
+        assert sealing.subject_of(record.value) == sealing.interaction_subject(id_)
+    assert records[interaction_id("sms", "raw-2")].key == sealing.token(pepper, "phone:+79127654321").encode()
+    plain = [b"79123456789", b"79127654321", "Ирина".encode(), "Лаптева".encode(), "Перезвоните".encode(),
+             "заявке".encode(), b"raw-1", b"raw-2"]
+    assert not [p for r in sent for p in plain if p in r.value or p in (r.key or b"")], "plain data forwarded"
     errors = sorted(dict(r.headers)["error"].decode() for r in dead(settings))
     assert errors[0].startswith("not JSON") and errors[1].startswith("not a canonical interaction")
     assert "channel" in errors[1]
@@ -77,12 +92,13 @@ def test_poison_between_good_records_and_restarts_keep_exactly_once(settings):
         wait_until(lambda: len(forwarded(settings)) == 48, timeout_s=60, message="48 forwarded")
     produce(settings, raw_topic, [(b"k", canonical(n).encode(), []) for n in range(45, 60)])
     with validator(settings):  # restarted: resumes from its tracked position
-        wait_until(lambda: len({decode(r.value)[0].id for r in forwarded(settings)}) == 58, timeout_s=60,
-                   message="the new ids forwarded")
-    ids = Counter(decode(r.value)[0].id for r in forwarded(settings))
+        wait_until(lambda: len(set(forwarded_ids(settings))) == 58, timeout_s=60, message="the new ids forwarded")
+    # A repeat is sealed under the key its first forward got (each opens with the one key stored).
+    ids = Counter(forwarded_ids(settings))
     # The first 50 once each; 45-49 came twice on the raw topic and are forwarded again, with the same
     # ids (the resolver keeps one), the rest once.
     assert len(forwarded(settings)) == 48 + 15
+    assert all(sealing.is_sealed(r.value) for r in forwarded(settings))
     assert all(count == 1 for id_, count in ids.items()
                if id_ not in {interaction_id("sms", f"raw-{n}") for n in range(45, 50)})
     assert len(dead(settings)) == 2

@@ -23,10 +23,11 @@ HEADERS = [("event-type", INTERACTION_RECEIVED.encode())]
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """The contract's event for a valid record, keyed by its primary identifier."""
+    """The contract's event for a valid record, still plain (the worker seals it), and the key of
+    its primary identifier (the worker keys it by that identifier's token)."""
 
     id: str
-    key: bytes
+    subject: str
     value: bytes
 
 
@@ -54,7 +55,7 @@ def verdict(raw: bytes | None, received_at: datetime) -> Forward | Invalid:
         id_ = ids.interaction_id(interaction.channel.value, interaction.external_id)
         subject = interaction.primary_identifier().key
         value = serialise(interaction, id=id_, source=SOURCE, time=received_at, subject=subject)
-        return Forward(id_, subject.encode(), value)
+        return Forward(id_, subject, value)
     except Exception as exc:  # noqa: BLE001 - e.g. a lone surrogate no id can be hashed from
         return Invalid(f"unusable record: {type(exc).__name__}: {exc}"[:2000], raw)
 

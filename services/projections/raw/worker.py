@@ -3,7 +3,9 @@
 Its verdicts are records to send, so it writes them to the outbox in the transaction that
 tracks its position on the raw topic; the relay publishes them. A restart at any instant
 neither loses a record nor forwards one under another id (ids are deterministic; a re-sent
-forward is a duplicate the resolver absorbs).
+forward is a duplicate the resolver absorbs). A forward is exactly what ingest produces for the
+same interaction: sealed under the interaction's data key, which is issued in that transaction
+too (or found, for a repeat), and keyed by the token of its primary identifier.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from datetime import UTC, datetime
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore
 
-from events import topics
+from events import sealing, topics
 from events.records import Outgoing
 from kartoteka import outbox
+from kartoteka.keystore import KeyRing, issue_sync, master_key
 from services.projections.raw.validate import HEADERS, Forward, Invalid, verdict
 from services.projections.records import Decoded
 from services.projections.spec import Context, WorkerSpec
@@ -30,27 +33,33 @@ class RawValidator:
     """Every raw record gets its verdict in ``digest`` (a raw record is no envelope, so none is
     left to the runner's decode); ``apply`` writes each verdict to the outbox."""
 
-    def __init__(self, datastore: PostgresDatastore, positions: Positions) -> None:
-        self.datastore, self.positions = datastore, positions
+    def __init__(self, datastore: PostgresDatastore, positions: Positions, keyring: KeyRing) -> None:
+        self.datastore, self.positions, self.keyring = datastore, positions, keyring
 
     def digest(self, raw: bytes | None) -> Forward | Invalid:
         return verdict(raw, datetime.now(UTC))
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        sending = records(items)
+        subjects = list(dict.fromkeys(
+            sealing.interaction_subject(item.digest.id) for item in items if isinstance(item.digest, Forward)))
         with self.datastore.transaction(commit=True) as curs:
-            outbox.write(curs, sending, NAME)
+            # ISSUE keeps a key already stored (a repeat on the raw topic, or ingest's): one key per id.
+            keys = issue_sync(self.keyring, curs.connection, subjects)
+            outbox.write(curs, records(items, keys, self.keyring.pepper), NAME)
             self.positions.record(curs, trackings)
+        self.keyring.forget(subjects)  # the validator never reads them again
 
 
-def records(items: list[Decoded]) -> list[Outgoing]:
-    """Forwards keyed as ours (a repeat within the batch once), dead letters with their reason."""
+def records(items: list[Decoded], keys: dict[str, bytes], pepper: bytes) -> list[Outgoing]:
+    """Forwards sealed and keyed as ours (a repeat within the batch once), dead letters with their reason."""
     sending, forwarded = [], set()
     for item in items:
         outcome = item.digest
         if isinstance(outcome, Forward) and outcome.id not in forwarded:
             forwarded.add(outcome.id)  # later repeats are duplicates the resolver absorbs
-            sending.append(Outgoing(topics.INTERACTIONS, outcome.key, outcome.value, tuple(HEADERS)))
+            key, value = sealing.interaction_record(keys[sealing.interaction_subject(outcome.id)], pepper,
+                                                    outcome.id, outcome.subject, outcome.value)
+            sending.append(Outgoing(topics.INTERACTIONS, key, value, tuple(HEADERS)))
         elif isinstance(outcome, Invalid):
             where = f"{item.topic}/{item.partition}/{item.offset}"
             log.warning("raw record dead-lettered", extra={"source": where, "reason": outcome.reason[:500]})
@@ -61,7 +70,7 @@ def records(items: list[Decoded]) -> list[Outgoing]:
 
 
 def _build(ctx: Context) -> RawValidator:
-    return RawValidator(ctx.datastore, ctx.positions)
+    return RawValidator(ctx.datastore, ctx.positions, KeyRing(master_key(ctx.settings)))
 
 
 WORKER = WorkerSpec(
