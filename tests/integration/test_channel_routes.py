@@ -14,7 +14,7 @@ from events.envelope import decode
 from events.ids import interaction_id
 from kartoteka.auth import Role, mint
 from services.ingest.app import create_app
-from tests.support.kafka_tools import read_all
+from tests.support.kafka_tools import opened, read_all
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,8 @@ def channel(settings) -> dict[str, str]:
 
 
 def on_kafka(settings) -> dict:
-    return {decode(r.value)[0].id: decode(r.value)[1] for r in read_all(settings, settings.topic(topics.INTERACTIONS))}
+    values = opened(settings, read_all(settings, settings.topic(topics.INTERACTIONS)))  # sealed past ingest
+    return {decode(v)[0].id: decode(v)[1] for v in values}
 
 
 def test_a_raw_mail_is_accepted_once_and_a_redelivery_is_a_duplicate(settings, ingest, auth):
