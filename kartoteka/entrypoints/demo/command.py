@@ -40,8 +40,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         bar.update(shown - bar.n)
     suspects = [employee for employee, _ in sample.suspicious]
     deadline = time.monotonic() + max(0.0, args.wait / 2)
-    while len(alerts := load.alerts_for(settings, suspects)) < len(suspects) and \
-            time.monotonic() < deadline:
+    # Wait for the alert each suspect was staged for, not just any alert: a quicker detector
+    # (no business reason) often fires first, and stopping then would hide the staged one.
+    while not all(kind in (alerts := load.alerts_for(settings, suspects)).get(employee, [])
+                  for employee, kind in sample.suspicious) and time.monotonic() < deadline:
         time.sleep(1)
     name, phone, customer_id = load.example(sample, args.seed)
     customers = len({i["customer"]["phone"] for i in sample.interactions})
