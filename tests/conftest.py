@@ -57,3 +57,12 @@ def api(settings: Settings) -> Iterator[TestClient]:
 
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n`` (xdist, ``--dist loadgroup``) a module's tests stay on one worker, so
+    module-scoped stacks start once; the page tests share one browser and one served site."""
+    for item in items:
+        path = item.path.as_posix()
+        group = "browser" if "/tests/browser/" in path else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
