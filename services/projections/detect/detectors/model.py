@@ -10,20 +10,11 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from events.catalog import AccessAction, AlertSeverity
+from events.catalog import AccessAction, AlertSeverity, DetectorKind
 from events.ids import KARTOTEKA_NS
 from events.schedule import parse
 
-Kind = Literal[
-    "volume_spike",
-    "breadth",
-    "no_business_reason",
-    "off_hours",
-    "enumeration",
-    "bulk_export",
-    "notice_activity",
-    "low_and_slow",
-]
+Kind = DetectorKind
 Severity = AlertSeverity
 SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 Status = Literal["active", "notice_given", "left"]
