@@ -109,14 +109,16 @@ class Sampler:
 
 def summarise(points: list[tuple[float, int, dict[str, dict[str, float]]]]) -> dict[str, Any]:
     """Per tree: RSS/PSS at start, end and peak, and the least-squares slope of PSS in MB per
-    10,000 units of progress (interactions) and per minute."""
+    10,000 units of progress (interactions; over the whole load and its second half) and per minute."""
     if not points:
         return {}
     t0, _, first = points[0]
     _, _, last = points[-1]
     per_process = {}
+    half = points[-1][1] / 2
     for name in first:
         series = [(t - t0, done, snap[name]) for t, done, snap in points if name in snap]
+        late = [(d, s["pss"]) for _, d, s in series if d >= half]
         per_process[name] = {
             "rss_start": series[0][2]["rss"], "rss_end": series[-1][2]["rss"],
             "rss_peak": max(s[2]["rss"] for s in series),
@@ -124,6 +126,8 @@ def summarise(points: list[tuple[float, int, dict[str, dict[str, float]]]]) -> d
             "pss_peak": max(s[2]["pss"] for s in series), "uss_end": series[-1][2]["uss"],
             "shmem_end": series[-1][2]["shmem"],
             "pss_mb_per_10k": _slope([(d, s["pss"]) for _, d, s in series], 10_000),
+            # The second half alone: caches and batch buffers have reached their size by then.
+            "pss_mb_per_10k_late": _slope(late, 10_000),
             "pss_mb_per_min": _slope([(t, s["pss"]) for t, _, s in series], 60),
         }
     peak = max(python_total(snap) for _, _, snap in points)

@@ -31,7 +31,7 @@ from services.projections.registry import names as worker_names
 from tests.support import infra as infra_module
 
 PHASES = ("ingest", "drain", "freshness", "replay", "reads", "channels", "duplicates")
-PIPELINE = ("ingest", *worker_names())  # every worker ``kartoteka up`` runs
+PIPELINE = ("ingest", "api", *worker_names())  # everything ``kartoteka up`` runs
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

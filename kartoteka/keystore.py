@@ -77,11 +77,16 @@ class KeyRing:
         if len(self._cache) > self.limit:
             self._cache.popitem(last=False)
 
-    def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
-        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first."""
+    def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]],
+               wrapped_by_us: dict[str, bytes] | None = None) -> dict[str, bytes]:
+        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first
+        (only that one is unwrapped: ours we hold already)."""
         out = {}
+        ours = wrapped_by_us or {}
         for subject, wrapped in rows:
-            key = out[subject] = sealing.unwrap(self.master, subject, bytes(wrapped))
+            stored = bytes(wrapped)
+            key = out[subject] = (proposed[subject] if ours.get(subject) == stored
+                                  else sealing.unwrap(self.master, subject, stored))
             self._keep(subject, key)
         return out if out.keys() == proposed.keys() else {**proposed, **out}
 
@@ -154,7 +159,8 @@ def issue_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, b
     if not names:
         return {}
     with conn.cursor(row_factory=tuple_row) as cur:
-        return ring.issued(keys, cur.execute(ISSUE, (names, wrapped)).fetchall())
+        rows = cur.execute(ISSUE, (names, wrapped)).fetchall()
+        return ring.issued(keys, rows, dict(zip(names, wrapped, strict=True)))
 
 
 async def issue_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
@@ -163,7 +169,7 @@ async def issue_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict
         return {}
     async with conn.cursor(row_factory=tuple_row) as cursor:
         await cursor.execute(ISSUE, (names, wrapped))
-        return ring.issued(keys, await cursor.fetchall())
+        return ring.issued(keys, await cursor.fetchall(), dict(zip(names, wrapped, strict=True)))
 
 
 def ensure_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:

@@ -4,6 +4,7 @@ between them, the pipeline's shape), with every process's memory at idle, over t
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bench import memory
@@ -40,6 +41,7 @@ def run(ctx: Context, stack: Stack) -> dict[str, Any]:
     visible_at = watcher.wait_for(already + accepted, 120 + n / 100, "drain: timeline rows")
     watcher.stop()
     cpu = meter.stop()
+    metered_s = time.monotonic() - meter.started
     drained = sampler.stop()
     profile = ctx.profiler.finish(profiled)
     first_202 = min(s.ended for s in load.ok())
@@ -59,6 +61,10 @@ def run(ctx: Context, stack: Stack) -> dict[str, Any]:
         "ratio_to_one_hop": ratio(per_s, baseline["per_s"]),
         "batch_latency_ms": summary([s.ms for s in load.ok()]),
         "cpu_cores": cpu,
+        # CPU time per interaction of each process over the drain: less sensitive to what else
+        # the shared cores run than the rate (a starved stage takes longer, not more CPU).
+        "cpu_us_per_interaction": {k: round(v * metered_s / max(accepted, 1) * 1e6, 1)
+                                   for k, v in cpu.items() if k not in ("machine", "others")},
         "memory": {"idle": idle, "idle_python_pss_mb": memory.python_total(idle), "drain": drained},
         "series": watcher.series(first_202),
         "profile": profile,
