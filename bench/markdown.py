@@ -106,7 +106,8 @@ def _memory(m: dict[str, Any] | None) -> list[str]:
         return []
     drain = m["drain"]
     rows = [[name, m["idle"].get(name, {}).get("rss"), m["idle"].get(name, {}).get("pss"), p["rss_start"],
-             p["rss_end"], p["pss_end"], p["uss_end"], p["shmem_end"], p["pss_mb_per_10k"], p.get("pss_mb_per_10k_late"), p["pss_mb_per_min"]]
+             p["rss_end"], p["pss_end"], p["uss_end"], p["shmem_end"], p["pss_mb_per_10k"],
+             p.get("pss_mb_per_10k_late"), p["pss_mb_per_min"]]
             for name, p in drain["processes"].items()]
     return [f"Memory (MB): Python processes together, PSS {m['idle_python_pss_mb']} at idle, peak"
             f" {drain['python_pss_peak_mb']} (RSS {drain['python_rss_peak_mb']}) during the drain, sampled"
