@@ -3,6 +3,7 @@ a browser; the collapsed text beside it loads into speedscope or flamegraph.pl a
 
 from __future__ import annotations
 
+import zlib
 from html import escape
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def render(collapsed: str, title: str) -> str:
            ' font-family="monospace">', f'<text x="4" y="12">{escape(title)} ({total} samples)</text>']
     for x, level, width, name, count in boxes:
         y = height - (level + 1) * ROW
-        hue = 10 + hash(name.split(" (", 1)[-1]) % 50
+        hue = 10 + zlib.crc32(name.split(" (", 1)[-1].encode()) % 50  # by file, the same in every run
         label = escape(name)
         share = 100 * count / total
         out.append(f'<g><title>{label} {share:.1f}%</title><rect x="{x:.1f}" y="{y}" width="{width:.1f}"'
