@@ -2,9 +2,10 @@
 
 The contract's decode validates the envelope with its data as a dict, then the payload from
 that dict again (bench/README.md): 13.4 us of CPU an interaction. Validating the JSON straight
-into an envelope whose data is the ``Interaction`` model takes 11.6 us and builds the same models. Whatever it does not accept, or any other event type,
-is left to the full decode, which then decides (and dead-letters with its reason); tests
-compare both on good and broken records.
+into an envelope whose data is the ``Interaction`` model takes 11.6 us and builds the same
+models. Whatever it does not accept, or any other event type, is left to the full decode,
+which then decides (and dead-letters with its reason); tests compare both on good and broken
+records.
 """
 
 from __future__ import annotations
