@@ -90,7 +90,7 @@ def raw_consume_copy(settings: Settings, topic_name: str, expected: int) -> dict
             while done < expected:
                 polled = consumer.poll(timeout_ms=500, max_records=settings.batch_max_records)
                 batch = [r for rs in polled.values() for r in rs]
-                rows += copy_rows(conn, "bench_timeline", batch, _opened(ring, conn, batch))
+                rows += copy_rows(conn, "bench_timeline", batch, opened(ring, conn, batch))
                 done += len(batch)
             seconds = time.perf_counter() - started
         finally:
@@ -100,7 +100,7 @@ def raw_consume_copy(settings: Settings, topic_name: str, expected: int) -> dict
     }
 
 
-def _opened(ring: Any, conn: Any, batch: list[Any]) -> list[bytes]:
+def opened(ring: Any, conn: Any, batch: list[Any]) -> list[bytes]:
     from events import sealing
     from kartoteka.keystore import fetch_sync
 

@@ -81,12 +81,40 @@ def _ingest(r: dict[str, Any]) -> list[str]:
 
 def _drain(r: dict[str, Any]) -> list[str]:
     d = r["drain"]
-    b = d["baseline_consume_copy"]
+    b, two = d["baseline_consume_copy"], d.get("baseline_two_hop") or {}
     return ["## Projection drain", "",
             f"{d['interactions']:,} interactions posted in batches ({d['ingest_seconds']} s of ingest);"
-            f" first 202 to last visible in `timeline`: {d['seconds']} s.", ""] + _table(
-        ["pipeline interactions/s", "raw consume+COPY rows/s", "ratio", "cores used"],
-        [[d["per_s"], b["per_s"], d["ratio_to_raw"], _cpu(d["cpu_cores"])]])
+            f" first 202 to last visible in `timeline`: {d['seconds']} s. Raw two hops: consume + COPY,"
+            " produce, consume + COPY, one process per hop (`bench/twohop.py`).", ""] + _table(
+        ["pipeline interactions/s", "raw two hops /s", "ratio", "raw one hop /s", "ratio", "cores used"],
+        [[d["per_s"], two.get("per_s"), _v(d.get("ratio_to_raw"), 3), b["per_s"], _v(d.get("ratio_to_one_hop"), 3),
+          _cpu(d["cpu_cores"])]]) + _per_interaction(d) + _memory(d.get("memory"))
+
+
+def _per_interaction(d: dict[str, Any]) -> list[str]:
+    us = d.get("cpu_us_per_interaction")
+    if not us:
+        return []
+    busy = sorted(((k, v) for k, v in us.items() if v >= 1), key=lambda kv: -kv[1])
+    return ["CPU per interaction over the drain (us): " + ", ".join(f"{k} {v:,.0f}" for k, v in busy)
+            + f"; all {sum(us.values()):,.0f}.", ""]
+
+
+def _memory(m: dict[str, Any] | None) -> list[str]:
+    """Every process's memory at idle and over the drain (MB; PSS splits shared pages)."""
+    if not m:
+        return []
+    drain = m["drain"]
+    rows = [[name, m["idle"].get(name, {}).get("rss"), m["idle"].get(name, {}).get("pss"), p["rss_start"],
+             p["rss_end"], p["pss_end"], p["uss_end"], p["shmem_end"], p["pss_mb_per_10k"],
+             p.get("pss_mb_per_10k_late"), p["pss_mb_per_min"]]
+            for name, p in drain["processes"].items()]
+    return [f"Memory (MB): Python processes together, PSS {m['idle_python_pss_mb']} at idle, peak"
+            f" {drain['python_pss_peak_mb']} (RSS {drain['python_rss_peak_mb']}) during the drain, sampled"
+            f" {drain['samples']} times over {drain['seconds']} s. `shmem` is shared memory mapped (PostgreSQL:"
+            " its shared buffers, counted in every backend's RSS); slopes are least-squares PSS growth.", "",
+            *_table(["process", "idle RSS", "idle PSS", "drain start RSS", "end RSS", "end PSS", "end USS",
+                     "shmem", "PSS MB/10k interactions", "second half", "PSS MB/min"], rows)]
 
 
 def _freshness(r: dict[str, Any]) -> list[str]:

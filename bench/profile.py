@@ -7,12 +7,14 @@ of CPU samples whose innermost frame is a function (self) and that pass through 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import flame
 from bench.stack import REPO
 
 TOP = 12
@@ -31,8 +33,9 @@ class Recording:
 class Profiler:
     """Starts py-spy on demand; a no-op unless enabled (py-spy itself costs some CPU)."""
 
-    def __init__(self, out: Path, enabled: bool) -> None:
+    def __init__(self, out: Path, enabled: bool, keep: Path | None = None) -> None:
         self.out = out
+        self.keep = keep  # where the collapsed stacks and flame graphs stay (bench/results/profiles)
         self.binary = shutil.which("py-spy") or str(Path(REPO / ".venv" / "bin" / "py-spy"))
         self.enabled = enabled and Path(self.binary).exists()
 
@@ -53,6 +56,9 @@ class Profiler:
 
     def finish(self, recordings: list[Recording]) -> dict[str, Any]:
         found = {}
+        for rec in recordings:  # stopped now: the profile covers the phase, however long it took
+            if rec.process.poll() is None:
+                rec.process.send_signal(signal.SIGINT)
         for rec in recordings:
             try:
                 rec.process.wait(120)
@@ -61,6 +67,8 @@ class Profiler:
                 rec.process.wait()
             if rec.path.exists():
                 found[rec.name] = summarise(rec.path.read_text())
+                if self.keep is not None:
+                    flame.write(rec.path, self.keep, rec.path.stem)
         return found
 
 

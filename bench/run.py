@@ -31,7 +31,7 @@ from services.projections.registry import names as worker_names
 from tests.support import infra as infra_module
 
 PHASES = ("ingest", "drain", "freshness", "replay", "reads", "channels", "duplicates")
-PIPELINE = ("ingest", *worker_names())  # every worker ``kartoteka up`` runs
+PIPELINE = ("ingest", "api", *worker_names())  # everything ``kartoteka up`` runs
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: plan {plan.name}, phases {', '.join(phases)}; run dir {run_dir}", flush=True)
     infra = infra_module.start()
     try:
-        ctx = Context(infra, run_dir, plan, Profiler(run_dir, args.profile))
+        ctx = Context(infra, run_dir, plan, Profiler(run_dir, args.profile, args.out / "profiles"))
         _run_phases(ctx, phases, results)
     finally:
         infra.stop()

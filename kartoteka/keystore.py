@@ -11,6 +11,7 @@ import base64
 import contextlib
 import os
 import secrets
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +26,9 @@ FETCH = ("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(%s::text[])
          " UNION ALL SELECT '', int8send(epoch) FROM key_epoch")
 DESTROY = "DELETE FROM data_keys WHERE subject = ANY(%s::text[])"
 BUMP = "UPDATE key_epoch SET epoch = epoch + 1"
-_CACHE_MAX = 200_000
+# Most subjects are interactions, each read once per process: the cache keeps the recent ones
+# (a batch's, a busy customer's), least recently used out first, so its size stays flat.
+CACHE_MAX = 50_000
 
 
 def master_key(settings: Settings) -> bytes:
@@ -53,13 +56,15 @@ class KeyRing:
 
     It holds no connection: callers run ``ISSUE`` / ``FETCH`` on theirs (sync or async) and hand
     the rows back, so the HTTP services and the workers share one implementation. Keys fetched
-    are cached until a destruction anywhere bumps ``key_epoch``.
+    are cached (at most ``limit``, least recently used out first) until a destruction anywhere
+    bumps ``key_epoch``.
     """
 
-    def __init__(self, master: bytes) -> None:
+    def __init__(self, master: bytes, limit: int = CACHE_MAX) -> None:
         self.master = master
         self.pepper = sealing.pepper(master)
-        self._cache: dict[str, bytes] = {}
+        self.limit = limit
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._epoch = -1
 
     def new_rows(self, subjects: Iterable[str]) -> tuple[list[str], list[bytes], dict[str, bytes]]:
@@ -67,21 +72,34 @@ class KeyRing:
         keys = {s: sealing.new_key() for s in subjects}
         return list(keys), [sealing.wrap(self.master, s, k) for s, k in keys.items()], keys
 
-    def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
-        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first."""
+    def _keep(self, subject: str, key: bytes) -> None:
+        self._cache[subject] = key
+        if len(self._cache) > self.limit:
+            self._cache.popitem(last=False)
+
+    def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]],
+               wrapped_by_us: dict[str, bytes] | None = None) -> dict[str, bytes]:
+        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first
+        (only that one is unwrapped: ours we hold already)."""
         out = {}
+        ours = wrapped_by_us or {}
         for subject, wrapped in rows:
-            key = sealing.unwrap(self.master, subject, bytes(wrapped))
-            out[subject] = self._cache[subject] = key
+            stored = bytes(wrapped)
+            key = out[subject] = (proposed[subject] if ours.get(subject) == stored
+                                  else sealing.unwrap(self.master, subject, stored))
+            self._keep(subject, key)
         return out if out.keys() == proposed.keys() else {**proposed, **out}
 
     def cached(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], list[str]]:
         found, missing = {}, []
+        cache = self._cache
         for s in subjects:
-            if s in self._cache:
-                found[s] = self._cache[s]
-            else:
+            key = cache.get(s)
+            if key is None:
                 missing.append(s)
+            else:
+                found[s] = key
+                cache.move_to_end(s)
         return found, missing
 
     def fetched(self, rows: Iterable[tuple[str, Any]]) -> dict[str, bytes]:
@@ -95,9 +113,8 @@ class KeyRing:
                     self._epoch = epoch
             else:
                 keys[subject] = sealing.unwrap(self.master, subject, bytes(wrapped))
-        if len(self._cache) + len(keys) > _CACHE_MAX:
-            self._cache.clear()
-        self._cache.update(keys)
+        for subject, key in keys.items():
+            self._keep(subject, key)
         return keys
 
     def forget(self, subjects: Iterable[str]) -> None:
@@ -142,7 +159,8 @@ def issue_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, b
     if not names:
         return {}
     with conn.cursor(row_factory=tuple_row) as cur:
-        return ring.issued(keys, cur.execute(ISSUE, (names, wrapped)).fetchall())
+        rows = cur.execute(ISSUE, (names, wrapped)).fetchall()
+        return ring.issued(keys, rows, dict(zip(names, wrapped, strict=True)))
 
 
 async def issue_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
@@ -151,7 +169,7 @@ async def issue_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict
         return {}
     async with conn.cursor(row_factory=tuple_row) as cursor:
         await cursor.execute(ISSUE, (names, wrapped))
-        return ring.issued(keys, await cursor.fetchall())
+        return ring.issued(keys, await cursor.fetchall(), dict(zip(names, wrapped, strict=True)))
 
 
 def ensure_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:

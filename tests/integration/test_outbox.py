@@ -67,3 +67,22 @@ def test_a_second_writer_waits_for_the_first_to_commit_so_seq_order_is_commit_or
     with psycopg.connect(settings.dsn) as conn:
         values = [bytes(v) for (v,) in conn.execute("SELECT value FROM outbox ORDER BY seq")]
     assert values == [b"first", json.dumps({"n": 2}).encode()]
+
+
+def test_the_relay_wakes_when_the_identity_log_commits_and_polls_without_its_connection(settings):
+    from services.projections.identity.identity_log import IdentityLog
+    from services.projections.relay.wakeup import Wakeup
+
+    datastore = db.datastore(settings.dsn, pool_size=1)
+    try:
+        channel = IdentityLog(datastore).recorder.channel_name
+        wakeup = Wakeup(settings.dsn, channel)
+        assert not wakeup.wait(0.05), "nothing committed yet"
+        with psycopg.connect(settings.dsn, autocommit=True) as conn:
+            conn.execute(f'NOTIFY "{channel}"')
+        assert wakeup.wait(5)
+        wakeup.close()
+        broken = Wakeup("postgresql://nobody@127.0.0.1:1/none", channel)
+        assert not broken.wait(0.01), "no database: it waits out the poll interval instead"
+    finally:
+        datastore.close()

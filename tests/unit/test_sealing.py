@@ -76,6 +76,20 @@ def test_the_ring_uses_the_key_a_concurrent_issuer_stored_first():
     rows = [("i:1", wrapped[0]), ("i:2", sealing.wrap(ring.master, "i:2", theirs))]
     keys = ring.issued(ours, rows)
     assert keys == {"i:1": ours["i:1"], "i:2": theirs}
+    # Knowing what it wrapped, the ring unwraps only the other issuer's key: same answer.
+    assert ring.issued(ours, rows, dict(zip(names, wrapped, strict=True))) == keys
+
+
+def test_the_rings_cache_keeps_the_most_recently_used_keys_up_to_its_limit():
+    ring = KeyRing(sealing.new_key(), limit=3)
+    keys = {f"i:{n}": sealing.new_key() for n in range(5)}
+    epoch = ("", (0).to_bytes(8, "big", signed=True))
+    ring.fetched([epoch, *((s, sealing.wrap(ring.master, s, k)) for s, k in list(keys.items())[:3])])
+    assert ring.cached(["i:0"])[0] == {"i:0": keys["i:0"]}  # used: now the most recent
+    ring.fetched([epoch, *((s, sealing.wrap(ring.master, s, k)) for s, k in list(keys.items())[3:])])
+    found, missing = ring.cached(list(keys))
+    assert found == {s: keys[s] for s in ("i:0", "i:3", "i:4")}
+    assert missing == ["i:1", "i:2"]
 
 
 def test_a_destruction_anywhere_empties_the_rings_cache():

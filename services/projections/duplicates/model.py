@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -20,6 +19,7 @@ import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from services.projections.duplicates.attributes import MatchRecord
+from services.projections.duplicates.pairs import Evidence, ScoredPair
 
 log = logging.getLogger(__name__)
 _TEXT = pa.string()
@@ -119,25 +119,6 @@ def train(records: Sequence[MatchRecord], *, seed: int = 1) -> dict[str, Any]:
             # it and leaves the model as it was before this step.
             log.warning("EM step skipped", extra={"blocking": str(rule), "reason": str(exc)[:200]})
     return linker.misc.save_model_to_json()  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    attribute: str
-    values: tuple[object, object]
-    weight: float  # log2 Bayes factor of the level this attribute reached
-    level: int  # splink's gamma: -1 missing, 0 disagrees, higher agrees more
-
-
-@dataclass(frozen=True)
-class ScoredPair:
-    """Two customers, how likely they are one person, and why."""
-
-    a: str
-    b: str
-    probability: float
-    weight: float
-    evidence: tuple[Evidence, ...]
 
 
 def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability: float) -> list[ScoredPair]:

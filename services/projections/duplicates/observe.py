@@ -6,9 +6,11 @@ re-attributions and decisions change whom observations and proposals belong to.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -17,6 +19,7 @@ from events.duplicates import DuplicateRejected, MergeRequested
 from events.identity import CustomerMerged, InteractionReattributed, SuspiciousLinkRecorded
 from events.work import ProfileChanged
 from services.projections.duplicates.attributes import MatchRecord, match_record
+from services.projections.timeline.direct_decode import Digest
 
 Observation = tuple[str, str, str, str, str, datetime]  # source, attribute, value, customer, channel, at
 MATCHED = ("name", "birth_date", "address", "company", "phone", "email")
@@ -43,12 +46,36 @@ def _interaction(event: InteractionAttributed) -> Iterable[Observation]:
     i = event.interaction
     seen = [("name", i.customer.name)] if i.customer.name else []
     seen += [(ident.kind, ident.value) for ident in i.customer.identifiers() if ident.kind != "handle"]
-    for attribute in ("birth_date", "address", "company"):
-        value = i.details.get(attribute)
-        if isinstance(value, str) and value.strip():
-            seen.append((attribute, value.strip()[:500]))
+    seen += _details(i.details)
     for attribute, value in seen:
         yield event.interaction_id, attribute, value, event.customer_id, i.channel.value, i.occurred_at
+
+
+DETAILS = ("birth_date", "address", "company")
+
+
+def _details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for attribute in DETAILS:
+        value = details.get(attribute)
+        if isinstance(value, str) and value.strip():
+            found.append((attribute, value.strip()[:500]))
+    return found
+
+
+def _digested(found: Digest) -> Iterable[Observation]:
+    """:func:`_interaction` of an attribution the card's own decoding read (registrations and
+    links, which observe nothing, have no timeline row)."""
+    if found.timeline is None:
+        return
+    row: tuple[Any, ...] = found.timeline
+    iid, cid, channel, at, details = row[0], row[1], row[4], row[6], row[10]
+    seen = [("name", found.name[0])] if found.name else []
+    seen += [(kind, value) for _, _, kind, value in found.seen if kind != "handle"]
+    if any(f'"{a}"' in details for a in DETAILS):  # most details hold none of them: no parse
+        seen += _details(json.loads(details))
+    for attribute, value in seen:
+        yield iid, attribute, value, cid, channel, at
 
 
 def _profile(event: ProfileChanged) -> Iterable[Observation]:
@@ -58,10 +85,13 @@ def _profile(event: ProfileChanged) -> Iterable[Observation]:
             yield event.change_id, attribute, str(value), event.customer_id, "profile", event.at
 
 
-def changes(payloads: Sequence[BaseModel]) -> Changes:
+def changes(payloads: Sequence[BaseModel | Digest]) -> Changes:
+    """A batch's changes from its payloads, or the digests of its common records."""
     out = Changes()
     for p in payloads:
-        if isinstance(p, InteractionAttributed):
+        if isinstance(p, Digest):
+            out.observations.extend(_digested(p))
+        elif isinstance(p, InteractionAttributed):
             out.observations.extend(_interaction(p))
         elif isinstance(p, ProfileChanged):
             out.observations.extend(_profile(p))

@@ -125,13 +125,14 @@ def _state(contract: _Contract, state: bytes, key: bytes | None) -> dict[str, An
         # The first occurrence is the key: every field before it is an id, a topic or a time.
         at = state.find(_INTERACTION)
         if at > 0 and state.endswith(b"}"):
-            head = json.loads(state[:at] + b"}")
+            # Text, not bytes: json.loads of bytes first guesses their encoding in Python.
+            head = json.loads((state[:at] + b"}").decode())
             interaction = state[at + len(_INTERACTION):-1].decode()
             if interaction.startswith('"'):  # sealed in the store: opened only to be sealed again
                 interaction = sealing.unseal_field(_need(key), json.loads(interaction))
             head["interaction"] = Raw(interaction)
             return head  # type: ignore[no-any-return]
-    values: dict[str, Any] = json.loads(state)
+    values: dict[str, Any] = json.loads(state.decode())
     for name, value in values.items():
         if sealing.is_sealed_field(value):
             values[name] = sealing.unseal_field(_need(key), value)

@@ -37,6 +37,7 @@ from services.projections.identity.decide import (
 )
 from services.projections.identity.guards import GuardConfig, guard_config
 from services.projections.identity.identity_log import IdentityLog, Statement
+from services.projections.identity.interaction_digest import InteractionEnvelope, digest
 from services.projections.identity.stored_events import EventLog
 from services.projections.records import Decoded
 from services.projections.spec import Context, WorkerSpec
@@ -58,10 +59,19 @@ class IdentityResolver:
         # identifier values under the customer's (the runner opens records with the same ring).
         self.keyring = keyring
 
+    def digest(self, raw: bytes | None) -> InteractionEnvelope | None:
+        return digest(raw)
+
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
-        batch: list[Item] = [(d.envelope.id, d.payload) for d in items
-                             if isinstance(d.payload, Interaction | SplitRequested | MergeRequested)]
-        privacy = [d.payload for d in items if isinstance(d.payload, ErasureRequested | HoldPlaced)]
+        batch: list[Item] = []
+        privacy: list[ErasureRequested | HoldPlaced] = []
+        for d in items:
+            if isinstance(d.digest, InteractionEnvelope):
+                batch.append((d.digest.id, d.digest.data))
+            elif isinstance(d.payload, Interaction | SplitRequested | MergeRequested):
+                batch.append((d.envelope.id, d.payload))
+            elif isinstance(d.payload, ErasureRequested | HoldPlaced):
+                privacy.append(d.payload)
         if privacy:
             # The batch's interactions first (an erasure must cover those attributed with it),
             # then the erasures with the positions; a crash between them replays as duplicates.
