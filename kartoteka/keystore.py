@@ -19,11 +19,16 @@ from psycopg.rows import tuple_row
 from events import sealing
 from kartoteka.settings import Settings
 
-ISSUE = ("INSERT INTO data_keys (subject, wrapped) SELECT * FROM unnest(%s::text[], %s::bytea[])"
+# A shredded subject never gets a key again: its absence from the answer is the refusal.
+ISSUE = ("INSERT INTO data_keys (subject, wrapped) SELECT n.s, n.w FROM unnest(%s::text[], %s::bytea[]) AS n(s, w)"
+         " WHERE NOT EXISTS (SELECT FROM shredded_subjects x WHERE x.subject = n.s)"
          " ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING subject, wrapped")
 FETCH = ("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(%s::text[])"
          " UNION ALL SELECT '', int8send(epoch) FROM key_epoch")
-DESTROY = "DELETE FROM data_keys WHERE subject = ANY(%s::text[])"
+# Destroys the keys and marks their subjects shredded, in one statement (one parameter).
+DESTROY = ("WITH s AS (SELECT unnest(%s::text[]) AS subject),"
+           " gone AS (DELETE FROM data_keys d USING s WHERE d.subject = s.subject)"
+           " INSERT INTO shredded_subjects (subject) SELECT subject FROM s ON CONFLICT DO NOTHING")
 BUMP = "UPDATE key_epoch SET epoch = epoch + 1"
 _CACHE_MAX = 200_000
 
@@ -59,6 +64,7 @@ class KeyRing:
     def __init__(self, master: bytes) -> None:
         self.master = master
         self.pepper = sealing.pepper(master)
+        self.id_secret = sealing.id_secret(master)
         self._cache: dict[str, bytes] = {}
         self._epoch = -1
 
@@ -68,12 +74,13 @@ class KeyRing:
         return list(keys), [sealing.wrap(self.master, s, k) for s, k in keys.items()], keys
 
     def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]]) -> dict[str, bytes]:
-        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first."""
+        """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first;
+        a shredded subject is absent (nothing may be sealed under it again)."""
         out = {}
         for subject, wrapped in rows:
             key = sealing.unwrap(self.master, subject, bytes(wrapped))
             out[subject] = self._cache[subject] = key
-        return out if out.keys() == proposed.keys() else {**proposed, **out}
+        return out
 
     def cached(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], list[str]]:
         found, missing = {}, []
