@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from events import sealing, topics
+from kartoteka.keystore import KeyRing, issue_sync, master_key
 from services.projections.rebuild import rebuild
 from tests.support.data import interaction, unique_phone
 from tests.support.kafka_tools import read_all
@@ -87,8 +88,9 @@ def _erasable_customer(ingest: TestClient, api: TestClient, auth: Auth) -> dict[
     name, tag = f"Ольга Стираемая{uuid.uuid4().hex[:6]}", uuid.uuid4()
     born = f"19{30 + tag.int % 70}-{1 + tag.int // 70 % 12:02d}-{1 + tag.int // 840 % 28:02d}"
     address, note = f"ул. Забытая, д. {tag.hex[:6]}", f"заметка {tag.hex[6:14]}"
-    _post(ingest, auth, interaction(customer={"phone": phone, "email": email, "name": name}, body="первый",
-                                    details={"birth_date": born, "address": address}))
+    first_call = interaction(customer={"phone": phone, "email": email, "name": name}, body="первый",
+                             details={"birth_date": born, "address": address})
+    _post(ingest, auth, first_call)
     _post(ingest, auth, interaction(channel="email", customer={"email": other}, body="второй"))
     first, second = _searchable(api, auth, email), _searchable(api, auth, other)
     _post(ingest, auth, interaction(customer={"phone": phone, "email": other}, body="третий"))
@@ -109,7 +111,7 @@ def _erasable_customer(ingest: TestClient, api: TestClient, auth: Auth) -> dict[
     wait_until(lambda: api.get("/v1/tasks", params={"assignee": "emp-5"}, headers=agent).json()["items"],
                message="task listed")
     return {"root": root, "members": sorted({first, second}), "phone": phone, "email": email, "name": name,
-            "secrets": [_digits(phone), email, other, name, born, address, note]}
+            "secrets": [_digits(phone), email, other, name, born, address, note], "first_call": first_call}
 
 
 def _traces(dsn: str, ids: list[str]) -> dict[str, int]:
@@ -132,7 +134,7 @@ def _traces(dsn: str, ids: list[str]) -> dict[str, int]:
 
 def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keeps_the_audit(
         settings, infra, ingest, api, auth):
-    with running(settings, (*WORK_WORKERS, "duplicates")):
+    with running(settings, (*WORK_WORKERS, "duplicates", "anchor")):  # anchor: the chain verifies as deployed
         who = _erasable_customer(ingest, api, auth)
         root, ids = who["root"], who["members"]
         assert api.post(f"/v1/customers/{root}/erase", json={"reason": "отзыв согласия"},
@@ -160,6 +162,7 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         assert all(n == 0 for n in _traces(settings.dsn, ids).values()), _traces(settings.dsn, ids)
         wait_until(lambda: not plain_hits(settings.dsn, who["secrets"]), message="nothing readable left",
                    timeout_s=30)
+        _resent_stays_erased(settings, ingest, api, auth, who)
         officer = auth("security_officer", "sec-1")
         trail = wait_until(lambda: [i for i in api.get("/v1/audit/access", params={"customer_id": root, "limit": 500},
                                                         headers=officer).json()["items"]
@@ -167,7 +170,8 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         assert trail[0]["employee_id"] == "adm-1"
         assert len(api.get("/v1/audit/access", params={"customer_id": root, "limit": 500},
                            headers=officer).json()["items"]) > 5, "the reads before the erasure stay"
-        assert api.get("/v1/audit/verify", headers=officer).json()["ok"] is True
+        verified = api.get("/v1/audit/verify", headers=officer).json()
+        assert verified["ok"] is True, verified
         # The person calls again: a new customer, with nothing of the old history.
         _post(ingest, auth, interaction(customer={"phone": who["phone"]}, body="снова я"))
         fresh = _searchable(api, auth, who["phone"])
@@ -176,7 +180,8 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         assert [i["body"] for i in items] == ["снова я"]
     rebuild(settings)
     assert all(n == 0 for n in _traces(settings.dsn, ids).values()), "a rebuild brought the customer back"
-    assert plain_hits(settings.dsn, who["secrets"][1:]) == [], "readable after a rebuild"  # the phone came back
+    left = plain_hits(settings.dsn, who["secrets"][1:])  # the phone came back with the new customer
+    assert left == [], left
     assert _status(api, auth, f"/v1/customers/{fresh}") == 200
     infra.restart_broker()  # the in-memory log is gone: the relay republishes from the start
     with running(settings, WORK_WORKERS):
@@ -241,3 +246,20 @@ def _erased_on_the_desk(api: TestClient, auth: Auth, root: str, phone: str) -> N
         assert search.status_code == 200 and root not in search.text
     finally:
         api.cookies.clear()
+
+
+def _resent_stays_erased(settings: Any, ingest: TestClient, api: TestClient, auth: Auth, who: dict[str, Any]) -> None:
+    """The channel sends the erased call again (same external id): it was received before, so it
+    is a duplicate; no fresh key is issued under its shredded subject and nothing comes back."""
+    answer = ingest.post("/v1/interactions", json=who["first_call"], headers=auth("channel", "tel"))
+    assert answer.status_code == 200 and answer.json()["status"] == "duplicate", answer.text
+    subject = sealing.interaction_subject(answer.json()["id"])
+    with psycopg.connect(settings.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM data_keys WHERE subject = %s", (subject,)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM shredded_subjects WHERE subject = %s", (subject,)).fetchone() == (1,)
+        # Even a path that skips the receipts (the raw topic's validator) gets no key for it.
+        with conn.transaction():
+            issued = issue_sync(KeyRing(master_key(settings)), conn, [subject])
+        assert issued == {}
+        assert conn.execute("SELECT count(*) FROM data_keys WHERE subject = %s", (subject,)).fetchone() == (0,)
+    assert _found(api, auth, who["email"]) == []

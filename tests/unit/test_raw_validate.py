@@ -50,3 +50,10 @@ def test_a_forward_is_sealed_under_its_interaction_key_and_keyed_by_a_token():
     assert sent.topic == topics.INTERACTIONS and sent.key == sealing.token(pepper, "phone:+79123456789").encode()
     assert sealing.subject_of(sent.value) == subject and sealing.unseal(key, sent.value) == outcome.value
     assert b"79123456789" not in sent.value and "Привет".encode() not in sent.value
+
+
+def test_an_erased_interaction_sent_again_is_neither_forwarded_nor_dead_lettered():
+    # Its subject is shredded, so the key ring gave no key: a fresh one would resurrect it.
+    outcome = verdict(json.dumps(VALID, ensure_ascii=False).encode(), NOW, SECRET)
+    item = Decoded(0, 7, b"theirs", topic="raw", digest=outcome, raw=b"{}")
+    assert records([item], {}, b"p" * 32) == []
