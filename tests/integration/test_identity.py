@@ -11,6 +11,7 @@ from events import sealing
 from events.ids import customer_id_for
 from kartoteka.keystore import KeyRing, master_key
 from tests.support.data import interaction, unique_phone
+from tests.support.ids import SECRET
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -176,7 +177,7 @@ def test_two_resolvers_creating_a_customer_for_one_identifier_at_once_end_with_o
     ids = []
     for pair in pairs:
         for item in pair:
-            accepted = accept(item)
+            accepted = accept(item, SECRET)
             assert isinstance(accepted, Accepted)
             ids.append(accepted.id)
             producer.send(settings.topic("interactions.v1"), key=accepted.key, value=accepted.record(datetime.now(UTC)))

@@ -97,9 +97,10 @@ def test_the_same_record_produced_three_times_to_kafka_yields_one_timeline_row(
 ):
     from kartoteka import kafka
     from services.ingest.accept import Accepted, accept
+    from tests.support.ids import SECRET
 
     item = interaction()
-    accepted = accept(item)
+    accepted = accept(item, SECRET)
     assert isinstance(accepted, Accepted)
     producer = kafka.producer(settings)
     from datetime import UTC, datetime
