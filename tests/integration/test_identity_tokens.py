@@ -46,3 +46,19 @@ def test_plain_identifiers_left_by_an_older_resolver_become_tokens_and_still_mat
     assert stored[0] == log_.token(phone) and stored[0].startswith("t:") and phone[6:] not in stored[0]
     assert keys[0] == f"{log_.token(phone)}\n{log_.token(email)}"
     assert log_.token(phone) == sealing.token(KeyRing(master_key(settings)).pepper, phone)
+
+
+def test_an_erased_customer_is_unknown_to_the_resolver_so_a_merge_naming_them_is_refused(settings):
+    erased, alive = str(uuid.uuid4()), str(uuid.uuid4())
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        for customer in (erased, alive):
+            conn.execute("INSERT INTO identity_customers (customer_id, registered_at) VALUES (%s, now())",
+                         (customer,))
+        conn.execute("INSERT INTO erased_customers (customer_id, erased_as, reason, erased_by, erased_at)"
+                     " VALUES (%s, %s, 'отзыв согласия', 'dpo-1', now())", (erased, erased))
+    datastore = db.datastore(settings.dsn, pool_size=1)
+    try:
+        snap = IdentityLog(datastore, KeyRing(master_key(settings)).pepper).snapshot([], [], [erased, alive], [])
+    finally:
+        datastore.close()
+    assert alive in snap.registered and erased not in snap.registered  # decide refuses "unknown customer"

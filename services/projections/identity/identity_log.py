@@ -185,8 +185,12 @@ class IdentityLog(Application[UUID]):
             pending -= set(snap.registered)
             if not pending:
                 return
+            # An erased customer is no longer known: a merge naming one is refused, not sealed
+            # under a key that no longer exists.
             rows = self._rows("SELECT customer_id::text, registered_at, merged_into::text"
-                              " FROM identity_customers WHERE customer_id = ANY(%b::uuid[])", (list(pending),), conn)
+                              " FROM identity_customers c WHERE customer_id = ANY(%b::uuid[])"
+                              " AND NOT EXISTS (SELECT FROM erased_customers e WHERE e.customer_id = c.customer_id)",
+                              (list(pending),), conn)
             next_round = set()
             for customer, registered_at, merged_into in rows:
                 snap.registered[customer] = registered_at
