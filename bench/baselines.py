@@ -12,7 +12,7 @@ from typing import Any
 
 from kafka.admin import NewTopic
 
-from bench.payloads import item
+from bench.payloads import BENCH_ID_SECRET, item
 from events.catalog import INTERACTION_RECEIVED
 from kartoteka import kafka
 from kartoteka.settings import Settings
@@ -30,7 +30,7 @@ def records(run: str, count: int, customers: int) -> list[Record]:
     now = datetime.now(UTC)
     found = []
     for n in range(count):
-        accepted = accept(item(run, n, customers))
+        accepted = accept(item(run, n, customers), BENCH_ID_SECRET)
         assert isinstance(accepted, Accepted), accepted
         found.append((accepted.key, accepted.record(now), [("event-type", INTERACTION_RECEIVED.encode())]))
     return found

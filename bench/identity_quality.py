@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.payloads import BENCH_ID_SECRET
 from events.ids import interaction_id
 from events.interaction import Interaction
 from services.projections.identity.decide import Attribute, Merge, Snapshot, decide
@@ -103,7 +104,8 @@ def evaluate(people: int, per_person: int, seed: int, batch: int = 500) -> dict[
     owner: dict[str, str] = {}
     merged: dict[str, str] = {}
     for offset in range(0, len(data), batch):
-        items = [(interaction_id(i.channel.value, i.external_id), i) for i, _ in data[offset:offset + batch]]
+        items = [(interaction_id(i.channel.value, i.external_id, BENCH_ID_SECRET), i)
+                 for i, _ in data[offset:offset + batch]]
         for command in decide(items, snapshot):
             if isinstance(command, Attribute):
                 owner[command.interaction_id] = command.customer_id
@@ -115,7 +117,7 @@ def evaluate(people: int, per_person: int, seed: int, batch: int = 500) -> dict[
             customer = merged[customer]
         return customer
 
-    predicted = [root(owner[interaction_id(i.channel.value, i.external_id)]) for i, _ in data]
+    predicted = [root(owner[interaction_id(i.channel.value, i.external_id, BENCH_ID_SECRET)]) for i, _ in data]
     truth = [pid for _, pid in data]
     return {"people": people, "interactions": len(data), "customers": len(set(predicted)),
             "merges": len(merged), **pairwise(truth, predicted)}

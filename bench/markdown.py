@@ -43,7 +43,7 @@ def render(r: dict[str, Any]) -> str:
         [t["target"], f"{_v(t['value'], 2)} {t['unit']}", f"{t['op']} {_v(t['goal'])} {t['unit']}",
          {True: "yes", False: "**no**", None: "not measured"}[t["met"]]] for t in r["targets"]
     ])
-    for section in (_ingest, _drain, _freshness, _reads, _replay, _channels, _profiles, _errors):
+    for section in (_ingest, _drain, _freshness, _reads, _replay, _channels, _sealing, _profiles, _errors):
         try:
             out += section(r)
         except (KeyError, TypeError) as exc:
@@ -115,6 +115,14 @@ def _memory(m: dict[str, Any] | None) -> list[str]:
             " its shared buffers, counted in every backend's RSS); slopes are least-squares PSS growth.", "",
             *_table(["process", "idle RSS", "idle PSS", "drain start RSS", "end RSS", "end PSS", "end USS",
                      "shmem", "PSS MB/10k interactions", "second half", "PSS MB/min"], rows)]
+
+
+def _sealing(r: dict[str, Any]) -> list[str]:
+    s = r["sealing"]
+    return ["## Sealing personal data (in process, per interaction)", ""] + _table(
+        ["path", "crypto µs", "plain work µs", "share of the phase's CPU (goal ≤ 0.15)"],
+        [["ingest", s["ingest_crypto_us"], s["plain_ingest_us"], _v(s["ingest_cpu_share"], 3)],
+         ["drain", s["drain_crypto_us"], "—", _v(s["drain_cpu_share"], 3)]]) + [""]
 
 
 def _freshness(r: dict[str, Any]) -> list[str]:

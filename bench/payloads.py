@@ -30,6 +30,10 @@ EPOCH = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 _MIX = 2_654_435_761  # Knuth's multiplicative hash: spreads n over customers, reproducibly
 
 
+# Keys the interaction ids of in-process measurements (``events.ids``); a stack derives its own.
+BENCH_ID_SECRET = b"kartoteka bench ids"
+
+
 def full_name(who: int) -> str:
     """One of 16 x 20 x 6 name combinations (a patronymic of the right gender for Cyrillic names)."""
     first, last = FIRST[who % len(FIRST)], LAST[(who // len(FIRST)) % len(LAST)]

@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import chart, report
-from bench.phases import channels, drain, duplicates, freshness, ingest, reads, replay
+from bench.phases import channels, drain, duplicates, freshness, ingest, reads, replay, sealing
 from bench.plan import Context, Plan, plan_for
 from bench.profile import Profiler
 from bench.stack import REPO, Stack
 from services.projections.registry import names as worker_names
 from tests.support import infra as infra_module
 
-PHASES = ("ingest", "drain", "freshness", "replay", "reads", "channels", "duplicates")
+PHASES = ("ingest", "drain", "freshness", "replay", "reads", "channels", "duplicates", "sealing")
 PIPELINE = ("ingest", "api", *worker_names())  # everything ``kartoteka up`` runs
 
 
@@ -101,6 +101,8 @@ def _run_phases(ctx: Context, phases: list[str], results: dict[str, Any]) -> Non
         _phase("channels", lambda: channels.run(ctx), results)
     if "duplicates" in phases:
         _phase("duplicates", lambda: duplicates.run(ctx), results)
+    if "sealing" in phases:  # last: relates its figures to the ingest and drain of this run
+        _phase("sealing", lambda: sealing.run(ctx, results), results)
 
 
 def _phase(name: str, body: Callable[[], dict[str, Any]], results: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 
 # Fixed namespace: changing it would re-key every interaction ever received.
@@ -16,17 +17,26 @@ def uuid5_text(name: str) -> str:
     Cheaper than uuid.uuid5 on ingest's hot path (bench/README.md); the same string, which the
     tests compare.
     """
-    h = hashlib.sha1(_NS_BYTES + name.encode()).hexdigest()
-    # Version 5 replaces the 13th hex digit; the RFC 4122 variant sets the top bits of the 17th.
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+    return _uuid_text(hashlib.sha1(_NS_BYTES + name.encode()).hexdigest(), "5")
+
+
+def _uuid_text(h: str, version: str) -> str:
+    # The version replaces the 13th hex digit; the RFC 4122 variant sets the top bits of the 17th.
+    return f"{h[:8]}-{h[8:12]}-{version}{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
-def interaction_id(channel: str, external_id: str) -> str:
-    """The event id of an interaction, stable across retries and restarts."""
-    return uuid5_text(f"interaction:{channel}:{external_id}")
+def interaction_id(channel: str, external_id: str, secret: bytes) -> str:
+    """The event id of an interaction, stable across retries and restarts.
+
+    A keyed HMAC (the deployment's ``secret``, ``sealing.id_secret``), not a hash of the plain
+    external id: a message id or a call's number-and-time must not be guessable from the id,
+    which every table, topic and access record carries. A UUID of version 8 (custom).
+    """
+    digest = hmac.digest(secret, f"interaction:{channel}:{external_id}".encode(), "sha256")
+    return _uuid_text(digest.hex(), "8")
 
 
 def customer_id_for(first_interaction_id: str) -> str:

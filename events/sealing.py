@@ -135,6 +135,11 @@ def pepper(master: bytes) -> bytes:
     return hmac.new(master, b"kartoteka identifier tokens v1", hashlib.sha256).digest()
 
 
+def id_secret(master: bytes) -> bytes:
+    """The HMAC key of the deterministic interaction ids (``events.ids``), derived from the master."""
+    return hmac.new(master, b"kartoteka interaction ids v1", hashlib.sha256).digest()
+
+
 def token(pepper_key: bytes, identifier_key: str) -> str:
     """A stable, non-reversible stand-in for an identifier such as ``phone:+79123456789``."""
     return "t:" + hmac.new(pepper_key, identifier_key.encode(), hashlib.sha256).hexdigest()[:32]

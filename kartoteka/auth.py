@@ -17,6 +17,7 @@ class Role(StrEnum):
     supervisor = "supervisor"
     security_officer = "security_officer"
     admin = "admin"
+    dpo = "dpo"  # data protection officer: erasure, legal holds and exports, nothing else
 
 
 class InvalidToken(Exception):

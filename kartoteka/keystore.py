@@ -20,11 +20,16 @@ from psycopg.rows import tuple_row
 from events import sealing
 from kartoteka.settings import Settings
 
-ISSUE = ("INSERT INTO data_keys (subject, wrapped) SELECT * FROM unnest(%s::text[], %s::bytea[])"
+# A shredded subject never gets a key again: its absence from the answer is the refusal.
+ISSUE = ("INSERT INTO data_keys (subject, wrapped) SELECT n.s, n.w FROM unnest(%s::text[], %s::bytea[]) AS n(s, w)"
+         " WHERE NOT EXISTS (SELECT FROM shredded_subjects x WHERE x.subject = n.s)"
          " ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING subject, wrapped")
 FETCH = ("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(%s::text[])"
          " UNION ALL SELECT '', int8send(epoch) FROM key_epoch")
-DESTROY = "DELETE FROM data_keys WHERE subject = ANY(%s::text[])"
+# Destroys the keys and marks their subjects shredded, in one statement (one parameter).
+DESTROY = ("WITH s AS (SELECT unnest(%s::text[]) AS subject),"
+           " gone AS (DELETE FROM data_keys d USING s WHERE d.subject = s.subject)"
+           " INSERT INTO shredded_subjects (subject) SELECT subject FROM s ON CONFLICT DO NOTHING")
 BUMP = "UPDATE key_epoch SET epoch = epoch + 1"
 # Most subjects are interactions, each read once per process: the cache keeps the recent ones
 # (a batch's, a busy customer's), least recently used out first, so its size stays flat.
@@ -63,6 +68,7 @@ class KeyRing:
     def __init__(self, master: bytes, limit: int = CACHE_MAX) -> None:
         self.master = master
         self.pepper = sealing.pepper(master)
+        self.id_secret = sealing.id_secret(master)
         self.limit = limit
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._epoch = -1
@@ -80,7 +86,8 @@ class KeyRing:
     def issued(self, proposed: dict[str, bytes], rows: Iterable[tuple[str, bytes]],
                wrapped_by_us: dict[str, bytes] | None = None) -> dict[str, bytes]:
         """The keys in force after ``ISSUE``: ours, or the one a concurrent issuer stored first
-        (only that one is unwrapped: ours we hold already)."""
+        (only that one is unwrapped: ours we hold already); a shredded subject is absent
+        (nothing may be sealed under it again)."""
         out = {}
         ours = wrapped_by_us or {}
         for subject, wrapped in rows:
@@ -88,7 +95,7 @@ class KeyRing:
             key = out[subject] = (proposed[subject] if ours.get(subject) == stored
                                   else sealing.unwrap(self.master, subject, stored))
             self._keep(subject, key)
-        return out if out.keys() == proposed.keys() else {**proposed, **out}
+        return out
 
     def cached(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], list[str]]:
         found, missing = {}, []

@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.duplicates.russian import Row
 from bench.identity_quality import pairwise
+from bench.payloads import BENCH_ID_SECRET
 from events.ids import interaction_id
 from events.interaction import Interaction
 from services.projections.duplicates import model
@@ -38,7 +39,7 @@ def interaction(n: int, row: Row) -> Interaction:
 def deterministic(rows: list[Row], batch: int = 500) -> list[str]:
     """The customer each row ends up on with identical identifiers only (guards included)."""
     snapshot, owner, merged = Snapshot(), {}, {}
-    items = [(interaction_id("web_form", f"row-{n}"), interaction(n, r)) for n, r in enumerate(rows)]
+    items = [(interaction_id("web_form", f"row-{n}", BENCH_ID_SECRET), interaction(n, r)) for n, r in enumerate(rows)]
     for offset in range(0, len(items), batch):
         for command in decide(items[offset:offset + batch], snapshot):  # type: ignore[arg-type]
             if isinstance(command, Attribute):

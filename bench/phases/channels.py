@@ -18,6 +18,7 @@ import httpx
 
 from bench.baselines import Record, raw_produce
 from bench.cpu import Meter
+from bench.payloads import BENCH_ID_SECRET
 from bench.plan import Context
 from bench.stack import Stack
 from bench.stats import ratio, summary
@@ -122,7 +123,7 @@ def _records(items: list[Any]) -> list[Record]:
     now = datetime.now(UTC)
     found = []
     for raw in items:
-        accepted = accept(raw)
+        accepted = accept(raw, BENCH_ID_SECRET)
         assert isinstance(accepted, Accepted), accepted
         found.append((accepted.key, accepted.record(now), [("event-type", INTERACTION_RECEIVED.encode())]))
     return found

@@ -9,6 +9,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from events import sealing
+from kartoteka.http import ApiError
 from kartoteka.keystore import KeyRing, ensure_async, fetch_async
 
 
@@ -40,4 +41,6 @@ class ApiKeys:
         if subject not in found:  # a customer from before encryption: its key is made now
             async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
                 found = await ensure_async(self.ring, conn, [subject])
+        if subject not in found:  # shredded: an erasure ran between the route's check and now
+            raise ApiError(410, "gone", "customer erased")
         return sealing.seal(found[subject], subject, value)

@@ -59,26 +59,26 @@ def describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def accept(raw: Any) -> Accepted | Rejected:
-    """Validate one item of a request body."""
+def accept(raw: Any, secret: bytes) -> Accepted | Rejected:
+    """Validate one item of a request body; ``secret`` keys the deterministic ids."""
     if not isinstance(raw, dict):
         return Rejected("item must be a JSON object")
     try:
         interaction = Interaction.model_validate(raw)
     except ValidationError as exc:
-        known = _id_if_identifiable(raw)
+        known = _id_if_identifiable(raw, secret)
         return Rejected(describe(exc), known)
-    return accepted(interaction)
+    return accepted(interaction, secret)
 
 
-def accepted(interaction: Interaction) -> Accepted:
+def accepted(interaction: Interaction, secret: bytes) -> Accepted:
     """An interaction that is already valid, with its deterministic id."""
-    return Accepted(ids.interaction_id(interaction.channel.value, interaction.external_id),
+    return Accepted(ids.interaction_id(interaction.channel.value, interaction.external_id, secret),
                     interaction)
 
 
-def _id_if_identifiable(raw: dict[str, Any]) -> str | None:
+def _id_if_identifiable(raw: dict[str, Any], secret: bytes) -> str | None:
     channel, external_id = raw.get("channel"), raw.get("external_id")
     if isinstance(channel, str) and isinstance(external_id, str) and external_id:
-        return ids.interaction_id(channel, external_id)
+        return ids.interaction_id(channel, external_id, secret)
     return None

@@ -75,7 +75,7 @@ def adapted(adapter: Callable[..., T], *args: Any) -> T:
 
 async def _settle(request: Request, items: list[Item]) -> list[ItemResult]:
     state = request.app.state
-    outcomes = [accept(item) if isinstance(item, dict) else item for item in items]
+    outcomes = [accept(item, state.publisher.id_secret) if isinstance(item, dict) else item for item in items]
     return await unavailable_as_503(settle(outcomes, state.publisher, state.receipts))
 
 
@@ -127,7 +127,7 @@ async def post_web_form(request: Request, form_id: str, _: Channel) -> JSONRespo
         item = adapted(parse_form, body, content_type, form_id[:128], channels.forms,
                        datetime.now(UTC))
     except Honeypot:
-        fake = ids.interaction_id("web_form", f"honeypot:{form_id}:{len(body)}")
+        fake = ids.interaction_id("web_form", f"honeypot:{form_id}:{len(body)}", request.app.state.publisher.id_secret)
         return JSONResponse({"id": fake, "status": "accepted"}, 202)
     return await _one(request, item)
 

@@ -28,6 +28,7 @@ class KafkaPublisher:
         self.pool = pool
         self.ring = ring
         self.topic = topic
+        self.id_secret = ring.id_secret
 
     async def publish(self, items: list[Accepted], received_at: datetime) -> None:
         headers = [("event-type", INTERACTION_RECEIVED.encode())]
@@ -36,6 +37,8 @@ class KafkaPublisher:
         async with self.pool.connection() as conn:
             keys = await issue_async(self.ring, conn, subjects)
         self.ring.forget(subjects)  # ingest never reads them again
+        # No key for an erased or expired interaction (its subject is shredded): a re-sent copy
+        # is not produced, so nothing erased comes back (receipts answer it as a duplicate first).
         sealed = [sealing.interaction_record(keys[subject], self.ring.pepper, item.id, item.subject, value)
-                  for item, value, subject in zip(items, values, subjects, strict=True)]
+                  for item, value, subject in zip(items, values, subjects, strict=True) if subject in keys]
         await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed])

@@ -27,6 +27,8 @@ class ItemResult:
 
 
 class Publisher(Protocol):
+    id_secret: bytes  # keys the deterministic ids of what it publishes
+
     async def publish(self, items: list[Accepted], received_at: datetime) -> None: ...
 
 
@@ -40,14 +42,14 @@ async def ingest(
     raw_items: list[Any], publisher: Publisher, receipts: ReceiptBook
 ) -> list[ItemResult]:
     """Results in input order; returns only after Kafka acknowledged every accepted item."""
-    return await settle([accept(raw) for raw in raw_items], publisher, receipts)
+    return await settle([accept(raw, publisher.id_secret) for raw in raw_items], publisher, receipts)
 
 
 async def ingest_valid(
     interactions: list[Interaction], publisher: Publisher, receipts: ReceiptBook
 ) -> list[ItemResult]:
     """:func:`ingest` for items already validated as interactions (the whole-body fast path)."""
-    return await settle([accepted(i) for i in interactions], publisher, receipts)
+    return await settle([accepted(i, publisher.id_secret) for i in interactions], publisher, receipts)
 
 
 async def settle(

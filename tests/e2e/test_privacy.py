@@ -14,9 +14,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from events import sealing, topics
+from kartoteka.keystore import KeyRing, issue_sync, master_key
 from services.projections.rebuild import rebuild
 from tests.support.data import interaction, unique_phone
 from tests.support.kafka_tools import read_all
+from tests.support.plain_scan import plain_hits
 from tests.support.work import WORK_WORKERS, card_until
 from tests.support.workers import running, wait_until
 
@@ -83,8 +85,12 @@ def _gone(api: TestClient, auth: Auth, ids: list[str]) -> bool:
 def _erasable_customer(ingest: TestClient, api: TestClient, auth: Auth) -> dict[str, Any]:
     """A customer merged from two, with notes, a profile, a request and a task."""
     phone, email, other = unique_phone(), f"a-{uuid.uuid4().hex[:8]}@example.ru", f"b-{uuid.uuid4().hex[:8]}@example.ru"
-    name = f"Ольга Стираемая{uuid.uuid4().hex[:6]}"
-    _post(ingest, auth, interaction(customer={"phone": phone, "email": email, "name": name}, body="первый"))
+    name, tag = f"Ольга Стираемая{uuid.uuid4().hex[:6]}", uuid.uuid4()
+    born = f"19{30 + tag.int % 70}-{1 + tag.int // 70 % 12:02d}-{1 + tag.int // 840 % 28:02d}"
+    address, note = f"ул. Забытая, д. {tag.hex[:6]}", f"заметка {tag.hex[6:14]}"
+    first_call = interaction(customer={"phone": phone, "email": email, "name": name}, body="первый",
+                             details={"birth_date": born, "address": address})
+    _post(ingest, auth, first_call)
     _post(ingest, auth, interaction(channel="email", customer={"email": other}, body="второй"))
     first, second = _searchable(api, auth, email), _searchable(api, auth, other)
     _post(ingest, auth, interaction(customer={"phone": phone, "email": other}, body="третий"))
@@ -96,7 +102,7 @@ def _erasable_customer(ingest: TestClient, api: TestClient, auth: Auth) -> dict[
     agent = auth("agent", "emp-5")
     due = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     for method, path, payload in (
-            ("post", f"/v1/customers/{root}/notes", {"text": "заметка"}),
+            ("post", f"/v1/customers/{root}/notes", {"text": note}),
             ("patch", f"/v1/customers/{root}", {"company": "ООО Ромашка", "owner": "emp-5"}),
             ("post", f"/v1/customers/{root}/requests", {"subject": "возврат", "priority": "high"}),
             ("post", "/v1/tasks", {"customer_id": root, "title": "перезвонить", "due_at": due})):
@@ -104,7 +110,8 @@ def _erasable_customer(ingest: TestClient, api: TestClient, auth: Auth) -> dict[
     card_until(api, auth, root, lambda c: c.get("company") == "ООО Ромашка" and c["open_requests"], "work shown")
     wait_until(lambda: api.get("/v1/tasks", params={"assignee": "emp-5"}, headers=agent).json()["items"],
                message="task listed")
-    return {"root": root, "members": sorted({first, second}), "phone": phone, "email": email, "name": name}
+    return {"root": root, "members": sorted({first, second}), "phone": phone, "email": email, "name": name,
+            "secrets": [_digits(phone), email, other, name, born, address, note], "first_call": first_call}
 
 
 def _traces(dsn: str, ids: list[str]) -> dict[str, int]:
@@ -127,7 +134,7 @@ def _traces(dsn: str, ids: list[str]) -> dict[str, int]:
 
 def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keeps_the_audit(
         settings, infra, ingest, api, auth):
-    with running(settings, WORK_WORKERS):
+    with running(settings, (*WORK_WORKERS, "duplicates", "anchor")):  # anchor: the chain verifies as deployed
         who = _erasable_customer(ingest, api, auth)
         root, ids = who["root"], who["members"]
         assert api.post(f"/v1/customers/{root}/erase", json={"reason": "отзыв согласия"},
@@ -140,6 +147,7 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         wait_until(lambda: _gone(api, auth, ids), message="every id answers 410")
         for q in (who["phone"], who["email"], who["name"]):
             assert _found(api, auth, q) == [], q
+        _erased_on_the_desk(api, auth, root, who["phone"])
         supervisor = auth("supervisor", "sup-1")
         assert api.get("/v1/requests", params={"customer_id": root}, headers=supervisor).status_code == 410
         listed = api.get("/v1/requests", params={"assignee": "emp-5"}, headers=supervisor).json()["items"]
@@ -152,6 +160,9 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         assert api.post(f"/v1/customers/{root}/notes", json={"text": "x"},
                         headers=auth("agent", "emp-5")).status_code == 410
         assert all(n == 0 for n in _traces(settings.dsn, ids).values()), _traces(settings.dsn, ids)
+        wait_until(lambda: not plain_hits(settings.dsn, who["secrets"]), message="nothing readable left",
+                   timeout_s=30)
+        _resent_stays_erased(settings, ingest, api, auth, who)
         officer = auth("security_officer", "sec-1")
         trail = wait_until(lambda: [i for i in api.get("/v1/audit/access", params={"customer_id": root, "limit": 500},
                                                         headers=officer).json()["items"]
@@ -159,7 +170,8 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         assert trail[0]["employee_id"] == "adm-1"
         assert len(api.get("/v1/audit/access", params={"customer_id": root, "limit": 500},
                            headers=officer).json()["items"]) > 5, "the reads before the erasure stay"
-        assert api.get("/v1/audit/verify", headers=officer).json()["ok"] is True
+        verified = api.get("/v1/audit/verify", headers=officer).json()
+        assert verified["ok"] is True, verified
         # The person calls again: a new customer, with nothing of the old history.
         _post(ingest, auth, interaction(customer={"phone": who["phone"]}, body="снова я"))
         fresh = _searchable(api, auth, who["phone"])
@@ -168,6 +180,8 @@ def test_erasure_removes_the_customer_from_every_read_model_and_rebuild_and_keep
         assert [i["body"] for i in items] == ["снова я"]
     rebuild(settings)
     assert all(n == 0 for n in _traces(settings.dsn, ids).values()), "a rebuild brought the customer back"
+    left = plain_hits(settings.dsn, who["secrets"][1:])  # the phone came back with the new customer
+    assert left == [], left
     assert _status(api, auth, f"/v1/customers/{fresh}") == 200
     infra.restart_broker()  # the in-memory log is gone: the relay republishes from the start
     with running(settings, WORK_WORKERS):
@@ -214,3 +228,38 @@ def _held(dsn: str, customer_id: str) -> bool:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SELECT until > now() FROM legal_holds WHERE customer_id = %s", (customer_id,)).fetchone()
     return bool(row and row[0])
+
+
+def _erased_on_the_desk(api: TestClient, auth: Auth, root: str, phone: str) -> None:
+    """The agent's pages: the card answers 410 with a page saying why, the search finds nobody."""
+    token = auth("agent", "emp-desk")["Authorization"].split()[1]
+    api.get("/login")
+    signed_in = api.post("/login", data={"token": token, "csrf": api.cookies.get("kartoteka_login_csrf") or ""},
+                         headers={"origin": str(api.base_url)}, follow_redirects=False)
+    try:
+        assert signed_in.status_code == 303, signed_in.text[:300]
+        card = api.get(f"/desk/customers/{root}", headers={"accept-language": "ru"})
+        assert card.status_code == 410 and "text/html" in card.headers["content-type"], card.text[:300]
+        assert "стёрты по запросу" in card.text and "Traceback" not in card.text
+        assert api.get(f"/desk/customers/{root}/timeline", headers={"hx-request": "true"}).status_code == 410
+        search = api.get("/desk", params={"q": phone})
+        assert search.status_code == 200 and root not in search.text
+    finally:
+        api.cookies.clear()
+
+
+def _resent_stays_erased(settings: Any, ingest: TestClient, api: TestClient, auth: Auth, who: dict[str, Any]) -> None:
+    """The channel sends the erased call again (same external id): it was received before, so it
+    is a duplicate; no fresh key is issued under its shredded subject and nothing comes back."""
+    answer = ingest.post("/v1/interactions", json=who["first_call"], headers=auth("channel", "tel"))
+    assert answer.status_code == 200 and answer.json()["status"] == "duplicate", answer.text
+    subject = sealing.interaction_subject(answer.json()["id"])
+    with psycopg.connect(settings.dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM data_keys WHERE subject = %s", (subject,)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM shredded_subjects WHERE subject = %s", (subject,)).fetchone() == (1,)
+        # Even a path that skips the receipts (the raw topic's validator) gets no key for it.
+        with conn.transaction():
+            issued = issue_sync(KeyRing(master_key(settings)), conn, [subject])
+        assert issued == {}
+        assert conn.execute("SELECT count(*) FROM data_keys WHERE subject = %s", (subject,)).fetchone() == (0,)
+    assert _found(api, auth, who["email"]) == []

@@ -245,6 +245,13 @@ def test_every_route_answers_401_to_a_forged_expired_or_malformed_token(routes, 
     assert not failures, "\n".join(failures)
 
 
+def test_the_data_protection_officer_is_admitted_to_erasure_holds_and_exports_only(routes):
+    admitted = {(r.service, r.method, r.path) for r in routes if Role.dpo in (r.roles or ())}
+    assert admitted == {("api", "POST", "/v1/customers/{customer_id}/erase"),
+                        ("api", "POST", "/v1/customers/{customer_id}/hold"),
+                        ("api", "GET", "/v1/customers/{customer_id}/export")}
+
+
 def test_every_route_answers_403_in_the_error_shape_to_every_role_it_does_not_admit(routes, both, auth):
     failures = []
     checked = 0

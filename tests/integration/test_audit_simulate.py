@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from events import sealing, topics
 from kartoteka import db
 from kartoteka.entrypoints.cli import parser
 from kartoteka.entrypoints.simulate import command
 from kartoteka.entrypoints.simulate.measure import detect, simulate
+from kartoteka.entrypoints.simulate.publish import Publisher
 from services.projections.detect.replay import replay
 from tests.support.audit import count, rows
+from tests.support.kafka_tools import read_all
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -33,6 +36,13 @@ def test_injected_insiders_are_caught_by_the_workers_and_a_replay_adds_nothing(s
                    timeout_s=180, message="every simulated customer on a timeline")
     output = capsys.readouterr().out
     assert "access events" in output and "acknowledged" in output
+    publisher = Publisher(settings, f"7-{expected.staff.start.isoformat()}")  # the command's tag
+    phones = {publisher.phone(c)[2:].encode() for e in expected.staff.employees for c in e.known}
+    for topic in (topics.INTERACTIONS, topics.ACCESS):  # sealed like ingest and the api seal
+        produced = read_all(settings, settings.topic(topic))
+        assert produced and all(sealing.is_sealed(r.value) for r in produced), f"a plain record on {topic}"
+        readable = b"\n".join((r.key or b"") + r.value for r in produced)
+        assert not [p for p in phones if p in readable], f"a customer's phone readable on {topic}"
     # What the detectors raise over this trail, computed without the pipeline. Which injections
     # they catch depends on the simulated days, which end today (recall is what
     # `simulate-staff` measures over many seeds): of seed 7's three, two or three on every

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from events import topics
 from events.envelope import decode
-from events.ids import interaction_id
 from kartoteka.auth import Role, mint
 from services.ingest.app import create_app
+from tests.support.ids import deployed_id
 from tests.support.kafka_tools import opened, read_all
 from tests.support.workers import running, wait_until
 
@@ -37,7 +37,7 @@ def test_a_raw_mail_is_accepted_once_and_a_redelivery_is_a_duplicate(settings, i
     headers = {**auth("channel", "mail-gw"), "content-type": MAIL}
     first = ingest.post("/v1/channels/email", content=raw, headers=headers)
     again = ingest.post("/v1/channels/email", content=raw, headers=headers)
-    expected = interaction_id("email", "6110218480.20120904152542@reg.ru")
+    expected = deployed_id(settings, "email", "6110218480.20120904152542@reg.ru")
     assert (first.status_code, first.json()) == (202, {"id": expected, "status": "accepted"})
     assert (again.status_code, again.json()) == (200, {"id": expected, "status": "duplicate"})
     stored = on_kafka(settings)
@@ -86,7 +86,8 @@ def test_freeswitch_json_on_the_same_path(settings, ingest, auth):
     record = {"variables": {"uuid": "fs-1", "direction": "inbound", "caller_id_number": "+79123456789",
                             "start_epoch": "1763622000", "billsec": "10", "duration": "12"}}
     answer = ingest.post("/v1/channels/telephony/cdr", json=record, headers=auth("channel", "pbx"))
-    assert answer.json()["results"] == [{"id": interaction_id("call", "fs-1"), "status": "accepted", "error": None}]
+    expected = deployed_id(settings, "call", "fs-1")
+    assert answer.json()["results"] == [{"id": expected, "status": "accepted", "error": None}]
 
 
 def test_web_forms_honeypot_rate_limit_and_retries(infra):
@@ -122,7 +123,7 @@ def test_telegram_updates_secret_token_retries_and_quiet_acknowledgements(infra)
         edited = client.post("/v1/channels/telegram", json=updates["edited"], headers=headers)
         assert text.status_code == 202 and retried.json()["status"] == "duplicate"
         assert (edited.status_code, edited.json()["status"]) == (200, "ignored")
-        assert list(on_kafka(settings)) == [interaction_id("chat", "tg:update:10001")]
+        assert list(on_kafka(settings)) == [deployed_id(settings, "chat", "tg:update:10001")]
 
 
 def test_a_telegram_chat_and_the_contact_shared_in_it_are_one_customer_with_the_phone(

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from events import sealing, topics
 from events.catalog import INTERACTION_RECEIVED
 from events.envelope import decode
-from events.ids import interaction_id
 from events.interaction import Interaction
 from kartoteka.keystore import KeyRing, master_key
 from services.ingest.app import create_app
 from tests.support.data import interaction, unique_phone
+from tests.support.ids import deployed_id
 from tests.support.kafka_tools import opened, read_all
 from tests.support.workers import running, wait_until
 
@@ -32,7 +32,7 @@ def test_a_batch_lands_on_kafka_once_per_item_and_repeats_are_duplicates(setting
                          headers=auth("channel", "tel"))
     assert answer.status_code == 202, answer.text
     results = answer.json()["results"]
-    ids = [interaction_id(i["channel"], i["external_id"]) for i in items]
+    ids = [deployed_id(settings, i["channel"], i["external_id"]) for i in items]
     assert [r["id"] for r in results] == ids
     assert Counter(r["status"] for r in results) == {"accepted": 300, "duplicate": 1, "rejected": 1}
     assert results[300]["status"] == "duplicate" and "channel" in results[301]["error"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from events.ids import interaction_id
 from tests.support.data import interaction, unique_phone
+from tests.support.ids import deployed_id
 from tests.support.workers import running, wait_until
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def test_ingested_interactions_appear_in_the_timeline_newest_first(settings, ing
         response = ingest.post("/v1/interactions", json=item, headers=auth("channel", "tel"))
         assert response.status_code == 202, response.text
         assert response.json() == {
-            "id": interaction_id(item["channel"], item["external_id"]),
+            "id": deployed_id(settings, item["channel"], item["external_id"]),
             "status": "accepted",
         }
     with running(settings, PIPELINE):
@@ -97,9 +97,10 @@ def test_the_same_record_produced_three_times_to_kafka_yields_one_timeline_row(
 ):
     from kartoteka import kafka
     from services.ingest.accept import Accepted, accept
+    from tests.support.ids import SECRET
 
     item = interaction()
-    accepted = accept(item)
+    accepted = accept(item, SECRET)
     assert isinstance(accepted, Accepted)
     producer = kafka.producer(settings)
     from datetime import UTC, datetime

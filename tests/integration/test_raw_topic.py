@@ -11,9 +11,9 @@ import pytest
 
 from events import sealing, topics
 from events.envelope import decode
-from events.ids import interaction_id
 from kartoteka.keystore import KeyRing, master_key
 from tests.support import kcat, librdkafka
+from tests.support.ids import deployed_id
 from tests.support.kafka_tools import opened, produce, read_all
 from tests.support.workers import running, wait_until
 
@@ -66,12 +66,12 @@ def test_a_foreign_producer_end_to_end(settings, producer):
         wait_until(lambda: _attributed(settings) == 2, timeout_s=60, message="resolver attributed both")
     sent = forwarded(settings)
     records = {decode(value)[0].id: r for value, r in zip(opened(settings, sent), sent, strict=True)}
-    assert set(records) == {interaction_id("sms", "raw-1"), interaction_id("sms", "raw-2")}
+    assert set(records) == {deployed_id(settings, "sms", "raw-1"), deployed_id(settings, "sms", "raw-2")}
     # As ingest sends them: sealed under the interaction's own key, keyed by the identifier's token.
     pepper = KeyRing(master_key(settings)).pepper
     for id_, record in records.items():
         assert sealing.subject_of(record.value) == sealing.interaction_subject(id_)
-    assert records[interaction_id("sms", "raw-2")].key == sealing.token(pepper, "phone:+79127654321").encode()
+    assert records[deployed_id(settings, "sms", "raw-2")].key == sealing.token(pepper, "phone:+79127654321").encode()
     plain = [b"79123456789", b"79127654321", "Ирина".encode(), "Лаптева".encode(), "Перезвоните".encode(),
              "заявке".encode(), b"raw-1", b"raw-2"]
     assert not [p for r in sent for p in plain if p in r.value or p in (r.key or b"")], "plain data forwarded"
@@ -100,14 +100,14 @@ def test_poison_between_good_records_and_restarts_keep_exactly_once(settings):
     assert len(forwarded(settings)) == 48 + 15
     assert all(sealing.is_sealed(r.value) for r in forwarded(settings))
     assert all(count == 1 for id_, count in ids.items()
-               if id_ not in {interaction_id("sms", f"raw-{n}") for n in range(45, 50)})
+               if id_ not in {deployed_id(settings, "sms", f"raw-{n}") for n in range(45, 50)})
     assert len(dead(settings)) == 2
 
 
 def _attributed(settings) -> int:
     import psycopg
 
-    ids = [interaction_id("sms", "raw-1"), interaction_id("sms", "raw-2")]
+    ids = [deployed_id(settings, "sms", "raw-1"), deployed_id(settings, "sms", "raw-2")]
     with psycopg.connect(settings.dsn) as conn:
         row = conn.execute("SELECT count(*) FROM identity_events WHERE originator_id = ANY(%s::uuid[])"
                            " AND originator_version = 1", (ids,)).fetchone()

@@ -137,3 +137,11 @@ def test_a_token_verified_under_one_secret_is_not_taken_under_another() -> None:
     verify(SECRET, token)
     with pytest.raises(InvalidToken):
         verify(OTHER_SECRET, token)
+
+
+def test_the_token_command_mints_for_the_data_protection_officer() -> None:
+    from kartoteka.entrypoints.cli import parser
+
+    args = parser().parse_args(["token", "--subject", "dpo-1", "--role", "dpo"])
+    assert Role(args.role) is Role.dpo
+    assert verify(SECRET, mint(SECRET, args.subject, Role(args.role), 60)) == Principal("dpo-1", Role.dpo)

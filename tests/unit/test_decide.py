@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from events.identifiers import Identifier
-from events.ids import customer_id_for, interaction_id
+from events.ids import customer_id_for
 from events.interaction import Interaction
 from services.projections.identity.decide import (
     Attribute,
@@ -18,6 +18,7 @@ from services.projections.identity.decide import (
     decide,
 )
 from services.projections.identity.guards import Traits
+from tests.support.ids import interaction_id
 
 MSK = timezone(timedelta(hours=3))
 AT = datetime(2024, 5, 1, 10, 0, tzinfo=MSK)

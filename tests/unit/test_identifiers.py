@@ -9,6 +9,7 @@ import uuid
 import phonenumbers
 import pytest
 
+from events import ids as events_ids
 from events.identifiers import (
     Identifier,
     identifiers_of,
@@ -22,10 +23,10 @@ from events.ids import (
     KARTOTEKA_NS,
     customer_id_for,
     derived_event_id,
-    interaction_id,
     split_target_id,
     uuid5_text,
 )
+from tests.support.ids import SECRET, interaction_id
 
 IRINA = "+79123456789"
 
@@ -190,7 +191,14 @@ def test_unusable_identifiers_are_left_out(
 
 def test_an_interaction_id_is_the_same_for_a_retried_delivery() -> None:
     assert interaction_id("call", "cdr-1001") == interaction_id("call", "cdr-1001")
-    assert uuid.UUID(interaction_id("call", "cdr-1001")).version == 5
+    assert uuid.UUID(interaction_id("call", "cdr-1001")).version == 8
+
+
+def test_an_interaction_id_is_a_keyed_hmac_that_reveals_nothing_without_the_secret() -> None:
+    # Not the uuid5 of the plain external id, which anyone could recompute from a phone and a time.
+    assert interaction_id("call", "c-1") != str(uuid.uuid5(KARTOTEKA_NS, "interaction:call:c-1"))
+    assert interaction_id("call", "c-1") != interaction_id("call", "c-1", b"another deployment's secret")
+    assert interaction_id("call", "c-1") == events_ids.interaction_id("call", "c-1", SECRET)
 
 
 @pytest.mark.parametrize(
@@ -297,7 +305,6 @@ def test_ids_are_uuid5_in_the_kartoteka_namespace(name: str) -> None:
 
 
 def test_every_id_helper_is_the_uuid5_it_always_was() -> None:
-    assert interaction_id("call", "c-1") == str(uuid.uuid5(KARTOTEKA_NS, "interaction:call:c-1"))
     assert customer_id_for("x") == str(uuid.uuid5(KARTOTEKA_NS, "customer:x"))
     assert derived_event_id("o", 3) == str(uuid.uuid5(KARTOTEKA_NS, "event:o:3"))
     assert split_target_id("s") == str(uuid.uuid5(KARTOTEKA_NS, "split:s"))
@@ -318,5 +325,6 @@ def test_a_name_that_is_not_valid_unicode_fails_like_uuid5() -> None:
 
 
 def test_an_interaction_id_is_the_one_stored_data_already_holds() -> None:
-    # Fixed by data already on disk: a change here re-keys every stored interaction.
-    assert interaction_id("call", "cdr-1001") == "9a5f240d-04ff-5e34-a9cc-fa3460f918bc"
+    # Fixed by data already on disk: a change here re-keys every stored interaction (the move
+    # from uuid5 of the plain external id to the keyed HMAC did once, issue 16).
+    assert interaction_id("call", "cdr-1001") == "d494016d-9d10-88a4-a58e-23bed2351227"

@@ -9,7 +9,7 @@ import pytest
 from events.duplicates import MergeRequested, proposal_id
 from events.identifiers import Identifier, identifiers_of
 from events.identity import SplitRequested
-from events.ids import customer_id_for, interaction_id, split_target_id
+from events.ids import customer_id_for, split_target_id
 from events.interaction import Interaction
 from services.projections.identity.decide import (
     Attribute,
@@ -32,6 +32,7 @@ from services.projections.identity.guards import (
     is_junk,
     merges_exhausted,
 )
+from tests.support.ids import interaction_id
 
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
 

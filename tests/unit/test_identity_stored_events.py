@@ -19,7 +19,7 @@ from eventsourcing.persistence import StoredEvent
 
 from events.identifiers import Identifier
 from events.identity import SplitRequested
-from events.ids import customer_id_for, interaction_id, split_target_id
+from events.ids import customer_id_for, split_target_id
 from events.interaction import Interaction
 from services.projections.identity.decide import (
     Attribute,
@@ -35,6 +35,7 @@ from services.projections.identity.decide import (
 )
 from services.projections.identity.domain import Attribution, Customer
 from services.projections.identity.worker import _Materialiser
+from tests.support.ids import interaction_id
 
 MSK = timezone(timedelta(hours=3))
 AT = datetime(2024, 5, 1, 10, 0, 0, 250_000, tzinfo=MSK)
@@ -105,6 +106,7 @@ class _Log:
 
     def __init__(self, app: Application[UUID]) -> None:
         self.app = app
+        self.token = str  # lookups as tokens are the store's business, not the events'
 
     def versions(self, ids: list[str]) -> dict[str, int]:
         found = {}

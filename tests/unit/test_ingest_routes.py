@@ -11,13 +11,13 @@ import pytest
 from fastapi import Body, FastAPI
 from fastapi.testclient import TestClient
 
-from events.ids import interaction_id
 from kartoteka.auth import Role, mint
 from kartoteka.http import install_error_handlers
 from kartoteka.settings import Settings
 from services.ingest.accept import Accepted
 from services.ingest.app import create_app
 from services.ingest.routes import MAX_BATCH, Batch
+from tests.support.ids import interaction_id
 from tests.unit.test_ingest_service import FakePublisher, FakeReceipts, item
 
 SETTINGS = Settings(

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from events.ids import interaction_id
 from services.ingest.accept import Accepted
 from services.ingest.service import ItemResult, ingest
+from tests.support.ids import SECRET, interaction_id
 
 
 class FakePublisher:
     """Records every publish call; can be told to fail like an unreachable broker."""
+
+    id_secret = SECRET
 
     def __init__(self, fail: Exception | None = None) -> None:
         self.calls: list[tuple[list[Accepted], datetime]] = []

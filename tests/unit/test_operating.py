@@ -151,12 +151,13 @@ def test_the_demo_sample_is_a_russian_contact_center_week():
     from events.identifiers import normalise_phone
     from kartoteka.entrypoints.demo.load import build
     from services.ingest.accept import Accepted, accept
+    from tests.support.ids import SECRET
 
     now = datetime(2026, 12, 6, 12, tzinfo=UTC)
     sample = build(Settings(), 8, 1, now)
     items = sample.interactions
     assert {i["channel"] for i in items} == {"call", "email", "chat", "sms", "web_form"}
-    assert all(isinstance(accept(i), Accepted) for i in items[:500])  # the contract takes them
+    assert all(isinstance(accept(i, SECRET), Accepted) for i in items[:500])  # the contract takes them
     assert all(re.fullmatch(r"[А-ЯЁ][а-яё]+ [А-ЯЁ][а-яё]+", i["customer"]["name"]) for i in items)
     assert all(normalise_phone(i["customer"]["phone"]).startswith("+79") for i in items[:200])
     times = [datetime.fromisoformat(i["occurred_at"]) for i in items]

@@ -92,6 +92,13 @@ def test_the_rings_cache_keeps_the_most_recently_used_keys_up_to_its_limit():
     assert missing == ["i:1", "i:2"]
 
 
+def test_a_shredded_subject_gets_no_key_from_the_ring():
+    ring = KeyRing(sealing.new_key())
+    names, wrapped, ours = ring.new_rows(["i:1", "i:2"])
+    # ISSUE returns no row for a shredded subject: the ring must not hand out the fresh key it made.
+    assert ring.issued(ours, [("i:1", wrapped[0])]) == {"i:1": ours["i:1"]}
+
+
 def test_a_destruction_anywhere_empties_the_rings_cache():
     ring = KeyRing(sealing.new_key())
     key = sealing.new_key()

@@ -12,13 +12,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from events import topics
+import psycopg
+
+from events import sealing, topics
 from events.catalog import AccessRecorded, EmployeeStatusChanged
 from events.envelope import encode, wrap
 from events.ids import KARTOTEKA_NS, customer_id_for, interaction_id
 from kartoteka import kafka
 from kartoteka.entrypoints.simulate.model import Employee, Staff
+from kartoteka.keystore import KeyRing, ensure_sync, master_key
 from kartoteka.settings import Settings
 from services.projections.detect.detectors import Access
 
@@ -37,9 +41,13 @@ class Publisher:
 
     def __init__(self, settings: Settings, tag: str, say: Callable[[str], None] = print) -> None:
         self.settings, self.tag, self.say = settings, tag, say
+        # Sealed like ingest and the api seal (README "Personal data"): never plain on the log.
+        self.ring = KeyRing(master_key(settings))
+        self._audit_key: bytes | None = None
+        self._conn: psycopg.Connection[Any] | None = None
 
     def customer_id(self, customer: str) -> str:
-        return customer_id_for(interaction_id("call", f"sim-{self.tag}-{customer}-0"))
+        return customer_id_for(interaction_id("call", f"sim-{self.tag}-{customer}-0", self.ring.id_secret))
 
     def phone(self, customer: str) -> str:
         n = int(uuid.uuid5(KARTOTEKA_NS, f"{self.tag}:{customer}").int % 10**9)
@@ -69,7 +77,8 @@ class Publisher:
                 at=access.at, request_id=f"sim-{self.tag}-{emp.id}-{access.offset}",
                 route=ROUTES[access.action], query=access.query,
             )
-            yield self._record(topics.ACCESS, emp.id, event, f"{emp.id}:{access.offset}")
+            topic, key, value = self._record(topics.ACCESS, emp.id, event, f"{emp.id}:{access.offset}")
+            yield topic, key, sealing.seal(self._audit(), sealing.AUDIT_SUBJECT, value)
 
     def interactions(self, staff: Staff, emp: Employee, accesses: list[Access]) -> Iterator[Record]:
         """One interaction per known customer (the business reason the detectors look up)."""
@@ -86,9 +95,25 @@ class Publisher:
         item = {"channel": "call", "external_id": f"sim-{self.tag}-{customer}-0",
                 "occurred_at": at.isoformat(), "direction": "inbound", "agent_id": agent,
                 "customer": {"phone": self.phone(customer), "name": f"Клиент {customer}"}}
-        accepted = accept(item)
+        accepted = accept(item, self.ring.id_secret)
         assert isinstance(accepted, Accepted), accepted
-        return (topics.INTERACTIONS, accepted.key or b"", accepted.record(datetime.now(UTC)))
+        subject = sealing.interaction_subject(accepted.id)
+        data_key = ensure_sync(self.ring, self._db(), [subject])[subject]
+        self.ring.forget([subject])
+        key, value = sealing.interaction_record(data_key, self.ring.pepper, accepted.id, accepted.subject,
+                                                accepted.record(datetime.now(UTC)))
+        return topics.INTERACTIONS, key, value
+
+    def _audit(self) -> bytes:
+        if self._audit_key is None:
+            self._audit_key = ensure_sync(self.ring, self._db(), [sealing.AUDIT_SUBJECT])[sealing.AUDIT_SUBJECT]
+        return self._audit_key
+
+    def _db(self) -> psycopg.Connection[Any]:
+        """One connection for the run's keys, closed when ``produce`` ends."""
+        if self._conn is None:
+            self._conn = psycopg.connect(self.settings.dsn, autocommit=True)
+        return self._conn
 
     def _record(self, topic: str, key: str, event: object, name: str) -> Record:
         envelope = wrap(event, id=str(uuid.uuid5(KARTOTEKA_NS, f"sim:{self.tag}:{name}")),  # type: ignore[arg-type]
@@ -108,6 +133,9 @@ class Publisher:
             producer.flush(120)
         finally:
             producer.close(30)
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
         if failed:
             raise RuntimeError(f"{len(failed)} of {sent} {what} not acknowledged: {failed[0]}")
         self.say(f"\r  {what}: {sent:,}/{total:,} acknowledged\n")

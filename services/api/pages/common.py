@@ -64,5 +64,5 @@ def install_page_errors(app: FastAPI) -> None:
 
 
 def _error_page(request: Request, status: int, code: str, message: str = "") -> HTMLResponse:
-    key = {403: "forbidden", 404: "not_found"}.get(status, "error")
+    key = {403: "forbidden", 404: "not_found", 410: "gone"}.get(status, "error")
     return page(request, "error.html", None, status=status, key=key, code=code, message=message)

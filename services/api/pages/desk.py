@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from kartoteka.http import ApiError
+from services.api.erased import missing
 from services.api.pages.common import AgentSession
 from services.api.pages.duplicates import possible_duplicates
 from services.api.pages.render import formatter, page, partial
@@ -78,6 +78,8 @@ async def timeline(request: Request, session: AgentSession, customer_id: str, ch
     cid = customer_id_or_404(customer_id)
     cursor = tuple(decode_cursor(before, (datetime, int))) if before else None
     items, more = await _timeline(request, session, cid, channel, cursor)  # type: ignore[arg-type]
+    if not items and (gone := await missing(request.app.state.pool, cid)).status == 410:
+        raise gone
     return page(request, "partials/timeline_page.html", session, card={"id": cid}, items=items, more=more,
                 channel=channel)
 
@@ -87,7 +89,7 @@ async def _card(request: Request, session: Any, cid: str) -> dict[str, Any]:
     seen = [cid] + ([found[0]] if found and found[0] != cid else [])
     await request.app.state.auditor.record(request, session.principal, "customer.card", seen)
     if found is None:
-        raise ApiError(404, "not_found", "no such customer")
+        raise await missing(request.app.state.pool, cid)  # an erased customer's page says so: 410
     card: dict[str, Any] = json.loads(found[1])
     by_kind: dict[str, list[str]] = {"phone": [], "email": [], "handle": []}
     for ident in card["identifiers"]:

@@ -16,7 +16,8 @@ from services.api.queries.customers import members
 from services.api.routes.customers import customer_id_or_404
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
-Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor))]
+# A data protection officer answers access requests (GDPR art. 15) with it.
+Agent = Annotated[Principal, Depends(require_roles(Role.agent, Role.supervisor, Role.dpo))]
 
 
 @router.get("/{customer_id}/export", responses={401: {}, 403: {}, 404: {}, 410: {}, 503: {}})

@@ -21,7 +21,8 @@ from services.api.erased import hold
 from services.api.routes.work import customer_root
 
 router = APIRouter(prefix="/v1/customers", tags=["personal data"])
-Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+# The data protection officer answers erasure requests; an admin may too.
+Privacy = Annotated[Principal, Depends(require_roles(Role.admin, Role.dpo))]
 SOURCE = "kartoteka/api"
 
 
@@ -50,7 +51,7 @@ async def _send(request: Request, root: str, command: ErasureRequested | HoldPla
 
 
 @router.post("/{customer_id}/erase", status_code=202, responses={401: {}, 403: {}, 404: {}, 409: {}, 410: {}, 422: {}})
-async def erase(request: Request, who: Admin, customer_id: str, body: EraseBody) -> JSONResponse:
+async def erase(request: Request, who: Privacy, customer_id: str, body: EraseBody) -> JSONResponse:
     """Erase a customer (and everyone merged into them): keys destroyed, every read model
     emptied of them, later reads 410. A legal hold in force answers 409 with its reason."""
     root, members = await customer_root(request, customer_id)
@@ -65,7 +66,7 @@ async def erase(request: Request, who: Admin, customer_id: str, body: EraseBody)
 
 
 @router.post("/{customer_id}/hold", status_code=202, responses={401: {}, 403: {}, 404: {}, 410: {}, 422: {}})
-async def place_hold(request: Request, who: Admin, customer_id: str, body: HoldBody) -> JSONResponse:
+async def place_hold(request: Request, who: Privacy, customer_id: str, body: HoldBody) -> JSONResponse:
     """Place (or move, or lift with a past ``until``) a legal hold on a customer."""
     root, members = await customer_root(request, customer_id)
     command = HoldPlaced(command_id=str(uuid.uuid4()), customer_id=root, placed_by=who.subject,

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from events.catalog import InteractionAttributed
 from events.duplicates import DuplicateRejected, MergeRequested
 from events.identity import CustomerMerged, InteractionReattributed, SuspiciousLinkRecorded
+from events.privacy import CustomerErased
 from events.work import ProfileChanged
 from services.projections.duplicates.attributes import MatchRecord, match_record
 from services.projections.timeline.direct_decode import Digest
@@ -35,11 +36,12 @@ class Changes:
     accepted: list[MergeRequested] = field(default_factory=list)
     rejected: list[DuplicateRejected] = field(default_factory=list)
     held: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # pair -> (key, reason)
+    erased: list[str] = field(default_factory=list)  # applied last: nothing of them is scored again
 
     def touched(self) -> set[str]:
         """Customers whose matching record may have changed."""
         found = {o[3] for o in self.observations} | {s for s, _ in self.merges}
-        return found | {c for _, a, b in self.moves for c in (a, b)}
+        return (found | {c for _, a, b in self.moves for c in (a, b)}) - set(self.erased)
 
 
 def _interaction(event: InteractionAttributed) -> Iterable[Observation]:
@@ -103,6 +105,8 @@ def changes(payloads: Sequence[BaseModel | Digest]) -> Changes:
             out.accepted.append(p)
         elif isinstance(p, DuplicateRejected):
             out.rejected.append(p)
+        elif isinstance(p, CustomerErased):
+            out.erased.append(p.customer_id)
         elif isinstance(p, SuspiciousLinkRecorded):  # a guard held a merge: proposed whatever its score
             for other in p.other_customer_ids:
                 a, b = sorted((p.customer_id, other))

@@ -28,6 +28,11 @@ MERGE = ("UPDATE match_attributes SET customer_id = %(s)s WHERE customer_id = %(
          "DELETE FROM match_records WHERE customer_id = %(m)s",
          # The survivor is scored again; the merged-away id proposes nothing any more.
          "DELETE FROM duplicate_proposals WHERE status = 'open' AND (customer_a = %(m)s OR customer_b = %(m)s)")
+# Names, birth dates and addresses are personal data: an erased customer leaves no observation,
+# record or proposal (a proposal's evidence quotes both sides' values).
+ERASE = ("DELETE FROM match_attributes WHERE customer_id = ANY(%(ids)s::uuid[])",
+         "DELETE FROM match_records WHERE customer_id = ANY(%(ids)s::uuid[])",
+         "DELETE FROM duplicate_proposals WHERE customer_a = ANY(%(ids)s::uuid[]) OR customer_b = ANY(%(ids)s::uuid[])")
 MOVE = "UPDATE match_attributes SET customer_id = %s WHERE source = %s"
 DECIDE = """
 INSERT INTO duplicate_proposals (proposal_id, customer_a, customer_b, score, evidence, status, proposed_at,
@@ -99,6 +104,9 @@ class DuplicateStore:
                 self._propose(curs, changed, scorer)
             if changes.held:
                 self._held(curs, changes.held, scorer)
+            if changes.erased:
+                for statement in ERASE:
+                    curs.execute(statement, {"ids": changes.erased})
             self.positions.record(curs, trackings)
 
     def _decisions(self, curs: Cursor[Any], changes: Changes) -> None:

@@ -42,6 +42,8 @@ FORGET = (
     "DELETE FROM identity_index WHERE customer_id = ANY(%s::uuid[])",
     "DELETE FROM identity_unmatched WHERE customer_id = ANY(%s::uuid[])",
     "DELETE FROM identity_attributions WHERE customer_id = ANY(%s::uuid[])",
+    "DELETE FROM identity_held WHERE customer_id = ANY(%s::uuid[])",
+    "DELETE FROM identity_traits WHERE customer_id = ANY(%s::uuid[])",  # birth date, name keys
 )
 RECORD = ("INSERT INTO erased_customers (customer_id, erased_as, reason, erased_by, erased_at)"
           " SELECT unnest(%s::uuid[]), %s, %s, %s, %s ON CONFLICT DO NOTHING")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from psycopg import Connection, Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from events import sealing
 from kartoteka import db
 from kartoteka.keystore import KeyRing, ensure_sync
 from services.projections.identity import index_sql as sql
@@ -96,8 +98,13 @@ class IdentityLog(Application[UUID]):
 
     name = "identity"
 
-    def __init__(self, datastore: PostgresDatastore) -> None:
+    def __init__(self, datastore: PostgresDatastore, pepper: bytes | None = None) -> None:
         self._datastore = datastore
+        # The lookup tables hold keyed tokens of identifiers, never the identifiers: they only
+        # answer "who holds this one?", and an erased person's rows must read as nothing.
+        self.token: Callable[[str], str] = (
+            functools.lru_cache(maxsize=65536)(functools.partial(sealing.token, pepper)) if pepper
+            else str)
         super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "n"})
 
     @property
@@ -139,13 +146,19 @@ class IdentityLog(Application[UUID]):
     def _snapshot(self, conn: Connection[Any], keys: list[str], interaction_ids: list[str],
                   customer_ids: list[str], split_keys: list[str]) -> Snapshot:
         snap = Snapshot()
+        by_token = {self.token(k): k for k in keys}
+        tokens = list(by_token)
+
+        def plain(token: str) -> str:  # decisions speak of identifiers; the rows only of tokens
+            return by_token.get(token, token)
+
         for key, owner, merge_times in self._rows(
-                "SELECT key, customer_id::text, merge_times FROM identity_index WHERE key = ANY(%b)", (keys,), conn):
-            snap.owners[key] = owner
-            snap.merge_times[key] = list(merge_times)
+                "SELECT key, customer_id::text, merge_times FROM identity_index WHERE key = ANY(%b)", (tokens,), conn):
+            snap.owners[plain(key)] = owner
+            snap.merge_times[plain(key)] = list(merge_times)
         for key, held in self._rows("SELECT key, customer_id::text FROM identity_held WHERE key = ANY(%b)",
-                                    (keys,), conn):
-            snap.held.setdefault(key, []).append(held)
+                                    (tokens,), conn):
+            snap.held.setdefault(plain(key), []).append(held)
         self._load_customers(conn, snap, {*snap.owners.values(), *customer_ids,
                                           *(c for found in snap.held.values() for c in found)})
         known = list(snap.registered)
@@ -158,14 +171,14 @@ class IdentityLog(Application[UUID]):
             snap.traits[customer] = Traits(born, first, surname)
         for customer, key in self._rows("SELECT customer_id::text, key FROM identity_unmatched"
                                         " WHERE customer_id = ANY(%b::uuid[])", (known,), conn):
-            snap.unmatched.add((customer, key))
+            snap.unmatched.add((customer, plain(key)))
         snap.attributed = self.attributed(interaction_ids, conn)
         if split_keys:
             sources = sorted({_resolve(snap, snap.owners[k]) for k in split_keys if k in snap.owners})
             for interaction, customer, joined in self._rows(
                     "SELECT interaction_id::text, customer_id::text, keys FROM identity_attributions"
                     " WHERE customer_id = ANY(%b::uuid[])", (sources,), conn):
-                snap.attributions[interaction] = (customer, tuple(k for k in joined.split("\n") if k))
+                snap.attributions[interaction] = (customer, tuple(plain(k) for k in joined.split("\n") if k))
         return snap
 
     def _load_customers(self, conn: Connection[Any], snap: Snapshot, ids: Iterable[str]) -> None:
@@ -174,8 +187,12 @@ class IdentityLog(Application[UUID]):
             pending -= set(snap.registered)
             if not pending:
                 return
+            # An erased customer is no longer known: a merge naming one is refused, not sealed
+            # under a key that no longer exists.
             rows = self._rows("SELECT customer_id::text, registered_at, merged_into::text"
-                              " FROM identity_customers WHERE customer_id = ANY(%b::uuid[])", (list(pending),), conn)
+                              " FROM identity_customers c WHERE customer_id = ANY(%b::uuid[])"
+                              " AND NOT EXISTS (SELECT FROM erased_customers e WHERE e.customer_id = c.customer_id)",
+                              (list(pending),), conn)
             next_round = set()
             for customer, registered_at, merged_into in rows:
                 snap.registered[customer] = registered_at

@@ -38,6 +38,7 @@ from services.projections.identity.decide import (
 from services.projections.identity.guards import GuardConfig, guard_config
 from services.projections.identity.identity_log import IdentityLog, Statement
 from services.projections.identity.interaction_digest import InteractionEnvelope, digest
+from services.projections.identity.plain_upgrade import tokenise_plain_rows
 from services.projections.identity.stored_events import EventLog
 from services.projections.records import Decoded
 from services.projections.spec import Context, WorkerSpec
@@ -170,7 +171,7 @@ class _Materialiser:
             i = c.identifier
             self._link(c.customer_id, i.kind, i.value, i.valid, c.interaction_id, c.channel,
                        events.when(c.at))
-            self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, i.key)
+            self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, self.log.token(i.key))
         elif isinstance(c, Attribute):
             # The interaction as it was validated on the way in: stored as its own JSON.
             interaction = _json_bytes(c.interaction)
@@ -181,7 +182,7 @@ class _Materialiser:
             events.create(events.attributions, c.interaction_id, stored.ATTRIBUTED, stored.attributed_state(
                 events.timestamp, c.interaction_id, c.customer_id, interaction))
             self.first_customer[c.interaction_id] = c.customer_id
-            self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(c.keys))
+            self._write(sql.ATTRIBUTE, c.interaction_id, c.customer_id, "\n".join(map(self.log.token, c.keys)))
         elif isinstance(c, Merge):
             at = events.when(c.at)
             self._customer(c.survivor_id, stored.ABSORBED, c.merged_id, c.interaction_id,
@@ -190,7 +191,7 @@ class _Materialiser:
                            self._keys(c.merged_id, c.keys), at)
             for statement in sql.MERGE:
                 self._write(statement, c.survivor_id, c.merged_id)
-            self._write(sql.MERGE_TIMES, c.at, list(c.keys))
+            self._write(sql.MERGE_TIMES, c.at, list(map(self.log.token, c.keys)))
         elif isinstance(c, Flag):
             self._customer(c.customer_id, stored.FLAGGED, list(c.others), self._keys(c.customer_id, [c.key])[0],
                            c.interaction_id, c.reason,
@@ -207,14 +208,14 @@ class _Materialiser:
             for key in c.keys:
                 kind, value = key.split(":", 1)
                 self._link(c.target_id, kind, value, True, cmd.command_id, "split", at)
-            self._write(sql.MOVE_KEYS, c.target_id, list(c.keys))
+            self._write(sql.MOVE_KEYS, c.target_id, list(map(self.log.token, c.keys)))
             self._write(sql.SEPARATE, *sorted((c.source_id, c.target_id)))
         elif isinstance(c, Reattribute):
             events.append(events.attributions, c.interaction_id, stored.REATTRIBUTED,
                           (c.from_customer_id, c.customer_id, c.command_id, self.first_customer[c.interaction_id]))
             self._write(sql.REATTRIBUTE, c.customer_id, c.interaction_id)
         elif isinstance(c, Hold):
-            self._write(sql.HOLD, c.key, c.customer_id)
+            self._write(sql.HOLD, self.log.token(c.key), c.customer_id)
         elif isinstance(c, Remember):
             t = c.traits
             self.traits[c.customer_id] = (c.customer_id, t.birth_date, t.first_name, t.surname)
@@ -264,8 +265,12 @@ def _touched(commands: list[Command]) -> tuple[set[str], set[str]]:
 
 
 def _build(ctx: Context) -> IdentityResolver:
-    return IdentityResolver(IdentityLog(ctx.datastore), ctx.positions, guard_config(ctx.settings),
-                            KeyRing(master_key(ctx.settings)))
+    ring = KeyRing(master_key(ctx.settings))
+    log_ = IdentityLog(ctx.datastore, ring.pepper)
+    upgraded = tokenise_plain_rows(log_)
+    if upgraded:
+        log.info("identity lookups tokenised", extra={"rows": upgraded})
+    return IdentityResolver(log_, ctx.positions, guard_config(ctx.settings), ring)
 
 
 # The identity log is the record of truth (eventsourcing), not a read model.

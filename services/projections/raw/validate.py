@@ -43,7 +43,7 @@ class Invalid:
         object.__setattr__(self, "reason", self.reason.replace("\x00", "\\0"))
 
 
-def verdict(raw: bytes | None, received_at: datetime) -> Forward | Invalid:
+def verdict(raw: bytes | None, received_at: datetime, secret: bytes) -> Forward | Invalid:
     """Any bytes at all get a verdict: a poison record must never stop the validator."""
     if not raw:
         return Invalid("empty record", b"")
@@ -52,7 +52,7 @@ def verdict(raw: bytes | None, received_at: datetime) -> Forward | Invalid:
     except ValidationError as exc:
         return Invalid(_reason(raw, exc), raw)
     try:
-        id_ = ids.interaction_id(interaction.channel.value, interaction.external_id)
+        id_ = ids.interaction_id(interaction.channel.value, interaction.external_id, secret)
         subject = interaction.primary_identifier().key
         value = serialise(interaction, id=id_, source=SOURCE, time=received_at, subject=subject)
         return Forward(id_, subject, value)

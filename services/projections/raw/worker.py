@@ -37,7 +37,7 @@ class RawValidator:
         self.datastore, self.positions, self.keyring = datastore, positions, keyring
 
     def digest(self, raw: bytes | None) -> Forward | Invalid:
-        return verdict(raw, datetime.now(UTC))
+        return verdict(raw, datetime.now(UTC), self.keyring.id_secret)
 
     def apply(self, items: list[Decoded], trackings: list[Tracking]) -> None:
         subjects = list(dict.fromkeys(
@@ -55,7 +55,10 @@ def records(items: list[Decoded], keys: dict[str, bytes], pepper: bytes) -> list
     sending, forwarded = [], set()
     for item in items:
         outcome = item.digest
-        if isinstance(outcome, Forward) and outcome.id not in forwarded:
+        if isinstance(outcome, Forward) and sealing.interaction_subject(outcome.id) not in keys:
+            # Shredded (erased or expired): a re-sent copy must not come back under a fresh key.
+            log.warning("erased interaction sent again: dropped", extra={"interaction_id": outcome.id})
+        elif isinstance(outcome, Forward) and outcome.id not in forwarded:
             forwarded.add(outcome.id)  # later repeats are duplicates the resolver absorbs
             key, value = sealing.interaction_record(keys[sealing.interaction_subject(outcome.id)], pepper,
                                                     outcome.id, outcome.subject, outcome.value)
