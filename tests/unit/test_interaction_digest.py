@@ -14,12 +14,13 @@ from events.catalog import CustomerRegistered
 from events.envelope import EventDecodeError, decode, serialise
 from services.ingest.accept import Accepted, accept
 from services.projections.identity.interaction_digest import digest
+from tests.support.ids import SECRET
 
 
 def _record(n: int = 1, **overrides: Any) -> bytes:
     raw = dict(item("digest", n, 50))
     raw.update(overrides)
-    accepted = accept(raw)
+    accepted = accept(raw, SECRET)
     assert isinstance(accepted, Accepted), accepted
     return accepted.record(datetime.now(UTC))
 
