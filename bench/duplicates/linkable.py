@@ -67,17 +67,17 @@ def linkable_pairs(rows: list[Row]) -> set[tuple[int, int]]:
             continue
         records = {n: _record(n, rows[n]) for n in members}
         parent = {n: n for n in members}
-
-        def root(n: int) -> int:
-            while parent[n] != n:
-                n = parent[n]
-            return n
-
         for x, y in combinations(members, 2):
             if linked(records[x], records[y]):
-                parent[root(x)] = root(y)
-        out |= {(x, y) for x, y in combinations(members, 2) if root(x) == root(y)}
+                parent[_root(parent, x)] = _root(parent, y)
+        out |= {(x, y) for x, y in combinations(members, 2) if _root(parent, x) == _root(parent, y)}
     return out
+
+
+def _root(parent: dict[int, int], n: int) -> int:
+    while parent[n] != n:
+        n = parent[n]
+    return n
 
 
 def linkable_recall(rows: list[Row], predicted: list[str]) -> dict[str, float | int]:

@@ -128,11 +128,15 @@ def block_keys(r: MatchRecord) -> tuple[str, ...]:
     names = [n for n in (r.first_name, r.surname) if n]
     if r.birth_date:  # same birth date: a few dozen people even among a million
         keys.add(f"b:{r.birth_date}")
+        if r.first_name:  # a mistyped day with a misspelt surname
+            keys.add(f"fb:{r.first_name}:{r.birth_date[:7]}")
     if r.address:  # same address + a similar name; same house on the same street
         place = without_postcode(r.address)
         keys |= {f"a:{place}:{n[:1]}" for n in names}
         if street := street_key(r.address):
             keys.add(f"h:{street}")
+            if r.first_name:  # the same house number with the street and the surname misspelt
+                keys.add(f"fh:{r.first_name}:{street.split(':', 1)[0]}")
     if r.first_name and r.surname:  # transliteration-equal names (either order)
         keys.add("n:" + " ".join(sorted((r.first_name, r.surname))))
     return tuple(sorted(keys))

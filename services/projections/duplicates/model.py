@@ -72,6 +72,8 @@ NAME = _levels(
     ("different first names", f"first_name_l <> first_name_r AND ((first_known_l AND first_known_r)"
                               f" OR {_jw('first_name')} < 0.8)"),
     ("similar name", f"{_jw('first_name')} >= 0.92 AND {_jw('surname')} >= 0.92"),
+    ("same first name, surname misspelt", "first_name_l = first_name_r"
+                                          " AND damerau_levenshtein(surname_l, surname_r) <= 2"),
     ("roughly similar name", f"{_jw('first_name')} >= 0.88 AND {_jw('surname')} >= 0.88"),
     ("same surname", "surname_l = surname_r"),
 )
