@@ -58,11 +58,8 @@ def linked(a: MatchRecord, b: MatchRecord) -> bool:
 
 def linkable_pairs(rows: list[Row]) -> set[tuple[int, int]]:
     """Pairs of row numbers (same person) a reviewer could link through a chain of evidence."""
-    by_person: dict[int, list[int]] = defaultdict(list)
-    for n, row in enumerate(rows):
-        by_person[row.pid].append(n)
     out: set[tuple[int, int]] = set()
-    for members in by_person.values():
+    for members in _groups(rows).values():
         if len(members) < 2:
             continue
         records = {n: _record(n, rows[n]) for n in members}

@@ -13,8 +13,8 @@ _LEVELS = {
                    1: "different_birth_date", 0: "different_birth_date"},
     "phone": {2: "same_phone", 1: "phone_typo", 0: "different_phone"},
     "email": {2: "same_email", 1: "same_mailbox", 0: "different_email"},
-    "address": {6: "same_address", 5: "same_house", 4: "similar_address", 3: "similar_address",
-                2: "same_street_and_house", 1: "same_house_number", 0: "different_address"},
+    "address": {7: "same_address", 6: "same_house", 5: "similar_address", 4: "same_address_numbers",
+                3: "similar_address", 2: "same_street_and_house", 1: "same_house_number", 0: "different_address"},
     "company": {3: "same_company", 2: "similar_company", 1: "similar_company", 0: "different_company"},
 }
 

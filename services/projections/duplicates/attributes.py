@@ -45,7 +45,7 @@ class MatchRecord:
                 "birth_date": self.birth_date, "address": place, "company": self.company,
                 "house": street_key(place) if place else None,
                 "phones": list(self.phones) or None, "phone_masks": phone_masks(self.phones) or None,
-                "address_numbers": address_numbers(place) or None,
+                "address_numbers": address_numbers(self.address) or None,
                 "address_words": sorted(set(place.split())) if place else None,
                 "emails": list(self.emails) or None,
                 "mailboxes": sorted({mailbox(e) for e in self.emails}) or None,

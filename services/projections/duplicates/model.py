@@ -86,6 +86,8 @@ ADDRESS = _levels(
     ("same house number, street misspelt", "split_part(house_l, ':', 1) = split_part(house_r, ':', 1) AND"
                                            " jaro_winkler_similarity(split_part(house_l, ':', 2),"
                                            f" split_part(house_r, ':', 2)) >= 0.85 AND {_all_but(1)}"),
+    ("two numbers in common (house, flat, postcode)",
+     "len(list_intersect(address_numbers_l, address_numbers_r)) >= 2"),
     ("most words in common", _words_in_common(0.6)),
     ("same street and house number, another flat or town", "house_l = house_r"),
     ("a number in common", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 1"),
