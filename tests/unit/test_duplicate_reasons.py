@@ -31,3 +31,15 @@ def test_every_level_of_every_comparison_has_words_and_the_top_level_means_agree
         words = _LEVELS[found.output_column_name]
         assert set(words) == levels, found.output_column_name
         assert words[max(levels)].startswith("same") and words[0].startswith("different")
+
+
+def test_the_shipped_model_compares_what_the_code_compares_and_an_older_one_is_told_apart() -> None:
+    from services.projections.duplicates import model
+    from services.projections.duplicates.worker import default_model
+
+    current = model.comparisons_of(model.settings().get_settings("duckdb").as_dict())
+    shipped = default_model()
+    assert model.comparisons_of(shipped) == current, "retrain: python -m bench.duplicates.default_model"
+    older = {**shipped, "comparisons": [{**shipped["comparisons"][0], "comparison_levels": [
+        {"sql_condition": "email_locals_l = email_locals_r"}]}, *shipped["comparisons"][1:]]}
+    assert model.comparisons_of(older) != current

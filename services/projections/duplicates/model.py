@@ -112,6 +112,13 @@ def settings() -> SettingsCreator:
     )
 
 
+def comparisons_of(params: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """What a trained model compares, without its parameters: a model trained before the
+    comparisons changed reads columns and levels that are no longer there."""
+    return [(c["output_column_name"], [level["sql_condition"] for level in c["comparison_levels"]])
+            for c in params.get("comparisons", [])]
+
+
 def table(records: Sequence[MatchRecord]) -> pa.Table:
     return pa.Table.from_pylist([r.row() for r in records], schema=SCHEMA)
 
