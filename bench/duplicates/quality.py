@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.duplicates.linkable import linkable_recall
 from bench.duplicates.russian import Row
 from bench.identity_quality import pairwise
 from bench.payloads import BENCH_ID_SECRET
@@ -113,6 +114,16 @@ def evaluate(rows: list[Row], min_score: float) -> dict[str, Any]:
         "proposals": len(pairs), "customers_after": len(set(after)),
         "before": {**pairwise(truth, customers), "wrong_pairs": wrong_share(truth, customers)},
         "after": {**pairwise(truth, after), "wrong_pairs": wrong_share(truth, after)},
+        "linkable": ceiling(rows, after),
         "seconds": {"deterministic": round(trained - started, 2), "train": round(scored - trained, 2),
                     "score": round(done - scored, 2)},
     }
+
+
+def ceiling(rows: list[Row], predicted: list[str]) -> dict[str, Any]:
+    """Recall over the pairs a reviewer could link at all, and F1 with it (precision as measured)."""
+    found = linkable_recall(rows, predicted)
+    precision = pairwise([r.pid for r in rows], predicted)["precision"]
+    recall = float(found["recall_of_linkable"])
+    return {**found, "f1_of_linkable": round(2 * precision * recall / (precision + recall), 4)
+            if precision + recall else 0.0}

@@ -49,7 +49,7 @@ def test_a_supervisor_reviews_a_pair_with_its_reasons_in_words_and_rejects_it(si
     assert proposal["id"] in queue and f"/desk/customers/{a}" in queue and f"/desk/customers/{b}" in queue
     assert "same birth date" in queue and "phones one digit apart" in queue
     card = supervisor.get(f"/desk/customers/{a}").text
-    assert "Possible duplicates" in card and f"/desk/customers/{b}" in card
+    assert "Possible duplicates" in card and f'/desk/customers/{b}">Вера Лаптева</a>' in card
     assert supervisor.post(f"/desk/duplicates/{proposal['id']}/reject",
                            data={"reason": "two people"}).status_code == 403, "no CSRF, no decision"
     answer = supervisor.post(f"/desk/duplicates/{proposal['id']}/reject", data={"csrf": csrf, "reason": "two people"})

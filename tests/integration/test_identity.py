@@ -231,3 +231,33 @@ def test_times_with_offsets_postgres_cannot_spell_register_and_merge_customers(s
                              (sealing.token(KeyRing(master_key(settings)).pepper, f"email:{email}"),)).fetchone()[0]
     assert registered == datetime.fromisoformat("2026-10-01T10:00:00+21:07")
     assert times == [datetime.fromisoformat("2026-10-03T10:00:00+23:59")]
+
+
+def test_a_merge_accepted_for_a_member_split_off_earlier_lands_on_the_customer_it_now_belongs_to(
+        settings, ingest, api, auth):
+    from datetime import UTC, datetime
+
+    from events.duplicates import auto_merge_record
+    from tests.support.kafka_tools import produce
+
+    phone, email, other = unique_phone(), f"member.{unique_phone()[-6:]}@mail.ru", unique_phone()
+    a_id, b_id, c_id = _post(ingest, auth, interaction(customer={"phone": phone, "name": "Анна Орлова"}),
+                             interaction(channel="email", customer={"email": email, "name": "Анна Орлова"}),
+                             interaction(channel="call", customer={"phone": other, "name": "Анна Орлова"}))
+    with running(settings, PIPELINE):
+        wait_until(lambda: all(_customer_of(settings.dsn, i) for i in (a_id, b_id, c_id)), message="attributed")
+        a, b, c = (_customer_of(settings.dsn, i) for i in (a_id, b_id, c_id))
+        [form_id] = _post(ingest, auth, interaction(channel="web_form", customer={"phone": phone, "email": email}))
+        wait_until(lambda: _customer_of(settings.dsn, b_id) == a, message="b merged into a")
+        answer = api.post(f"/v1/customers/{a}/split", headers=auth("supervisor", "sup-2"),
+                          json={"identifiers": [{"kind": "email", "value": email}]})
+        assert answer.status_code == 202, answer.text
+        target = answer.json()["target_customer_id"]
+        wait_until(lambda: _card(api, auth, b)["id"] == target, message="b went with its email")
+        # A proposal scored while b was still a customer of its own names b: the merge follows b.
+        record = auto_merge_record(b, c, 0.99, datetime.now(UTC))
+        produce(settings, settings.topic(record.topic), [(record.key, record.value, list(record.headers))])
+        wait_until(lambda: set(_card(api, auth, c)["members"]) == {c, target, b}, message="merged with b's part")
+    assert _card(api, auth, a)["members"] == [a]
+    assert _timeline_ids(api, auth, a) == {a_id, form_id}
+    assert _timeline_ids(api, auth, c) == {b_id, c_id}

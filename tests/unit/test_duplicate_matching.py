@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from events.person_names import parse_name, phonetic
+from events.names import parse_name, phonetic
 from services.projections.duplicates.attributes import (
     block_keys,
+    mailbox,
     match_record,
     normal_address,
     normal_birth_date,
@@ -92,3 +93,24 @@ def test_a_postcode_goes_last_and_stays_out_of_the_blocking_keys() -> None:
     without = match_record("b", names=["Ирина Ким"], address="Тверь, Мира ул., 5, кв. 3")
     assert with_code.address == "tver mira 5 3 170100"
     assert {"a:tver mira 5 3:i", "h:5:mira"} <= set(with_code.block_keys) & set(without.block_keys)
+
+
+def test_a_street_called_naberezhnaia_keeps_its_name_and_the_model_row_leaves_the_postcode_out() -> None:
+    row = match_record("a", address="682747, г. Тверь, ул. Набережная, д. 44, кв. 3").row()
+    assert row["address"] == "tver naberezhnaia 44 3" and row["house"] == "44:naberezhnaia"
+    assert row["address_numbers"] == ["3", "44", "682747"]
+    assert row["address_words"] == ["3", "44", "naberezhnaia", "tver"]
+
+
+def test_one_mailbox_spelt_with_dots_or_a_tag_is_one_and_the_same_login_elsewhere_is_not() -> None:
+    assert mailbox("Ivan.Petrov+shop@gmail.com".lower()) == mailbox("ivanpetrov@gmail.com")
+    assert mailbox("ivan.petrov85@mail.ru") != mailbox("ivan.petrov85@yandex.ru")
+
+
+def test_blocking_pairs_a_misspelt_surname_by_first_name_and_house_number_or_birth_month() -> None:
+    a = match_record("a", names=["Галина Королёва"], address="Тверь, ул. Молодёжная, д. 32", phones=["+79120000001"])
+    b = match_record("b", names=["Галина Королва"], address="Тверь, Молодёная ул., 32", phones=["+79350000002"])
+    assert set(a.block_keys) & set(b.block_keys) == {"fh:galina:32"}
+    c = match_record("c", names=["Сергей Ильин"], birth_date="1976-01-02", phones=["+79120000003"])
+    d = match_record("d", names=["Сергей Ильтин"], birth_date="1976-01-01", phones=["+79350000004"])
+    assert set(c.block_keys) & set(d.block_keys) == {"fb:sergei:1976-01"}

@@ -271,3 +271,28 @@ def test_a_mistyped_or_day_month_swapped_birth_date_is_no_conflict() -> None:
     assert conflict(Traits("1980-01-02", None, None), Traits("1980-01-03", None, None)) is None
     assert conflict(Traits("1980-01-02", None, None), Traits("1980-02-01", None, None)) is None
     assert conflict(Traits("1980-01-02", None, None), Traits("1981-01-03", None, None))
+
+
+def test_a_split_takes_a_member_left_without_keys_along_so_a_later_merge_naming_it_lands_on_the_target() -> None:
+    snapshot = Snapshot()
+    first = decide([item("j1", phone="+79120000001"), item("j2", 5, "email", email="b@mail.ru"),
+                    item("j3", 9, phone="+79120000001", email="b@mail.ru"),
+                    item("j4", 12, phone="+79350000003")], snapshot)
+    a, b, c = (x.customer_id for x in first if isinstance(x, Register))
+    assert any(isinstance(x, Merge) and (x.survivor_id, x.merged_id) == (a, b) for x in first)
+    split = SplitRequested(command_id="cmd-s", customer_id=a, keys=["email:b@mail.ru"], requested_by="sup-1",
+                           at=T0 + timedelta(hours=1))
+    [done] = [x for x in decide([("cmd-s", split)], snapshot) if isinstance(x, Split)]
+    target = split_target_id("cmd-s")
+    assert done.members == (b,)
+    merges = [x for x in decide([("cmd-m", _merge_request(b, c))], snapshot) if isinstance(x, Merge)]
+    assert [(m.survivor_id, m.merged_id) for m in merges] == [(c, target)]
+
+
+def test_a_split_leaves_a_member_that_still_holds_a_key_with_the_source() -> None:
+    snapshot = Snapshot(owners={"phone:+79120000001": "a", "email:b@mail.ru": "a", "phone:+79350000002": "a"},
+                        registered={"a": T0, "b": T0}, merged_into={"b": "a"},
+                        member_keys={"a": {"phone:+79120000001"}, "b": {"email:b@mail.ru", "phone:+79350000002"}})
+    split = SplitRequested(command_id="cmd", customer_id="a", keys=["email:b@mail.ru"], requested_by="adm", at=T0)
+    [done] = [x for x in decide([("cmd", split)], snapshot) if isinstance(x, Split)]
+    assert done.members == () and snapshot.merged_into["b"] == "a"

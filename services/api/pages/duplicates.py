@@ -43,7 +43,8 @@ async def possible_duplicates(request: Request, session: Any, card: dict[str, An
     rows = await duplicate_queries.for_customers(request.app.state.pool, card["members"])
     others = sorted({c for r in rows for c in (r["a"], r["b"])} - set(card["members"]))
     await request.app.state.auditor.record(request, session.principal, "duplicate.list", others)
-    return [{**r, "reasons": reasons(r["evidence"])} for r in rows]
+    names = await _names(request.app.state.pool, others)
+    return [{**r, "reasons": reasons(r["evidence"]), "names": names} for r in rows]
 
 
 async def _names(pool: Any, ids: list[str]) -> dict[str, str | None]:

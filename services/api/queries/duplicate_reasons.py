@@ -7,14 +7,14 @@ from typing import Any
 
 # splink's gamma levels per comparison, highest first (services/projections/duplicates/model.py).
 _LEVELS = {
-    "name": {6: "same_name", 5: "name_swapped", 4: "similar_name", 3: "similar_name",
-             2: "different_first_name", 1: "same_surname", 0: "different_name"},
+    "name": {7: "same_name", 6: "name_swapped", 5: "different_first_name", 4: "similar_name", 3: "similar_name",
+             2: "similar_name", 1: "same_surname", 0: "different_name"},
     "birth_date": {5: "same_birth_date", 4: "birth_date_typo", 3: "birth_date_near", 2: "birth_date_near",
                    1: "different_birth_date", 0: "different_birth_date"},
     "phone": {2: "same_phone", 1: "phone_typo", 0: "different_phone"},
     "email": {2: "same_email", 1: "same_mailbox", 0: "different_email"},
-    "address": {5: "same_address", 4: "similar_address", 3: "same_house_and_flat", 2: "similar_address",
-                1: "same_house_number", 0: "different_address"},
+    "address": {7: "same_address", 6: "same_house", 5: "similar_address", 4: "same_address_numbers",
+                3: "similar_address", 2: "same_street_and_house", 1: "same_house_number", 0: "different_address"},
     "company": {3: "same_company", 2: "similar_company", 1: "similar_company", 0: "different_company"},
 }
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 from unidecode import unidecode
 
-from events.person_names import normal_birth_date, parse_name, phonetic
+from events.names import KNOWN_FIRST_NAMES, normal_birth_date, parse_name, phonetic
 
 # Words that say what kind of place a token is, not which one: dropped from address keys.
 _NOISE_WORDS = (
     "g gor gorod ul ulica ulitsa d dom kv kvartira pr prosp prospekt per pereulok korp k str stroenie "
-    "obl oblast r raion pos poselok posiolok sh shosse mikroraion b bulvar pl ploshchad nab naberezhnaia mkr "
+    "obl oblast r raion pos poselok posiolok sh shosse mikroraion b bulvar pl ploshchad nab mkr "
     "st street rd road ave avenue apt flat unit")
 _ADDRESS_NOISE = frozenset(_NOISE_WORDS.split())
 _TOKENS = re.compile(r"[a-z]+|\d+")
@@ -39,12 +39,16 @@ class MatchRecord:
 
     def row(self) -> dict[str, object]:
         """The record as the model's input row (lists for the array comparisons)."""
+        place = without_postcode(self.address)
         return {"unique_id": self.customer_id, "first_name": self.first_name, "surname": self.surname,
-                "birth_date": self.birth_date, "address": self.address, "company": self.company,
+                "first_known": self.first_name in KNOWN_FIRST_NAMES if self.first_name else None,
+                "birth_date": self.birth_date, "address": place, "company": self.company,
+                "house": street_key(place) if place else None,
                 "phones": list(self.phones) or None, "phone_masks": phone_masks(self.phones) or None,
                 "address_numbers": address_numbers(self.address) or None,
+                "address_words": sorted(set(place.split())) if place else None,
                 "emails": list(self.emails) or None,
-                "email_locals": sorted({email_local(e) for e in self.emails}) or None,
+                "mailboxes": sorted({mailbox(e) for e in self.emails}) or None,
                 "block_keys": list(self.block_keys)}
 
 
@@ -56,6 +60,13 @@ def normal_address(text: str | None) -> str | None:
     # A postcode (written first in Russia, often left out) goes last, where it moves nothing else.
     postcodes = [t for t in tokens if _is_postcode(t)]
     return " ".join([t for t in tokens if not _is_postcode(t)] + postcodes) or None
+
+
+def without_postcode(address: str | None) -> str | None:
+    """The normalised address without its postcode, which one record has and another leaves out."""
+    if not address:
+        return None
+    return " ".join(t for t in address.split() if not _is_postcode(t)) or None
 
 
 def _is_postcode(token: str) -> bool:
@@ -104,6 +115,12 @@ def email_local(email: str) -> str:
     return email.split("@", 1)[0].replace(".", "").split("+", 1)[0]
 
 
+def mailbox(email: str) -> str:
+    """One mailbox however its owner spells it (dots, +tags); the same login at another provider
+    is not one: logins are made of names, so it would count the name a second time."""
+    return f"{email_local(email)}@{email.rsplit('@', 1)[-1]}"
+
+
 def block_keys(r: MatchRecord) -> tuple[str, ...]:
     """The blocking rules, as keys: records sharing any one key become a candidate pair."""
     keys = {f"p:{m}" for m in phone_masks(r.phones)}
@@ -111,11 +128,15 @@ def block_keys(r: MatchRecord) -> tuple[str, ...]:
     names = [n for n in (r.first_name, r.surname) if n]
     if r.birth_date:  # same birth date: a few dozen people even among a million
         keys.add(f"b:{r.birth_date}")
+        if r.first_name:  # a mistyped day with a misspelt surname
+            keys.add(f"fb:{r.first_name}:{r.birth_date[:7]}")
     if r.address:  # same address + a similar name; same house on the same street
-        place = " ".join(t for t in r.address.split() if not _is_postcode(t))
+        place = without_postcode(r.address)
         keys |= {f"a:{place}:{n[:1]}" for n in names}
         if street := street_key(r.address):
             keys.add(f"h:{street}")
+            if r.first_name:  # the same house number with the street and the surname misspelt
+                keys.add(f"fh:{r.first_name}:{street.split(':', 1)[0]}")
     if r.first_name and r.surname:  # transliteration-equal names (either order)
         keys.add("n:" + " ".join(sorted((r.first_name, r.surname))))
     return tuple(sorted(keys))

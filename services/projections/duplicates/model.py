@@ -24,10 +24,10 @@ from services.projections.duplicates.pairs import Evidence, ScoredPair
 log = logging.getLogger(__name__)
 _TEXT = pa.string()
 _LIST = pa.list_(pa.string())
-SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("birth_date", _TEXT),
-                    ("address", _TEXT), ("company", _TEXT), ("phones", _LIST), ("phone_masks", _LIST),
-                    ("address_numbers", _LIST),
-                    ("emails", _LIST), ("email_locals", _LIST), ("block_keys", _LIST)])
+SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("first_known", pa.bool_()),
+                    ("birth_date", _TEXT), ("address", _TEXT), ("company", _TEXT), ("house", _TEXT),
+                    ("phones", _LIST), ("phone_masks", _LIST), ("address_numbers", _LIST),
+                    ("address_words", _LIST), ("emails", _LIST), ("mailboxes", _LIST), ("block_keys", _LIST)])
 # Evidence: attribute shown -> (splink's comparison output name, input columns).
 ATTRIBUTES = {"name": ("name", ("first_name", "surname")), "birth_date": ("birth_date", ("birth_date",)),
               "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
@@ -50,24 +50,46 @@ def _jw(column: str) -> str:
     return f"jaro_winkler_similarity({column}_l, {column}_r)"
 
 
-# Names: a level of its own for clearly different first names (a family shares the surname),
-# which splink's forename-surname comparison folds into "all other".
+_WORDS = ("len(list_intersect(address_words_l, address_words_r))", "len(address_words_l)", "len(address_words_r)")
+
+
+def _words_in_common(share: float) -> str:
+    both = "len(list_distinct(list_concat(address_words_l, address_words_r)))"
+    return f"{_WORDS[0]} >= {share} * {both}"
+
+
+def _all_but(n: int) -> str:
+    """Every word of the shorter address but ``n`` is in the other (the city included)."""
+    return f"{_WORDS[0]} >= least({_WORDS[1]}, {_WORDS[2]}) - {n}"
+
+
+# Names: clearly different first names (both known names, or far apart) get a level of their own
+# before the similarity levels: a family shares the surname, and Oleg/Olga are close as strings.
 NAME = _levels(
     "name", "(first_name_l IS NULL AND surname_l IS NULL) OR (first_name_r IS NULL AND surname_r IS NULL)",
     ("same name", "first_name_l = first_name_r AND surname_l = surname_r"),
     ("first name and surname swapped", "first_name_l = surname_r AND surname_l = first_name_r"),
+    ("different first names", f"first_name_l <> first_name_r AND ((first_known_l AND first_known_r)"
+                              f" OR {_jw('first_name')} < 0.8)"),
     ("similar name", f"{_jw('first_name')} >= 0.92 AND {_jw('surname')} >= 0.92"),
+    ("same first name, surname misspelt", "first_name_l = first_name_r"
+                                          " AND damerau_levenshtein(surname_l, surname_r) <= 2"),
     ("roughly similar name", f"{_jw('first_name')} >= 0.88 AND {_jw('surname')} >= 0.88"),
-    ("different first names", f"{_jw('first_name')} < 0.8"),
     ("same surname", "surname_l = surname_r"),
 )
-# One comparison for the address (its text and its numbers): two would count one fact twice.
+# One comparison for the address (its words and its numbers): two would count one fact twice.
+# Words, not one string: a shared city in front made any two streets of it look similar.
 ADDRESS = _levels(
     "address", "address_l IS NULL OR address_r IS NULL",
     ("same address", "address_l = address_r"),
-    ("nearly the same address", f"{_jw('address')} >= 0.97"),
-    ("same house and flat numbers", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 2"),
-    ("similar address", f"{_jw('address')} >= 0.88"),
+    ("same house, one address more complete", f"house_l = house_r AND {_all_but(0)}"),
+    ("same house number, street misspelt", "split_part(house_l, ':', 1) = split_part(house_r, ':', 1) AND"
+                                           " jaro_winkler_similarity(split_part(house_l, ':', 2),"
+                                           f" split_part(house_r, ':', 2)) >= 0.85 AND {_all_but(1)}"),
+    ("two numbers in common (house, flat, postcode)",
+     "len(list_intersect(address_numbers_l, address_numbers_r)) >= 2"),
+    ("most words in common", _words_in_common(0.6)),
+    ("same street and house number, another flat or town", "house_l = house_r"),
     ("a number in common", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 1"),
 )
 
@@ -80,7 +102,7 @@ def settings() -> SettingsCreator:
             NAME,
             cl.DateOfBirthComparison("birth_date", input_is_string=True),
             _array_comparison("phone", "phones", "phone_masks", "one digit wrong or two swapped"),
-            _array_comparison("email", "emails", "email_locals", "same mailbox name"),
+            _array_comparison("email", "emails", "mailboxes", "same mailbox, spelt differently"),
             ADDRESS,
             cl.JaroWinklerAtThresholds("company", [0.95, 0.85]),
         ],
@@ -88,6 +110,13 @@ def settings() -> SettingsCreator:
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
     )
+
+
+def comparisons_of(params: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """What a trained model compares, without its parameters: a model trained before the
+    comparisons changed reads columns and levels that are no longer there."""
+    return [(c["output_column_name"], [level["sql_condition"] for level in c["comparison_levels"]])
+            for c in params.get("comparisons", [])]
 
 
 def table(records: Sequence[MatchRecord]) -> pa.Table:

@@ -42,11 +42,19 @@ class DuplicateFinder:
         self.checked_at = 0.0
 
     def _current_model(self) -> dict[str, Any]:
+        from services.projections.duplicates import model  # splink: loaded by this worker only
+
         if self.model is None or time.monotonic() - self.checked_at > MODEL_CHECK_S:
             self.checked_at = time.monotonic()
             stored = self.store.latest_model()
+            shipped = default_model()
+            if stored is not None and model.comparisons_of(stored[1]) != model.comparisons_of(shipped):
+                if self.model is None:  # said once per start; `kartoteka train-duplicates` fixes it
+                    log.warning("stored duplicate model predates the current comparisons; using the"
+                                " shipped one until it is retrained", extra={"model_id": stored[0]})
+                stored = None
             if stored is None and self.model is None:
-                self.model = default_model()
+                self.model = shipped
             elif stored is not None and stored[0] != self.model_id:
                 self.model_id, self.model = stored
                 log.info("duplicate model loaded", extra={"model_id": self.model_id})

@@ -81,6 +81,7 @@ class Split:
     keys: tuple[str, ...]
     interaction_ids: tuple[str, ...]
     command: SplitRequested
+    members: tuple[str, ...] = ()  # merged-in customers left without keys: they go with the target
 
 
 @dataclass(frozen=True)
@@ -133,3 +134,5 @@ class Snapshot:
     attributions: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     traits: dict[str, Traits] = field(default_factory=dict)  # customer -> birth date, names
     held: dict[str, list[str]] = field(default_factory=dict)  # key -> other people held off it
+    # customer -> the keys it linked itself (kept through merges); loaded for batches with splits
+    member_keys: dict[str, set[str]] = field(default_factory=dict)

@@ -177,6 +177,7 @@ class _State:
             if (customer_id, identifier.key) in self.snap.unmatched:
                 return
             self.snap.unmatched.add((customer_id, identifier.key))
+        self.snap.member_keys.setdefault(customer_id, set()).add(identifier.key)
         self.commands.append(Link(customer_id, identifier, interaction_id, interaction.channel.value,
                                   interaction.occurred_at, matchable))
 
@@ -221,7 +222,20 @@ class _State:
             self.snap.owners[key] = target
             self.commands.append(Unlink(source, key, command.command_id, command.at))
         self.snap.separated.add(frozenset((source, target)))
-        self.commands.append(Split(source, target, keys, moved, command))
+        members = self._members_left_without_keys(source, target, keys)
+        self.commands.append(Split(source, target, keys, moved, command, members))
+        self.snap.member_keys.setdefault(target, set()).update(keys)
+        for member in members:
+            self.snap.merged_into[member] = target
+            self._remember(target, self.snap.traits.get(member, Traits()))
         for interaction_id in moved:
             self.snap.attributions[interaction_id] = (target, self.snap.attributions[interaction_id][1])
             self.commands.append(Reattribute(interaction_id, source, target, command.command_id))
+
+    def _members_left_without_keys(self, source: str, target: str, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """Merged-in members of ``source`` whose every key the split takes: the part they brought
+        is what moves, so they follow the target (the card projection moves them alike)."""
+        members = sorted(c for c in self.snap.merged_into if c != target and self.resolve(c) == source)
+        for customer in (source, *members):
+            self.snap.member_keys.get(customer, set()).difference_update(keys)
+        return tuple(m for m in members if not self.snap.member_keys.get(m))

@@ -41,6 +41,7 @@ HELD = ("SELECT reason, until FROM legal_holds WHERE customer_id = ANY(%s::uuid[
 FORGET = (
     "DELETE FROM identity_index WHERE customer_id = ANY(%s::uuid[])",
     "DELETE FROM identity_unmatched WHERE customer_id = ANY(%s::uuid[])",
+    "DELETE FROM identity_member_keys WHERE customer_id = ANY(%s::uuid[])",
     "DELETE FROM identity_attributions WHERE customer_id = ANY(%s::uuid[])",
     "DELETE FROM identity_held WHERE customer_id = ANY(%s::uuid[])",
     "DELETE FROM identity_traits WHERE customer_id = ANY(%s::uuid[])",  # birth date, name keys

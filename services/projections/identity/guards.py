@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from rapidfuzz.distance import JaroWinkler
 
 from events.identifiers import Identifier
-from events.person_names import KNOWN_FIRST_NAMES, normal_birth_date, parse_name
+from events.names import KNOWN_FIRST_NAMES, normal_birth_date, parse_name
 from kartoteka.settings import Settings
 
 _JUNK_LOCAL_PARTS = re.compile(

@@ -179,7 +179,19 @@ class IdentityLog(Application[UUID]):
                     "SELECT interaction_id::text, customer_id::text, keys FROM identity_attributions"
                     " WHERE customer_id = ANY(%b::uuid[])", (sources,), conn):
                 snap.attributions[interaction] = (customer, tuple(plain(k) for k in joined.split("\n") if k))
+            self._load_members(conn, snap, sources, plain)
         return snap
+
+    def _load_members(self, conn: Connection[Any], snap: Snapshot, sources: list[str],
+                      plain: Callable[[str], str]) -> None:
+        """The split sources' merged-in members, and the keys every loaded customer linked itself
+        (a customer merged within the batch is loaded already: it owned a key or was named)."""
+        members = [m for (m,) in self._rows("SELECT customer_id::text FROM identity_customers"
+                                            " WHERE merged_into = ANY(%b::uuid[])", (sources,), conn)]
+        self._load_customers(conn, snap, members)
+        for customer, key in self._rows("SELECT customer_id::text, key FROM identity_member_keys"
+                                        " WHERE customer_id = ANY(%b::uuid[])", (list(snap.registered),), conn):
+            snap.member_keys.setdefault(customer, set()).add(plain(key))
 
     def _load_customers(self, conn: Connection[Any], snap: Snapshot, ids: Iterable[str]) -> None:
         pending = {i for i in ids if i}

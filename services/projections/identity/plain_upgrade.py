@@ -1,7 +1,7 @@
 """One-time upgrade of the resolver's lookup tables from plain identifiers to keyed tokens.
 
 Deployments before tokens kept ``phone:+7...`` in ``identity_index``, ``identity_unmatched``,
-``identity_held`` and ``identity_attributions.keys``; the resolver rewrites what is left of
+``identity_held``, ``identity_member_keys`` and ``identity_attributions.keys``; the resolver rewrites what is left of
 them when it starts (plain keys never start with ``t:``), so lookups keep finding people.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from services.projections.identity.identity_log import IdentityLog
 
 PLAIN = "key NOT LIKE 't:%%'"
-TABLES = ("identity_index", "identity_unmatched", "identity_held")
+TABLES = ("identity_index", "identity_unmatched", "identity_held", "identity_member_keys")
 
 
 def tokenise_plain_rows(log_: IdentityLog) -> int:

@@ -171,7 +171,9 @@ class _Materialiser:
             i = c.identifier
             self._link(c.customer_id, i.kind, i.value, i.valid, c.interaction_id, c.channel,
                        events.when(c.at))
-            self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, self.log.token(i.key))
+            token = self.log.token(i.key)
+            self._write(sql.INDEX if c.matchable else sql.UNMATCHED, c.customer_id, token)
+            self._write(sql.MEMBER_KEY, c.customer_id, token)
         elif isinstance(c, Attribute):
             # The interaction as it was validated on the way in: stored as its own JSON.
             interaction = _json_bytes(c.interaction)
@@ -199,6 +201,7 @@ class _Materialiser:
         elif isinstance(c, Unlink):
             self._customer(c.customer_id, stored.UNLINKED, self._keys(c.customer_id, [c.key])[0], c.command_id,
                            events.when(c.at))
+            self._write(sql.UNLINK_MEMBERS, self.log.token(c.key), c.customer_id, c.customer_id)
         elif isinstance(c, Split):
             cmd = c.command
             at = events.when(cmd.at)
@@ -210,6 +213,10 @@ class _Materialiser:
                 self._link(c.target_id, kind, value, True, cmd.command_id, "split", at)
             self._write(sql.MOVE_KEYS, c.target_id, list(map(self.log.token, c.keys)))
             self._write(sql.SEPARATE, *sorted((c.source_id, c.target_id)))
+            for key in c.keys:
+                self._write(sql.MEMBER_KEY, c.target_id, self.log.token(key))
+            for member in c.members:
+                self._write(sql.REHOME, c.target_id, member)
         elif isinstance(c, Reattribute):
             events.append(events.attributions, c.interaction_id, stored.REATTRIBUTED,
                           (c.from_customer_id, c.customer_id, c.command_id, self.first_customer[c.interaction_id]))
