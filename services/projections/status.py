@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition
+
 from kartoteka.settings import Settings
 
 
@@ -27,3 +29,16 @@ def read_status(path: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text())  # type: ignore[no-any-return]
     except (OSError, ValueError):
         return None
+
+
+def consumer_lag(consumer: KafkaConsumer, done: dict[TopicPartition, int]) -> int:
+    """Records on the broker not yet applied, from the fetch highwater (exact on Tansu)."""
+    assigned = list(consumer.assignment())
+    unknown = [tp for tp in assigned if consumer.highwater(tp) is None]
+    ends = consumer.end_offsets(unknown) if unknown else {}
+    total = 0
+    for tp in assigned:
+        end = consumer.highwater(tp)
+        end = ends.get(tp, 0) if end is None else end
+        total += max(0, end - 1 - done.get(tp, -1))
+    return total
