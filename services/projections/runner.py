@@ -1,6 +1,7 @@
 """The one consumer runner every projection shares.
 
-It assigns every partition of its topics, seeks to the positions tracked in Postgres,
+It assigns its partitions of its topics (all, a fixed share, or those its claims hold:
+``claims.ClaimingRunner``), seeks to the positions tracked in Postgres,
 decodes each polled batch, hands the good records to the projection (which writes rows
 and positions in one transaction) and dead-letters the bad ones with the reason.
 
