@@ -38,7 +38,8 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
     datastore = db.datastore(settings.dsn, pool_size=2)
     # Every process of this worker, on any machine, claims its partitions (or, for a
     # singleton, its turn) among the others: the locks live in the one shared database.
-    claims = Claims(settings.dsn, f"{settings.topic_prefix}{name}", 1 if spec.singleton else settings.partitions)
+    claims = Claims(settings.dsn, f"{settings.topic_prefix}{name}",
+                    1 if spec.singleton else settings.partitions)
     try:
         status = status_file(settings, name if share is None else share_name(name, share[0]))
         worker = registry.runnable(spec, Context(settings, datastore, Positions(datastore), status),

@@ -29,7 +29,7 @@ import psycopg
 from eventsourcing.persistence import Tracking
 
 from kartoteka import kafka
-from services.projections.runner import Runner
+from services.projections.runner import TRANSIENT, Runner
 
 log = logging.getLogger(__name__)
 MEMBER = 1 << 30  # objid of a member lock: MEMBER + backend pid; a unit lock's objid is the unit
@@ -154,6 +154,8 @@ class ClaimingRunner(Runner):
     def _apply_with_retry(self, good: list[Any], trackings: list[Tracking]) -> None:
         try:
             super()._apply_with_retry(good, trackings)
+        except TRANSIENT:  # the database is away: nothing to compare with
+            raise
         except Exception:
             # Refused because another process tracked these records first (its claim outlived
             # ours): stop, rather than dead-letter them as poison.

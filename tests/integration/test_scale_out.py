@@ -13,8 +13,9 @@ import re
 import signal
 import subprocess
 import threading
+import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,9 @@ from tests.support.faults import (
 )
 from tests.support.workers import spawn, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.timeout(300)]
+# Generous bounds: on a loaded 2-core machine ten Python processes take long to import.
+START_S = 120.0
 
 PARTITIONED = ("resolver", "timeline", "audit")
 SINGLETONS = ("relay", "anchor")
@@ -57,16 +60,6 @@ def _holders(settings: Settings, name: str) -> dict[int, set[int]]:
     return held
 
 
-def _spread(settings: Settings, name: str, holders: int, units: int) -> Callable[[], dict[int, set[int]] | None]:
-    def check() -> dict[int, set[int]] | None:
-        held = _holders(settings, name)
-        owning = {pid: u for pid, u in held.items() if u}
-        together = set().union(*owning.values()) if owning else set()
-        return held if len(owning) == holders and together == set(range(units)) else None
-
-    return check
-
-
 class _Pair:
     """Two processes of one worker, their last log lines kept for a failure report."""
 
@@ -78,6 +71,20 @@ class _Pair:
             tail: deque[str] = deque(maxlen=20)
             threading.Thread(target=drain, args=(process, tail), daemon=True).start()
             self.tails.append(tail)
+
+    def spread(self, settings: Settings, holders: int, units: int, timeout_s: float = 60) -> dict[int, set[int]]:
+        """Wait until ``holders`` processes hold every unit between them; process id -> units."""
+        last: dict[int, set[int]] = {}
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.alive()
+            last = _holders(settings, self.name)
+            owning = [u for u in last.values() if u]
+            if len(owning) == holders and set().union(*owning) == set(range(units)):
+                return last
+            time.sleep(0.3)
+        logs = "\n".join("".join(tail)[-3000:] for tail in self.tails)
+        raise AssertionError(f"{self.name}: not {holders} holder(s) of {units} within {timeout_s}s: {last}\n{logs}")
 
     def kill(self, pid: int) -> None:
         """SIGKILL: no shutdown code runs, exactly like a crash of the machine.
@@ -150,8 +157,8 @@ def test_two_processes_of_each_worker_share_partitions_and_survive_a_kill_of_one
         feeder.start()
         try:
             # Spread: both processes of a partitioned worker own partitions; one relay runs.
-            before = {n: wait_until(_spread(settings, n, 2, units), 30, 0.3, f"{n} spread") for n in PARTITIONED}
-            sole = {n: wait_until(_spread(settings, n, 1, 1), 30, 0.3, f"one {n}") for n in SINGLETONS}
+            before = {n: pairs[n].spread(settings, 2, units, START_S) for n in PARTITIONED}
+            sole = {n: pairs[n].spread(settings, 1, 1, START_S) for n in SINGLETONS}
             assert all(len(held) == 2 for held in sole.values()), f"no standby waits: {sole}"
             seen = _progress(settings, load, 20, pairs)
             for name, held in before.items():
@@ -160,8 +167,7 @@ def test_two_processes_of_each_worker_share_partitions_and_survive_a_kill_of_one
                 pairs[name].kill(next(pid for pid, units in held.items() if units))  # the active one
             # The survivors take everything over from the positions in PostgreSQL.
             for name in (*PARTITIONED, *SINGLETONS):
-                wait_until(_spread(settings, name, 1, 1 if name in SINGLETONS else units), 30, 0.3,
-                           f"{name} taken over")
+                pairs[name].spread(settings, 1, 1 if name in SINGLETONS else units)
             _progress(settings, load, seen + 40, pairs)
         finally:
             load.stop()
