@@ -39,7 +39,7 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
     # Every process of this worker, on any machine, claims its partitions (or, for a
     # singleton, its turn) among the others: the locks live in the one shared database.
     claims = Claims(settings.dsn, f"{settings.topic_prefix}{name}",
-                    1 if spec.singleton else settings.partitions)
+                    1 if spec.singleton else settings.partitions, expected=share[1] if share else 1)
     try:
         status = status_file(settings, name if share is None else share_name(name, share[0]))
         worker = registry.runnable(spec, Context(settings, datastore, Positions(datastore), status),
