@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,12 @@ def status_file(settings: Settings, name: str) -> Path:
 
 
 def write_status(path: Path, data: dict[str, Any]) -> None:
-    """Replace the file at once, so a reader never sees half of it."""
-    tmp = path.with_suffix(".tmp")
+    """Replace the file at once, so a reader never sees half of it.
+
+    The temporary name is the writer's own: two processes of one worker sharing a data dir
+    (scale-out on one machine) each replace the file whole, the last one wins.
+    """
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data))
     tmp.replace(path)
 
