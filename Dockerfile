@@ -8,8 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     KARTOTEKA_DATA_DIR=/var/lib/kartoteka \
     KARTOTEKA_HOST=0.0.0.0
 
+# audit/: the anchor file's folder, shared by the anchor and api containers
+# (docker-compose.yml); a named volume mounted on it starts with this owner.
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/kartoteka \
-        --create-home --shell /usr/sbin/nologin kartoteka
+        --create-home --shell /usr/sbin/nologin kartoteka \
+ && install -d -o kartoteka -g kartoteka /var/lib/kartoteka/audit
 
 WORKDIR /src
 

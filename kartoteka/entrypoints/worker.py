@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
+from typing import Any
 
 from kartoteka import db
 from kartoteka.entrypoints.operate import name_process
 from kartoteka.settings import Settings
 from services.projections import registry
+from services.projections.claims import Claims, wait_sole, watch_sole
 from services.projections.spec import Context
 from services.projections.status import status_file
 from services.projections.tracking import Positions
@@ -33,13 +36,35 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
     if share is not None:
         name_process(f"kartoteka worker {name} share {share[0] + 1}/{share[1]}")
     datastore = db.datastore(settings.dsn, pool_size=2)
+    # Every process of this worker, on any machine, claims its partitions (or, for a
+    # singleton, its turn) among the others: the locks live in the one shared database.
+    claims = Claims(settings.dsn, f"{settings.topic_prefix}{name}",
+                    1 if spec.singleton else settings.partitions, expected=share[1] if share else 1)
     try:
         status = status_file(settings, name if share is None else share_name(name, share[0]))
         worker = registry.runnable(spec, Context(settings, datastore, Positions(datastore), status),
-                                   share or (0, 1))
+                                   share or (0, 1), claims=claims)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: worker.stopping.set())
-        worker.run()
+        if spec.standalone and spec.singleton:
+            _run_sole(name, worker, claims)
+        else:
+            worker.run()
     finally:
+        claims.close()
         datastore.close()
         log.info("worker stopped", extra={"worker": name})
+
+
+def _run_sole(name: str, worker: Any, claims: Claims) -> None:
+    """A singleton with a loop of its own: a standby until the others are gone, then the one."""
+    log.info("worker waits for its turn", extra={"worker": name})
+    if not wait_sole(claims, worker.stopping):
+        return
+    log.info("worker holds its turn", extra={"worker": name})
+    lost = threading.Event()
+    watcher = threading.Thread(target=watch_sole, args=(claims, worker.stopping, lost), daemon=True)
+    watcher.start()
+    worker.run()
+    if lost.is_set():
+        raise SystemExit(1)

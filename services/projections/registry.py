@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from services.projections.claims import ClaimingRunner, Claims
 from services.projections.runner import Runner
 from services.projections.spec import Context, Standalone, WorkerSpec
 
@@ -54,9 +55,16 @@ def spec_of(name: str) -> WorkerSpec:
     raise ValueError(f"unknown worker {name!r}; one of {', '.join(names())}")
 
 
-def runnable(spec: WorkerSpec, ctx: Context, share: tuple[int, int] = (0, 1)) -> Runner | Standalone:
-    """The worker ready to ``run()`` (stopped by setting its ``stopping`` event)."""
+def runnable(spec: WorkerSpec, ctx: Context, share: tuple[int, int] = (0, 1),
+             claims: Claims | None = None) -> Runner | Standalone:
+    """The worker ready to ``run()`` (stopped by setting its ``stopping`` event).
+
+    With ``claims`` it owns the partitions it claims among all processes of its kind;
+    without, the fixed ``share`` (index, count) of them.
+    """
     built = spec.build(ctx)
     if spec.standalone:
         return built  # type: ignore[no-any-return]
+    if claims is not None:
+        return ClaimingRunner(ctx.settings, spec, built, ctx.positions, ctx.status_file, claims=claims)
     return Runner(ctx.settings, spec, built, ctx.positions, ctx.status_file, share)

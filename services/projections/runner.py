@@ -1,6 +1,7 @@
 """The one consumer runner every projection shares.
 
-It assigns every partition of its topics, seeks to the positions tracked in Postgres,
+It assigns its partitions of its topics (all, a fixed share, or those its claims hold:
+``claims.ClaimingRunner``), seeks to the positions tracked in Postgres,
 decodes each polled batch, hands the good records to the projection (which writes rows
 and positions in one transaction) and dead-letters the bad ones with the reason.
 
@@ -31,7 +32,7 @@ from services.projections.dead_letters import DeadLetters, Poison
 from services.projections.records import Decoded, Projection, decode_batch, last_offsets
 from services.projections.sealed_records import Opener
 from services.projections.spec import WorkerSpec
-from services.projections.status import write_status
+from services.projections.status import consumer_lag, write_status
 from services.projections.tracking import Positions, position_name
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class Runner:
                     last_check = time.monotonic()
                     if self._topic_recreated():
                         self._resync("topic recreated")
+                    self._rebalance()
                 since = time.monotonic() - last_status
                 if since > STATUS_BUSY_S or (since > STATUS_IDLE_S and not busy):
                     self._write_status()
@@ -153,6 +155,12 @@ class Runner:
         self._done.clear()
         self._start()
 
+    def _rebalance(self) -> None:
+        """Take or give back partitions (``claims.ClaimingRunner``); a share's are fixed."""
+
+    def _owns(self, partition: int) -> bool:
+        return partition % self.share[1] == self.share[0]
+
     def _start(self) -> None:
         # Every worker may be first after a broker restart: the topics must exist.
         kafka.ensure_topics(self.settings)
@@ -162,9 +170,8 @@ class Runner:
             self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records, **waits
         )
         self._dlq = DeadLetters(self.settings, self.name, self.spec.dead_letter)
-        index, count = self.share
         partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)
-                      if tp.partition % count == index]
+                      if self._owns(tp.partition)]
         self._topic_ids = kafka.topic_ids(self.settings, self.topics)
         self._names = {
             tp: position_name(self.name, tp.topic, self._topic_ids[tp.topic], tp.partition)
@@ -272,25 +279,13 @@ class Runner:
         if getattr(self, "_consumer", None) is None or self.status_file is None:
             return
         try:
-            self.lag = self._lag()
+            self.lag = consumer_lag(self._consumer, self._done)
         except Exception:  # status is advisory; the broker may be going away
             return
         self.status_at = time.time()
         metrics.LAG.labels(self.name).set(self.lag)
         write_status(self.status_file, {"projection": self.name, "lag": self.lag,
                                         "processed": self.processed, "at": self.status_at})
-
-    def _lag(self) -> int:
-        """Records on the broker not yet applied, from the fetch highwater (exact on Tansu)."""
-        assigned = list(self._consumer.assignment())
-        unknown = [tp for tp in assigned if self._consumer.highwater(tp) is None]
-        ends = self._consumer.end_offsets(unknown) if unknown else {}
-        total = 0
-        for tp in assigned:
-            end = self._consumer.highwater(tp)
-            end = ends.get(tp, 0) if end is None else end
-            total += max(0, end - 1 - self._done.get(tp, -1))
-        return total
 
     def _close(self) -> None:
         if getattr(self, "_dlq", None) is not None:

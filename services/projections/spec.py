@@ -63,6 +63,9 @@ class WorkerSpec:
     # in the worker and in the broker).
     fetch_max_wait_ms: int | None = None
     standalone: bool = False
+    # One process at a time, whatever the count started: the others wait as standbys and
+    # take over when it dies (services/projections/claims.py). Others share the partitions.
+    singleton: bool = False
     # (processes, backlog): up to that many processes share the partitions while the worker
     # is at least ``backlog`` records behind; one process otherwise.
     shares: Callable[[Settings], tuple[int, int]] = lambda _settings: (1, 0)

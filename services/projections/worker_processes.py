@@ -3,9 +3,11 @@
 A projection worker is one Python process, so it never uses more than one core, however many
 records wait (a rebuild from offset zero, a catch-up after an outage). Process ``i`` of ``n``
 owns the partitions ``p`` with ``p % n == i``; positions are tracked per partition, so the
-count can change between any two batches. More processes cost more when the worker keeps up
-(each share polls and commits its own small batches; bench/README.md), so the worker runs one
-process, and ``most`` only while it is at least ``backlog`` records behind. A switch stops the
+count can change between any two batches. (Run by ``kartoteka worker``, each share is one
+more member claiming partitions instead, beside the worker's processes elsewhere: claims.py.)
+More processes cost more when the worker keeps up (each share polls and commits its own small
+batches; bench/README.md), so the worker runs one process, and ``most`` only while it is at
+least ``backlog`` records behind. A switch stops the
 running processes (each commits its batch in flight) before the next ones start, so no two
 ever own one partition.
 

@@ -88,4 +88,7 @@ WORKER = WorkerSpec(
     # Decisions (accepted, rejected) come from identity.commands.v1 too, so the tables refill from the logs.
     read_model=("match_attributes", "match_records", "duplicate_proposals"),
     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+    # Two customers of a pair arrive on any partitions: two processes each committing one
+    # would not see the other's record, and the pair would never be proposed.
+    singleton=True,
 )

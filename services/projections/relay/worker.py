@@ -172,4 +172,5 @@ def _build(ctx: Context) -> Relay:
 
 
 # Besides customers.v1, every topic a registered worker produces: those go through the outbox.
-WORKER = WorkerSpec(name="relay", consumes=(), produces=(topics.CUSTOMERS,), build=_build, standalone=True)
+WORKER = WorkerSpec(name="relay", consumes=(), produces=(topics.CUSTOMERS,), build=_build,
+                    standalone=True, singleton=True)
