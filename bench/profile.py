@@ -2,6 +2,8 @@
 
 ``py-spy record --format raw --function`` writes collapsed stacks; we count, per process, the share
 of CPU samples whose innermost frame is a function (self) and that pass through it (inclusive).
+The stacks are kept beside the report (``bench/results/profiles/``): flamegraph.pl or
+speedscope.app draw them as flame graphs.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ class Recording:
 class Profiler:
     """Starts py-spy on demand; a no-op unless enabled (py-spy itself costs some CPU)."""
 
-    def __init__(self, out: Path, enabled: bool) -> None:
+    def __init__(self, out: Path, enabled: bool, keep: Path | None = None) -> None:
         self.out = out
+        self.keep = keep  # where the collapsed stacks are copied (flame graph input) for the report
         self.binary = shutil.which("py-spy") or str(Path(REPO / ".venv" / "bin" / "py-spy"))
         self.enabled = enabled and Path(self.binary).exists()
 
@@ -61,6 +64,9 @@ class Profiler:
                 rec.process.wait()
             if rec.path.exists():
                 found[rec.name] = summarise(rec.path.read_text())
+                if self.keep is not None:
+                    self.keep.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(rec.path, self.keep / rec.path.name)
         return found
 
 

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: plan {plan.name}, phases {', '.join(phases)}; run dir {run_dir}", flush=True)
     infra = infra_module.start()
     try:
-        ctx = Context(infra, run_dir, plan, Profiler(run_dir, args.profile))
+        ctx = Context(infra, run_dir, plan, Profiler(run_dir, args.profile, args.out / "profiles"))
         _run_phases(ctx, phases, results)
     finally:
         infra.stop()
