@@ -18,6 +18,7 @@ import hmac
 import json
 import os
 from collections.abc import Callable
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -49,15 +50,21 @@ def new_key() -> bytes:
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
+@lru_cache(maxsize=4)
+def _master_cipher(master: bytes) -> AESGCM:
+    # Built once: a construction costs twice the wrapping of a key, once per interaction at ingest.
+    return AESGCM(master)
+
+
 def wrap(master: bytes, subject: str, key: bytes) -> bytes:
     """A data key encrypted by the master key (bound to its subject)."""
     nonce = os.urandom(_NONCE)
-    return nonce + AESGCM(master).encrypt(nonce, key, subject.encode())
+    return nonce + _master_cipher(master).encrypt(nonce, key, subject.encode())
 
 
 def unwrap(master: bytes, subject: str, wrapped: bytes) -> bytes:
     try:
-        return AESGCM(master).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], subject.encode())
+        return _master_cipher(master).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], subject.encode())
     except Exception as exc:  # InvalidTag, or a wrong length
         raise SealError(f"data key of {subject!r} does not unwrap under this master key") from exc
 

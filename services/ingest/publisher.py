@@ -38,4 +38,4 @@ class KafkaPublisher:
         self.ring.forget(subjects)  # ingest never reads them again
         sealed = [sealing.interaction_record(keys[subject], self.ring.pepper, item.id, item.subject, value)
                   for item, value, subject in zip(items, values, subjects, strict=True)]
-        await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed])
+        await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed], now=True)

@@ -72,16 +72,16 @@ class GatedSettle:
         return [ItemResult(o.id, "accepted") for o in batch]
 
 
-def test_requests_arriving_during_a_flush_go_together_into_the_next_one() -> None:
+def test_requests_arriving_while_every_flight_is_busy_go_together_into_the_next_flush() -> None:
     async def scenario() -> list[list[str | None]]:
         gated = GatedSettle()
-        coalescer = Coalescer(gated)
+        coalescer = Coalescer(gated, flights=1)
         first = asyncio.ensure_future(coalescer.submit(outcomes("a")))
         await asyncio.sleep(0)  # the flush of "a" starts and waits for its acknowledgement
         await asyncio.sleep(0)
         later = [asyncio.ensure_future(coalescer.submit(outcomes(e))) for e in "bcd"]
         await asyncio.sleep(0.01)
-        assert gated.calls == [[cid("a")]], "one flush at a time"
+        assert gated.calls == [[cid("a")]], "one flight: one flush at a time"
         gated.release.set()
         await asyncio.gather(first, *later)
         return gated.calls
@@ -89,12 +89,37 @@ def test_requests_arriving_during_a_flush_go_together_into_the_next_one() -> Non
     assert asyncio.run(scenario()) == [[cid("a")], [cid("b"), cid("c"), cid("d")]]
 
 
+def test_a_repeat_of_an_id_in_flight_waits_for_that_flush_while_other_ids_fly_beside_it() -> None:
+    publisher, receipts = FakePublisher(), FakeReceipts()
+    gate = asyncio.Event()
+
+    async def held_settle(batch: list[Outcome]) -> list[ItemResult]:
+        if any(o.id == cid("a") for o in batch) and not gate.is_set():
+            await gate.wait()  # the first flush of "a" waits for Kafka
+        return await settle(batch, publisher, receipts)
+
+    async def scenario() -> list[list[ItemResult]]:
+        coalescer = Coalescer(held_settle, flights=2)
+        first = asyncio.ensure_future(coalescer.submit(outcomes("a")))
+        await asyncio.sleep(0.01)
+        repeat = asyncio.ensure_future(coalescer.submit(outcomes("a")))
+        other = asyncio.ensure_future(coalescer.submit(outcomes("b")))
+        await asyncio.sleep(0.01)
+        assert other.done() and not repeat.done(), "b flies beside a; the repeat of a waits"
+        gate.set()
+        return [await first, await repeat, await other]
+
+    assert asyncio.run(scenario()) == [[ItemResult(cid("a"), "accepted")], [ItemResult(cid("a"), "duplicate")],
+                                       [ItemResult(cid("b"), "accepted")]]
+    assert [a.id for call in publisher.calls for a in call[0]] == [cid("b"), cid("a")]
+
+
 @pytest.mark.parametrize("max_items", [1, 2, 3])
 def test_a_flush_takes_whole_requests_up_to_its_size_but_always_at_least_one(max_items: int) -> None:
     async def scenario() -> list[list[str | None]]:
         gated = GatedSettle()
         gated.release.set()
-        coalescer = Coalescer(gated, max_items=max_items)
+        coalescer = Coalescer(gated, flights=1, max_items=max_items)
         await asyncio.gather(*(coalescer.submit(r) for r in (outcomes("a", "b"), outcomes("c"), outcomes("d"))))
         return gated.calls
 
