@@ -53,7 +53,9 @@ class Coalescer:
         self._scheduled = False
         if self._running >= self._flights:
             return
-        flush, held, size = [], [], 0
+        flush: list[Waiting] = []
+        held: list[Waiting] = []
+        size = 0
         for waiting in self._queue:
             ids = {o.id for o in waiting[0] if o.id is not None}
             fits = not flush or size + len(waiting[0]) <= self._max_items
