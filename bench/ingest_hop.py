@@ -5,7 +5,7 @@ Tansu (``tests.support.infra``), 500-item bodies from ``bench.payloads``, and ti
 with ``time.process_time`` (every thread of the process: the producer's sender thread counts in
 ``produce``). The steps are the ones the route and ``KafkaPublisher.publish`` call, in their order.
 Writes ``bench/results/ingest-hop.json``; run it under ``py-spy record --format flamegraph`` for
-the flame graph of the same work.
+the flame graph of the same work. The process's GC is tuned as ingest's (``--default-gc`` not).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from bench.payloads import batch_body
 from events import sealing, topics
 from events.catalog import INTERACTION_RECEIVED
 from kartoteka import kafka
+from kartoteka.entrypoints.serving import tune_gc
 from kartoteka.keystore import KeyRing, issue_async, master_key
 from kartoteka.settings import Settings
 from services.ingest.accept import accepted, records
@@ -104,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--size", type=int, default=500)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--default-gc", action="store_true", help="keep Python's GC thresholds (ingest tunes them)")
     args = parser.parse_args(argv)
+    if not args.default_gc:
+        tune_gc("ingest")  # as the service process does
     from tests.support import infra as infra_module
 
     infra = infra_module.start()
