@@ -24,6 +24,7 @@ from bench.stack import REPO
 
 SCRIPT = REPO / "bench" / "reads.lua"
 POSTS = REPO / "bench" / "posts.lua"
+DONE = REPO / "bench" / "wrk_done.lua"  # the scripts' shared done(): the histogram as JSON
 
 
 @dataclass
@@ -63,7 +64,7 @@ def start_wrk(url: str, paths: Path, tokens: Path, rate: float, connections: int
     """One wrk thread offering ``rate`` requests/s over ``connections`` keep-alive connections;
     ``auth`` "cookie" sends each line of ``tokens`` as the pages' session cookie."""
     env = {**os.environ, "WRK_PATHS": str(paths), "WRK_TOKENS": str(tokens),
-           "WRK_RATE": str(rate), "WRK_OUT": str(out), "WRK_AUTH": auth}
+           "WRK_RATE": str(rate), "WRK_OUT": str(out), "WRK_AUTH": auth, "WRK_DONE": str(DONE)}
     argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
             "-s", str(SCRIPT), url]
     out.unlink(missing_ok=True)
@@ -97,7 +98,7 @@ def run_posts(url: str, path: str, bodies: Path, token: str, connections: int, s
     """Closed-loop POSTs of ``bodies`` (templates, ``@N@`` numbered per request, ``bench/posts.lua``)
     over ``connections`` keep-alive connections for ``seconds``."""
     env = {**os.environ, "WRK_BODIES": str(bodies), "WRK_PATH": path, "WRK_TOKEN": token,
-           "WRK_OUT": str(out)}
+           "WRK_OUT": str(out), "WRK_DONE": str(DONE)}
     argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
             "-s", str(POSTS), url]
     out.unlink(missing_ok=True)

@@ -1,18 +1,23 @@
 """Concurrent single deliveries through the real ingest and broker: they share produce flushes, yet
-each answers 202 with its own id only once its record is on Kafka, and each lands exactly once."""
+each answers 202 with its own id only once its record is on Kafka, and each lands exactly once;
+without a broker every request of a flush answers 503."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from kafka.errors import KafkaTimeoutError
 
 from events import topics
 from events.envelope import decode
 from events.ids import interaction_id
+from kartoteka.auth import Role, mint
 from tests.support.data import interaction, unique_phone
+from tests.support.faults import dedicated_broker, ingest_app
 from tests.support.kafka_tools import read_opened
 
 pytestmark = pytest.mark.integration
@@ -41,3 +46,23 @@ def test_concurrent_single_posts_each_answer_202_with_their_id_and_land_exactly_
     landed = Counter(decode(v)[0].id for v in read_opened(settings, settings.topic(topics.INTERACTIONS)))
     assert landed == dict.fromkeys(ids, 1)
     assert ingest.app.state.coalescer.flushes < len(items), "concurrent deliveries share flushes"
+
+
+def test_when_the_broker_is_gone_every_request_of_the_flush_answers_503_and_none_202(infra):
+    root = infra.root / f"single-down-{uuid.uuid4().hex[:8]}"
+    root.mkdir()
+    with dedicated_broker(root) as broker:
+        settings = infra.new_settings(kafka_bootstrap_servers=broker.bootstrap)
+        headers = {"Authorization": f"Bearer {mint(settings.secret, 'pbx', Role.channel, 600)}"}
+        # Leaving the app, its producer gives up handing over what the dead broker never took.
+        with pytest.raises(KafkaTimeoutError), ingest_app(settings) as ingest:
+            post = lambda item: ingest.post("/v1/interactions", json=item, headers=headers)  # noqa: E731
+            assert post(interaction(customer={"phone": unique_phone()})).status_code == 202
+            broker.stop()
+            items = [interaction(customer={"phone": unique_phone()}) for _ in range(8)]
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(post, items))
+            flushes = ingest.app.state.coalescer.flushes
+
+    assert {(a.status_code, a.json()["error"]["code"]) for a in answers} == {(503, "broker_unavailable")}
+    assert flushes < 1 + len(items), "the requests shared flushes"
