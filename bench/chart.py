@@ -28,9 +28,10 @@ def draw(results: dict[str, Any], path: Path) -> None:
 
 def _ingest(ax: Axes, r: dict[str, Any]) -> None:
     ing = r["ingest"]
-    for key in ("batch", "single"):
+    for key in ("batch", "batch_alone"):
         xs, ys = zip(*ing[key]["series"], strict=True)
         ax.plot(xs, ys, label=f"POST {key} ({ing[key]['per_s']:.0f}/s)")
+    ax.axhline(ing["single"]["per_s"], color="g", ls=":", label="POST single (16 clients)")
     ax.axhline(ing["baseline_produce"]["per_s"], color="k", ls="--", label="raw kafka-python produce")
     ax.set(title="Ingest throughput", xlabel="s", ylabel="interactions/s")
     ax.legend(fontsize=8)

@@ -14,11 +14,12 @@ class Plan:
     """Sizes and durations; rates are interactions (or requests) per second."""
 
     name: str
-    ingest_s: int = 20           # each HTTP ingest load (batch, then single)
-    baseline_records: int = 30_000  # raw produce baseline, per repetition
+    ingest_s: int = 20           # each timed HTTP ingest load (batch alone, single, raw HTTP)
+    ingest_records: int = 20_000  # batches posted while the projections drain; also the raw produce
+    ingest_customers: int = 4_000
     batch_size: int = 500
-    batch_users: int = 8         # concurrent channels: each waits for Kafka's ack before its next batch
-    single_users: int = 32
+    batch_users: int = 4         # concurrent channels: each waits for Kafka's ack before its next batch
+    single_users: int = 16       # keep-alive connections posting one interaction each
     drain_records: int = 30_000
     fresh_rate: float = 200.0
     fresh_s: int = 40
@@ -31,7 +32,7 @@ class Plan:
     interactions: int = 1_000_000
 
 
-QUICK = Plan("quick", ingest_s=10, baseline_records=20_000, drain_records=20_000, fresh_s=20, read_s=10)
+QUICK = Plan("quick", ingest_s=10, drain_records=20_000, fresh_s=20, read_s=10)
 DEFAULT = Plan("default")
 
 

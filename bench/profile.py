@@ -2,6 +2,8 @@
 
 ``py-spy record --format raw --function`` writes collapsed stacks; we count, per process, the share
 of CPU samples whose innermost frame is a function (self) and that pass through it (inclusive).
+The stacks are kept beside the report (``bench/results/profiles/``): flamegraph.pl or
+speedscope.app draw them as flame graphs.
 """
 
 from __future__ import annotations

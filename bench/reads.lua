@@ -50,17 +50,5 @@ function request()
   return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
-function done(summary, latency, requests)
-  local quantiles = {}
-  for i = 1, 1000 do
-    quantiles[i] = latency:percentile(i / 10)
-  end
-  local e = summary.errors
-  local out = assert(io.open(os.getenv("WRK_OUT"), "w"))
-  out:write(string.format(
-    '{"requests": %d, "duration_us": %d, "non2xx": %d, "socket_errors": %d, "timeouts": %d, ' ..
-    '"max_us": %d, "quantiles_us": [%s]}\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write, e.timeout,
-    latency.max, table.concat(quantiles, ", ")))
-  out:close()
-end
+-- At the end: the latency histogram and the counts to WRK_OUT (bench/wrk_done.lua).
+done = dofile(os.getenv("WRK_DONE"))

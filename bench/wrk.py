@@ -1,4 +1,5 @@
-"""Runs wrk (C, from Debian) with ``bench/reads.lua`` for the read benchmark.
+"""Runs wrk (C, from Debian) with ``bench/reads.lua`` for the read benchmark, and with
+``bench/posts.lua`` for single deliveries (one interaction per POST).
 
 Reads are measured with wrk rather than locust: a locust client on these 2 cores costs about
 as much CPU per request as the api does, and its own scheduling shows up in the tail it
@@ -22,6 +23,8 @@ from bench.cpu import Meter
 from bench.stack import REPO
 
 SCRIPT = REPO / "bench" / "reads.lua"
+POSTS = REPO / "bench" / "posts.lua"
+DONE = REPO / "bench" / "wrk_done.lua"  # the scripts' shared done(): the histogram as JSON
 
 
 @dataclass
@@ -61,7 +64,7 @@ def start_wrk(url: str, paths: Path, tokens: Path, rate: float, connections: int
     """One wrk thread offering ``rate`` requests/s over ``connections`` keep-alive connections;
     ``auth`` "cookie" sends each line of ``tokens`` as the pages' session cookie."""
     env = {**os.environ, "WRK_PATHS": str(paths), "WRK_TOKENS": str(tokens),
-           "WRK_RATE": str(rate), "WRK_OUT": str(out), "WRK_AUTH": auth}
+           "WRK_RATE": str(rate), "WRK_OUT": str(out), "WRK_AUTH": auth, "WRK_DONE": str(DONE)}
     argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
             "-s", str(SCRIPT), url]
     out.unlink(missing_ok=True)
@@ -82,30 +85,50 @@ def run_wrk(
 ) -> dict[str, WrkRun]:
     """Concurrent wrk processes, one per named load (its paths file and offered rate)."""
     meter = Meter(pids).start()
-    started = time.monotonic()
     outs = {name: out_dir / f"wrk-{label}-{name.replace(':', '-')}.json" for name in loads}
     running = {name: start_wrk(url, paths, tokens, rate, connections, seconds, outs[name], auth)
                for name, (paths, rate) in loads.items()}
-    with tqdm(total=int(seconds), desc=f"wrk {label}", unit="s", leave=False) as bar:
+    _progress(running, f"wrk {label}", seconds)
+    cpu = meter.stop()
+    return {name: _result(process, outs[name], f"{label}/{name}", cpu) for name, process in running.items()}
+
+
+def run_posts(url: str, path: str, bodies: Path, token: str, connections: int, seconds: float,
+              out: Path, pids: dict[str, int]) -> WrkRun:
+    """Closed-loop POSTs of ``bodies`` (templates, ``@N@`` numbered per request, ``bench/posts.lua``)
+    over ``connections`` keep-alive connections for ``seconds``."""
+    env = {**os.environ, "WRK_BODIES": str(bodies), "WRK_PATH": path, "WRK_TOKEN": token,
+           "WRK_OUT": str(out), "WRK_DONE": str(DONE)}
+    argv = [wrk_binary(), "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
+            "-s", str(POSTS), url]
+    out.unlink(missing_ok=True)
+    meter = Meter(pids).start()
+    with open(out.with_suffix(".log"), "wb") as log:
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _progress({"posts": process}, f"wrk {out.stem}", seconds)
+    return _result(process, out, out.stem, meter.stop())
+
+
+def _progress(running: dict[str, subprocess.Popen[bytes]], label: str, seconds: float) -> None:
+    started = time.monotonic()
+    with tqdm(total=int(seconds), desc=label, unit="s", leave=False) as bar:
         while any(p.poll() is None for p in running.values()):
             time.sleep(0.5)
             bar.n = min(int(time.monotonic() - started), int(seconds))
             bar.refresh()
-    cpu = meter.stop()
-    found = {}
-    for name, process in running.items():
-        if process.returncode != 0 or not outs[name].exists():
-            raise RuntimeError(f"wrk {label}/{name} exited with {process.returncode}; "
-                               f"see {outs[name].with_suffix('.log')}")
-        data = json.loads(outs[name].read_text())
-        found[name] = WrkRun(
-            requests=data["requests"],
-            failures=data["non2xx"] + data["socket_errors"] + data["timeouts"],
-            seconds=data["duration_us"] / 1e6,
-            quantiles_ms=[q / 1000 for q in data["quantiles_us"]],
-            cpu=cpu,
-        )
-    return found
+
+
+def _result(process: subprocess.Popen[bytes], out: Path, label: str, cpu: dict[str, float]) -> WrkRun:
+    if process.returncode != 0 or not out.exists():
+        raise RuntimeError(f"wrk {label} exited with {process.returncode}; see {out.with_suffix('.log')}")
+    data = json.loads(out.read_text())
+    return WrkRun(
+        requests=data["requests"],
+        failures=data["non2xx"] + data["socket_errors"] + data["timeouts"],
+        seconds=data["duration_us"] / 1e6,
+        quantiles_ms=[q / 1000 for q in data["quantiles_us"]],
+        cpu=cpu,
+    )
 
 
 def merged(runs: list[WrkRun]) -> dict[str, float | int | None]:

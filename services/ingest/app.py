@@ -14,9 +14,11 @@ from kartoteka.http import install_error_handlers, install_operations
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.ingest import channel_routes
+from services.ingest.coalescer import Coalescer
 from services.ingest.publisher import KafkaPublisher
 from services.ingest.receipts import Receipts
 from services.ingest.routes import router
+from services.ingest.service import Publisher, ReceiptBook, settle
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -25,13 +27,15 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         producer = kafka.producer(settings)
+        # Autocommit: each of ingest's statements stands alone, and an implicit BEGIN and COMMIT
+        # around it were two more round trips per delivery (single ones wait for every one).
         pool = AsyncConnectionPool(
-            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False
+            settings.dsn, min_size=1, max_size=settings.db_pool_size, open=False,
+            kwargs={"autocommit": True},
         )
         await pool.open()
         ring = KeyRing(master_key(settings))
-        app.state.publisher = KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS))
-        app.state.receipts = Receipts(pool)
+        attach(app, KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS)), Receipts(pool))
         app.state.producer = producer
         try:
             yield
@@ -56,6 +60,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(router)
     channel_routes.install(app, settings)
     return app
+
+
+def attach(app: FastAPI, publisher: Publisher, receipts: ReceiptBook) -> None:
+    """The ports the routes settle through; single deliveries share flushes (``Coalescer``)."""
+    app.state.publisher, app.state.receipts = publisher, receipts
+    app.state.coalescer = Coalescer(lambda outcomes: settle(outcomes, publisher, receipts))
 
 
 async def _db_ok(pool: AsyncConnectionPool) -> bool:

@@ -23,8 +23,8 @@ from services.ingest.channels.email import MailConfig, parse_email
 from services.ingest.channels.rate import RateLimit
 from services.ingest.channels.telegram import parse_update
 from services.ingest.channels.web_form import FormConfig, Honeypot, parse_form
-from services.ingest.routes import results_json, unavailable_as_503
-from services.ingest.service import ItemResult, settle
+from services.ingest.routes import coalesced, results_json, unavailable_as_503
+from services.ingest.service import ItemResult
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/channels")
@@ -74,9 +74,9 @@ def adapted(adapter: Callable[..., T], *args: Any) -> T:
 
 
 async def _settle(request: Request, items: list[Item]) -> list[ItemResult]:
-    state = request.app.state
-    outcomes = [accept(item, state.publisher.id_secret) if isinstance(item, dict) else item for item in items]
-    return await unavailable_as_503(settle(outcomes, state.publisher, state.receipts))
+    secret = request.app.state.publisher.id_secret
+    outcomes = [accept(item, secret) if isinstance(item, dict) else item for item in items]
+    return await unavailable_as_503(coalesced(request)(outcomes))
 
 
 async def _one(request: Request, item: dict[str, Any]) -> JSONResponse:

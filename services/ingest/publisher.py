@@ -41,4 +41,4 @@ class KafkaPublisher:
         # is not produced, so nothing erased comes back (receipts answer it as a duplicate first).
         sealed = [sealing.interaction_record(keys[subject], self.ring.pepper, item.id, item.subject, value)
                   for item, value, subject in zip(items, values, subjects, strict=True) if subject in keys]
-        await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed])
+        await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed], now=True)

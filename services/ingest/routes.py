@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from events.interaction import Interaction, strings_in
 from kartoteka.auth import Principal, Role
 from kartoteka.http import ApiError, require_roles
-from services.ingest.service import ItemResult, ingest, ingest_valid
+from services.ingest.accept import accept, accepted
+from services.ingest.coalescer import Settle
+from services.ingest.service import ItemResult, settle
 
 router = APIRouter(prefix="/v1")
 Channel = Annotated[Principal, Depends(require_roles(Role.channel))]
@@ -151,11 +153,22 @@ def _not_unicode(raw: Any) -> str | None:
     return None
 
 
-async def _run(request: Request, items: list[Any]) -> list[ItemResult]:
+def direct(request: Request) -> Settle:
+    """Settles a request's items on their own (a big batch gains nothing from company)."""
+    state = request.app.state
+    return lambda outcomes: settle(outcomes, state.publisher, state.receipts)
+
+
+def coalesced(request: Request) -> Settle:
+    """Settles a request's items together with the other requests in flight (single deliveries)."""
+    return request.app.state.coalescer.submit  # type: ignore[no-any-return]
+
+
+async def _run(request: Request, settle_: Settle, items: list[Any]) -> list[ItemResult]:
+    secret = request.app.state.publisher.id_secret
     refused = {i: why for i, item in enumerate(items) if (why := _not_unicode(item))}
     results = iter(await unavailable_as_503(
-        ingest([x for i, x in enumerate(items) if i not in refused], request.app.state.publisher,
-               request.app.state.receipts)
+        settle_([accept(x, secret) for i, x in enumerate(items) if i not in refused])
     ))
     return [
         ItemResult(None, "rejected", refused[i]) if i in refused else next(results)
@@ -178,10 +191,10 @@ async def unavailable_as_503(work: Awaitable[list[ItemResult]]) -> list[ItemResu
         ) from exc
 
 
-async def _run_valid(request: Request, interactions: list[Interaction]) -> list[ItemResult]:
+async def _run_valid(request: Request, settle_: Settle, interactions: list[Interaction]) -> list[ItemResult]:
+    secret = request.app.state.publisher.id_secret
     # Text decoded by pydantic-core is valid Unicode (it refuses lone surrogate escapes).
-    state = request.app.state
-    return await unavailable_as_503(ingest_valid(interactions, state.publisher, state.receipts))
+    return await unavailable_as_503(settle_([accepted(i, secret) for i in interactions]))
 
 
 @router.post(
@@ -189,13 +202,14 @@ async def _run_valid(request: Request, interactions: list[Interaction]) -> list[
     responses={200: {}, 400: {}, 401: {}, 403: {}, 422: {}, 503: {}},
 )
 async def post_interaction(request: Request, _: Channel) -> JSONResponse:
-    """Accept one interaction; 202 only once Kafka acknowledged it. A repeat answers 200 "duplicate"."""
+    """Accept one interaction; 202 only once Kafka acknowledged it. A repeat answers 200 "duplicate".
+    Concurrent deliveries share one produce (and one wait for Kafka's acknowledgement)."""
     body = await request.body()
     valid = _fast(request, body, _VALID_ONE)
     if valid is not None:
-        [result] = await _run_valid(request, [valid])
+        [result] = await _run_valid(request, coalesced(request), [valid])
     else:
-        [result] = await _run(request, [_as_fastapi_would(request, body, _ONE_ITEM)])
+        [result] = await _run(request, coalesced(request), [_as_fastapi_would(request, body, _ONE_ITEM)])
     if result.status == "rejected":
         raise ApiError(422, "invalid_interaction", result.error or "invalid interaction")
     return JSONResponse(
@@ -212,9 +226,9 @@ async def post_batch(request: Request, _: Channel) -> Response:
     body = await request.body()
     valid = _fast(request, body, _VALID_BATCH)
     if valid is not None:
-        results = await _run_valid(request, valid.items)
+        results = await _run_valid(request, direct(request), valid.items)
     else:
-        results = await _run(request, _as_fastapi_would(request, body, _BATCH).items)
+        results = await _run(request, direct(request), _as_fastapi_would(request, body, _BATCH).items)
     return Response(results_json(results), 202, media_type="application/json")
 
 

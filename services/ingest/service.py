@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from events.interaction import Interaction
-from services.ingest.accept import Accepted, Rejected, accept, accepted
+from services.ingest.accept import Accepted, Rejected, accept
 
 log = logging.getLogger(__name__)
 Status = Literal["accepted", "duplicate", "rejected"]
@@ -43,13 +42,6 @@ async def ingest(
 ) -> list[ItemResult]:
     """Results in input order; returns only after Kafka acknowledged every accepted item."""
     return await settle([accept(raw, publisher.id_secret) for raw in raw_items], publisher, receipts)
-
-
-async def ingest_valid(
-    interactions: list[Interaction], publisher: Publisher, receipts: ReceiptBook
-) -> list[ItemResult]:
-    """:func:`ingest` for items already validated as interactions (the whole-body fast path)."""
-    return await settle([accepted(i, publisher.id_secret) for i in interactions], publisher, receipts)
 
 
 async def settle(

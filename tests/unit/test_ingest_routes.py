@@ -15,7 +15,7 @@ from kartoteka.auth import Role, mint
 from kartoteka.http import install_error_handlers
 from kartoteka.settings import Settings
 from services.ingest.accept import Accepted
-from services.ingest.app import create_app
+from services.ingest.app import attach, create_app
 from services.ingest.routes import MAX_BATCH, Batch
 from tests.support.ids import interaction_id
 from tests.unit.test_ingest_service import FakePublisher, FakeReceipts, item
@@ -34,7 +34,7 @@ class Service:
         async def anyone_active(_: Any) -> None:
             return None
 
-        self.app.state.publisher, self.app.state.receipts = self.publisher, self.receipts
+        attach(self.app, self.publisher, self.receipts)
         self.app.state.status_check = anyone_active
         self.client = TestClient(self.app, raise_server_exceptions=False)
         token = mint(SETTINGS.secret, "channel-1", Role.channel, 3600)
