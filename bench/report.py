@@ -16,7 +16,7 @@ TARGETS: list[tuple[str, Getter, str, float, str]] = [
     ("Python processes PSS while draining", lambda r: r["drain"]["memory"]["drain"]["python_pss_peak_mb"],
      "<", 1500, "MB"),
     ("freshness p99 at 200/s", lambda r: r["freshness"]["latency_ms"]["p99"], "<", 100, "ms"),
-    ("card p99", lambda r: r["reads"]["endpoints"]["card"]["card"]["api_ms"]["p99"], "<", 20, "ms"),
+    ("card p99", lambda r: r["reads"]["endpoints"]["card"]["card"]["api_ms"]["p99"], "<", 10, "ms"),
     ("timeline p99", lambda r: r["reads"]["endpoints"]["timeline"]["timeline"]["api_ms"]["p99"],
      "<", 10, "ms"),
     ("search p99 (phone, email, name)", lambda r: r["reads"]["endpoints"]["search"]["all"]["api_ms"]["p99"],
