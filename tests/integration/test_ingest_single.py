@@ -14,10 +14,10 @@ from kafka.errors import KafkaTimeoutError
 
 from events import topics
 from events.envelope import decode
-from events.ids import interaction_id
 from kartoteka.auth import Role, mint
 from tests.support.data import interaction, unique_phone
 from tests.support.faults import dedicated_broker, ingest_app
+from tests.support.ids import deployed_id
 from tests.support.kafka_tools import read_opened
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def test_concurrent_single_posts_each_answer_202_with_their_id_and_land_exactly_
     with ThreadPoolExecutor(16) as pool:
         answers = list(pool.map(post, items + repeats))
 
-    ids = [interaction_id(i["channel"], i["external_id"]) for i in items]
+    ids = [deployed_id(settings, i["channel"], i["external_id"]) for i in items]
     for item_id, (status, body) in zip(ids, answers[:160], strict=True):
         assert (status, body) in [(202, {"id": item_id, "status": "accepted"}),
                                   (200, {"id": item_id, "status": "duplicate"})], (status, body)
