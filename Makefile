@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/kartoteka up
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadgroup tests
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider -n 2 --dist loadscope tests
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit

@@ -59,10 +59,18 @@ def api(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n`` (xdist, ``--dist loadgroup``) a module's tests stay on one worker, so
-    module-scoped stacks start once; the page tests share one browser and one served site."""
-    for item in items:
-        path = item.path.as_posix()
-        group = "browser" if "/tests/browser/" in path else item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Under ``pytest -n`` a module's tests stay on one worker, so module-scoped stacks start
+    once, and the page tests share one browser and one served site.
+
+    xdist's own ``--dist loadgroup`` cannot do this with pytest 9: it tags groups by rewriting
+    ``item._nodeid``, which pytest 9 no longer reads, so every test became its own unit.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "tests/browser" if module.startswith("tests/browser/") else module
+
+    return ModuleScheduling(config, log)  # type: ignore[arg-type]
