@@ -149,14 +149,16 @@ def test_a_split_moves_the_identifiers_and_only_the_interactions_that_came_throu
     assert attributed_to(decide([later], snapshot))[later[0]] == target
 
 
-@pytest.mark.parametrize(("keys", "reason"), [
-    (["email:nobody@mail.ru"], "not all held by one customer"),
-    (["phone:+79123456789", "email:other@mail.ru"], "not all held by one customer"),
+@pytest.mark.parametrize(("keys", "target", "reason"), [
+    (["email:nobody@mail.ru"], None, "not all held by one customer"),
+    (["phone:+79123456789", "email:other@mail.ru"], None, "not all held by one customer"),
+    (["phone:+79123456789"], "erased-since", "unknown target customer"),  # not in the snapshot
 ])
-def test_a_split_of_identifiers_the_customer_does_not_hold_is_refused(keys, reason) -> None:
+def test_a_split_of_identifiers_the_customer_does_not_hold_or_into_nobody_is_refused(keys, target, reason) -> None:
     snapshot = Snapshot(owners={"phone:+79123456789": "a", "email:other@mail.ru": "b"},
                         registered={"a": T0, "b": T0})
-    command = SplitRequested(command_id="cmd", customer_id="a", keys=keys, requested_by="adm", at=T0)
+    command = SplitRequested(command_id="cmd", customer_id="a", keys=keys, target_customer_id=target,
+                             requested_by="adm", at=T0)
     [refusal] = decide([("cmd", command)], snapshot)
     assert isinstance(refusal, Refuse) and reason in refusal.reason
 

@@ -209,6 +209,11 @@ class _State:
         source = holders.pop()
         assert source is not None
         target = self.resolve(command.target_customer_id) if command.target_customer_id else None
+        if target is not None and target not in self.snap.registered:
+            # Erased since the request (the snapshot knows no erased customer): its key is gone,
+            # so nothing may be moved to it.
+            self.commands.append(Refuse(command.command_id, "unknown target customer"))
+            return
         if target == source:
             self.commands.append(Refuse(command.command_id, "target is the same customer"))
             return
