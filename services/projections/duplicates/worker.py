@@ -37,8 +37,8 @@ class DuplicateFinder:
     def __init__(self, store: DuplicateStore, min_score: float, gather_ms: int = 0) -> None:
         self.store = store
         self.min_score = min_score
-        # Scoring costs mostly per batch (a DuckDB and a splink linker each), so the runner
-        # gathers records this long into one batch (services/projections/batching.py).
+        # Scoring costs mostly per batch (a DuckDB, a splink linker and its SQL each), so the
+        # runner gathers records this long into one batch (services/projections/batching.py).
         self.gather_ms = gather_ms
         self.model: dict[str, Any] | None = None
         self.model_id: int | None = None
