@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     # CPU priority (README "CPU priority"), as os.nice increments over the supervisor: the
     # workers on the path to the timeline, and those off it (WorkerSpec.background), so that
     # under a backlog the cores go to the path first.
-    worker_nice: int = Field(0, ge=0, le=19)
-    background_nice: int = Field(10, ge=0, le=19)
+    worker_nice: int = Field(5, ge=0, le=19)
+    background_nice: int = Field(15, ge=0, le=19)
     # How long the path's consumers (resolver, card + timeline, raw) let the broker hold an
     # empty fetch: Tansu holds it about that long, so each Kafka hop adds up to this much to
     # a 202's way to the timeline; shorter costs idle CPU in the workers and the broker.
