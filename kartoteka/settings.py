@@ -63,10 +63,6 @@ class Settings(BaseSettings):
     # under a backlog the cores go to the path first.
     worker_nice: int = Field(5, ge=0, le=19)
     background_nice: int = Field(15, ge=0, le=19)
-    # How long the path's consumers (resolver, card + timeline, raw) let the broker hold an
-    # empty fetch: Tansu holds it about that long, so each Kafka hop adds up to this much to
-    # a 202's way to the timeline; shorter costs idle CPU in the workers and the broker.
-    path_fetch_wait_ms: int = Field(50, ge=1, le=1000)
     log_level: str = "INFO"
     # The pages show dates in this zone (an agent reads local times during a call).
     pages_timezone: str = "Europe/Moscow"

@@ -170,9 +170,10 @@ class Runner:
         # Every worker may be first after a broker restart: the topics must exist.
         kafka.ensure_topics(self.settings)
         # "none": a reset log must raise, not silently rewind under the old positions.
+        waits = {"fetch_max_wait_ms": w} if (w := self.spec.fetch_max_wait_ms) else {}
         self._consumer = kafka.consumer(
-            self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records,
-            fetch_max_wait_ms=self.spec.fetch_max_wait_ms or self.settings.path_fetch_wait_ms)
+            self.settings, auto_offset_reset="none", max_poll_records=self.batch_max_records, **waits
+        )
         self._dlq = DeadLetters(self.settings, self.name, self.spec.dead_letter)
         partitions = [tp for topic in self.topics for tp in kafka.partitions_of(self._consumer, topic)
                       if self._owns(tp.partition)]
