@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 
@@ -51,3 +53,30 @@ def test_pairs_arriving_together_are_all_proposed_from_one_gathered_batch(settin
         pairs = {frozenset((owners[a], owners[b])) for a, b in zip(ids[::2], ids[1::2], strict=True)}
         assert all(len(pair) == 2 for pair in pairs), "a mistyped number is not an identical identifier"
         wait_until(lambda: pairs <= _proposed(settings.dsn), timeout_s=60, message="every pair proposed")
+
+
+def _with_customers(dsn: str) -> set[str]:
+    with psycopg.connect(dsn) as conn:
+        return {r[0] for r in conn.execute("SELECT customer_id::text FROM match_records").fetchall()}
+
+
+def test_changes_arriving_over_two_seconds_are_scored_in_one_or_two_batches_not_one_per_fetch(settings, ingest, auth):
+    settings = settings.model_copy(update={"duplicates_gather_ms": 10_000})
+    with running(settings, WORKERS) as workers:
+        finder = workers["duplicates"].projection
+        batches: list[int] = []
+        apply = finder.apply
+        finder.apply = lambda items, trackings: (batches.append(len(items)) if items else None,
+                                                 apply(items, trackings))[1]
+        ids = []
+        for n in range(8):  # one every 0.25 s: without gathering, each 0.5 s fetch is a batch
+            answer = ingest.post("/v1/interactions", json=interaction(customer={"phone": unique_phone(),
+                                 "name": f"Анна Гатерова{n}"}), headers=auth("channel", "tel"))
+            assert answer.status_code == 202, answer.text
+            ids.append(answer.json()["id"])
+            time.sleep(0.25)
+        owners = wait_until(lambda: found if len(found := _customers(settings.dsn, ids)) == len(ids) else None,
+                            message="every interaction attributed")
+        wait_until(lambda: set(owners.values()) <= _with_customers(settings.dsn), timeout_s=60,
+                   message="every customer's matching record written")
+        assert sum(batches) >= len(ids) and 1 <= len(batches) <= 2, batches
