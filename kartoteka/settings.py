@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     # CPU priority (README "CPU priority"), as os.nice increments over the supervisor: the
     # workers on the path to the timeline, and those off it (WorkerSpec.background), so that
     # under a backlog the cores go to the path first.
-    worker_nice: int = Field(5, ge=0, le=19)
-    background_nice: int = Field(15, ge=0, le=19)
+    worker_nice: int = Field(0, ge=0, le=19)
+    background_nice: int = Field(10, ge=0, le=19)
     log_level: str = "INFO"
     # The pages show dates in this zone (an agent reads local times during a call).
     pages_timezone: str = "Europe/Moscow"

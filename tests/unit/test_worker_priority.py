@@ -23,11 +23,10 @@ def test_the_timeline_path_runs_at_worker_nice_and_the_off_path_workers_at_backg
         assert registry.spec_of(name).niceness(settings) == 9, name
 
 
-def test_by_default_ingest_comes_first_then_the_path_then_the_rest() -> None:
+def test_by_default_the_path_keeps_the_supervisors_priority_and_the_rest_yields() -> None:
     settings = Settings()
-    path = {registry.spec_of(n).niceness(settings) for n in PATH}
-    assert path == {settings.worker_nice} and settings.worker_nice > 0  # ingest and api stay at 0
-    assert registry.spec_of("duplicates").niceness(settings) == settings.background_nice > settings.worker_nice
+    assert {registry.spec_of(n).niceness(settings) for n in PATH} == {settings.worker_nice} == {0}
+    assert registry.spec_of("duplicates").niceness(settings) == settings.background_nice > 0
 
 
 def _records(tp: TopicPartition, offsets: range) -> list[ConsumerRecord]:
