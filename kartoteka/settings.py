@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # catch-up): one Python process decodes on one core. Caught up, it runs one (cheaper).
     timeline_processes: int = Field(2, ge=1, le=64)
     timeline_share_backlog: int = Field(20_000, ge=0)
-    # CPU priority (README "CPU priority"), as os.nice increments over the supervisor: the
+    # CPU priority (README "What `make run` starts"), as os.nice increments over the parent: the
     # workers on the path to the timeline, and those off it (WorkerSpec.background), so that
     # under a backlog the cores go to the path first.
     worker_nice: int = Field(0, ge=0, le=19)

@@ -1,4 +1,4 @@
-"""Larger, rarer batches for a worker whose cost is mostly per batch (``WorkerSpec.gather_ms``)."""
+"""Larger, rarer batches for a projection whose cost is mostly per batch (its ``gather_ms``)."""
 
 from __future__ import annotations
 
