@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # catch-up): one Python process decodes on one core. Caught up, it runs one (cheaper).
     timeline_processes: int = Field(2, ge=1, le=64)
     timeline_share_backlog: int = Field(20_000, ge=0)
+    # CPU priority (README "What `make run` starts"), as os.nice increments over the parent: the
+    # workers on the path to the timeline, and those off it (WorkerSpec.background), so that
+    # under a backlog the cores go to the path first.
+    worker_nice: int = Field(0, ge=0, le=19)
+    background_nice: int = Field(10, ge=0, le=19)
     log_level: str = "INFO"
     # The pages show dates in this zone (an agent reads local times during a call).
     pages_timezone: str = "Europe/Moscow"
@@ -76,6 +81,10 @@ class Settings(BaseSettings):
     duplicates_min_score: float = Field(0.9, gt=0, lt=1)
     # Above this probability the finder merges without review (through the outbox); None = never.
     duplicates_auto_merge_score: float | None = Field(None, gt=0.99, lt=1)
+    # The finder waits this long after a change for more before scoring them together: a
+    # proposal can wait a few seconds, and each scoring costs ~0.2 s of CPU however few
+    # records it holds (splink builds its SQL each time), 0.4 core at 200/s without.
+    duplicates_gather_ms: int = Field(3000, ge=0, le=60_000)
     # Channel-native formats (issue 13; README "Channels in their own formats").
     own_email_domains: str = ""  # comma-separated: mail from these is outbound
     email_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from typing import Any
@@ -27,6 +28,8 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
     owning a share of the partitions (``share``: its index and the count).
     """
     spec = registry.spec_of(name)
+    if share is None:  # once per worker: its shares inherit it
+        lower_priority(spec.niceness(settings), name)
     most, backlog = spec.shares(settings)
     if share is None and most > 1:
         topics = [settings.topic(t) for t in spec.consumes]
@@ -54,6 +57,14 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
         claims.close()
         datastore.close()
         log.info("worker stopped", extra={"worker": name})
+
+
+def lower_priority(increment: int, name: str) -> None:
+    """Run this process ``increment`` nicer than its parent (an unprivileged process can only
+    lower its own priority, so a restarted worker starts from its parent's again)."""
+    if increment > 0:
+        niceness = os.nice(increment)
+        log.info("worker priority lowered", extra={"worker": name, "nice": niceness})
 
 
 def _run_sole(name: str, worker: Any, claims: Claims) -> None:

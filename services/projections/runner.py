@@ -28,6 +28,7 @@ from kafka.errors import OffsetOutOfRangeError
 from kartoteka import kafka, metrics
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
+from services.projections.batching import gather
 from services.projections.dead_letters import DeadLetters, Poison
 from services.projections.records import Decoded, Projection, decode_batch, last_offsets
 from services.projections.sealed_records import Opener
@@ -68,6 +69,7 @@ class Runner:
         self.batch_max_records: int = (
             getattr(projection, "batch_max_records", None) or settings.batch_max_records
         )
+        self.gather_ms: int = getattr(projection, "gather_ms", 0)
         self.status_file = status_file
         self.stopping = threading.Event()
         self.lag = 0
@@ -95,6 +97,9 @@ class Runner:
                 try:
                     if self._names:
                         polled = self._consumer.poll(timeout_ms=200, max_records=self.batch_max_records)
+                        if polled and self.gather_ms:
+                            polled = gather(self._consumer, polled, self.batch_max_records,
+                                            self.gather_ms / 1000, self.stopping)
                     else:  # a share without partitions (more processes than partitions)
                         polled = {}
                         self.stopping.wait(0.2)

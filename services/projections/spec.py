@@ -69,3 +69,10 @@ class WorkerSpec:
     # (processes, backlog): up to that many processes share the partitions while the worker
     # is at least ``backlog`` records behind; one process otherwise.
     shares: Callable[[Settings], tuple[int, int]] = lambda _settings: (1, 0)
+    # Off the path from a 202 to the card and timeline (duplicates, detectors, anchor, ...):
+    # it runs at KARTOTEKA_BACKGROUND_NICE, so under a backlog the path gets the cores first.
+    background: bool = False
+
+    def niceness(self, settings: Settings) -> int:
+        """How much lower than the process starting it this worker runs (``os.nice``)."""
+        return settings.background_nice if self.background else settings.worker_nice

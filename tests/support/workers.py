@@ -61,11 +61,11 @@ def _guard(target: Callable[[], None], errors: list[BaseException]) -> Callable[
     return run
 
 
-def spawn(settings: Settings, name: str) -> subprocess.Popen[bytes]:
-    """A worker as a real process, exactly as the supervisor starts it."""
+def spawn(settings: Settings, name: str, **env: str) -> subprocess.Popen[bytes]:
+    """A worker as a real process, exactly as the supervisor starts it (``env``: more settings)."""
     return subprocess.Popen(
         [sys.executable, "-m", "kartoteka.entrypoints.cli", "worker", name],
-        env=env_for(settings),
+        env={**env_for(settings), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

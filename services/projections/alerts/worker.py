@@ -39,5 +39,5 @@ WORKER = WorkerSpec(
     name="alerts", consumes=(topics.ALERTS,), produces=(),
     read_model=("alerts", "alert_status_log", "alert_suppressions"),
     build=lambda ctx: AlertProjection(AlertStore(ctx.datastore, ctx.positions)),
-    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS, background=True,
 )

@@ -93,4 +93,4 @@ def _build(ctx: Context) -> AnchorWriter:
 
 # The file is the record: nothing in the database to rebuild.
 WORKER = WorkerSpec(name="anchor", consumes=(), produces=(), build=_build, standalone=True,
-                    singleton=True)
+                    singleton=True, background=True)

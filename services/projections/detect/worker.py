@@ -229,5 +229,5 @@ def _build(ctx: Context) -> DetectProjection:
 WORKER = WorkerSpec(
     name="detect", consumes=(topics.ACCESS,), produces=(topics.ALERTS,), build=_build,
     read_model=("detect_accesses", "detect_raised"), after=("employees", "timeline"),
-    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
+    fetch_max_wait_ms=IDLE_FETCH_WAIT_MS, background=True,
 )

@@ -34,9 +34,12 @@ def default_model() -> dict[str, Any]:
 class DuplicateFinder:
     """Keeps each customer's matching record and proposes the pairs the model scores high."""
 
-    def __init__(self, store: DuplicateStore, min_score: float) -> None:
+    def __init__(self, store: DuplicateStore, min_score: float, gather_ms: int = 0) -> None:
         self.store = store
         self.min_score = min_score
+        # Scoring costs mostly per batch (a DuckDB, a splink linker and its SQL each), so the
+        # runner gathers records this long into one batch (services/projections/batching.py).
+        self.gather_ms = gather_ms
         self.model: dict[str, Any] | None = None
         self.model_id: int | None = None
         self.checked_at = 0.0
@@ -84,11 +87,12 @@ WORKER = WorkerSpec(
     produces=(topics.IDENTITY_COMMANDS,),  # only with KARTOTEKA_DUPLICATES_AUTO_MERGE_SCORE set
     build=lambda ctx: DuplicateFinder(
         DuplicateStore(ctx.datastore, ctx.positions, ctx.settings.duplicates_auto_merge_score),
-        ctx.settings.duplicates_min_score),
+        ctx.settings.duplicates_min_score, ctx.settings.duplicates_gather_ms),
     # Decisions (accepted, rejected) come from identity.commands.v1 too, so the tables refill from the logs.
     read_model=("match_attributes", "match_records", "duplicate_proposals"),
     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
     # Two customers of a pair arrive on any partitions: two processes each committing one
     # would not see the other's record, and the pair would never be proposed.
     singleton=True,
+    background=True,
 )

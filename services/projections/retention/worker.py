@@ -85,4 +85,5 @@ class Retention:
 
 # No topic and no read model of its own: it deletes from the timeline's on a schedule.
 WORKER = WorkerSpec(name="retention", consumes=(), produces=(), standalone=True, singleton=True,
-                    build=lambda ctx: Retention(ctx.settings, ctx.datastore, ctx.status_file))
+                    build=lambda ctx: Retention(ctx.settings, ctx.datastore, ctx.status_file),
+                    background=True)
