@@ -50,6 +50,9 @@ def test_a_supervisor_reviews_a_pair_with_its_reasons_in_words_and_rejects_it(si
     assert "same birth date" in queue and "phones one digit apart" in queue
     card = supervisor.get(f"/desk/customers/{a}").text
     assert "Possible duplicates" in card and f'/desk/customers/{b}">Вера Лаптева</a>' in card
+    assert f'href="/desk/duplicates/{proposal["id"]}"' in card, "the card links the proposal itself"
+    own = supervisor.get(f"/desk/duplicates/{proposal['id']}", params={"lang": "en"}).text
+    assert "same birth date" in own and f"/desk/duplicates/{proposal['id']}/reject" in own
     assert supervisor.post(f"/desk/duplicates/{proposal['id']}/reject",
                            data={"reason": "two people"}).status_code == 403, "no CSRF, no decision"
     answer = supervisor.post(f"/desk/duplicates/{proposal['id']}/reject", data={"csrf": csrf, "reason": "two people"})
