@@ -36,4 +36,5 @@ def held_conflict(evidence: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """A held link's conflict, for the pages to say in their language: the shared identifier's
     kind, the attribute that differs and both values (customer a's first)."""
     return [{"identifier": e.get("identifier", "phone"), "conflict": e["conflict"], "values": e["conflict_values"]}
-            for e in evidence if e["attribute"] == "held" and e.get("conflict") and len(e.get("conflict_values") or ()) == 2]
+            for e in evidence
+            if e["attribute"] == "held" and e.get("conflict") and len(e.get("conflict_values") or ()) == 2]

@@ -52,7 +52,8 @@ async def list_duplicates(request: Request, who: Lead,
     return JSONResponse({"items": [_item(r) for r in rows], "next": nxt})
 
 
-async def page_of(request: Request, status: str, limit: int, before: str | None) -> tuple[list[dict[str, Any]], str | None]:
+async def page_of(request: Request, status: str, limit: int,
+                  before: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of proposals after the cursor ``before`` (score, then id: ties keep their order),
     and the cursor of the next page, or None on the last one."""
     cursor = decode_cursor(before, (float, uuid.UUID)) if before else None
