@@ -9,6 +9,7 @@ from typing import Any
 _LEVELS = {
     "name": {7: "same_name", 6: "name_swapped", 5: "different_first_name", 4: "similar_name", 3: "similar_name",
              2: "similar_name", 1: "same_surname", 0: "different_name"},
+    "patronymic": {2: "same_patronymic", 1: "similar_patronymic", 0: "different_patronymic"},
     "birth_date": {5: "same_birth_date", 4: "birth_date_typo", 3: "birth_date_near", 2: "birth_date_near",
                    1: "different_birth_date", 0: "different_birth_date"},
     "phone": {2: "same_phone", 1: "phone_typo", 0: "different_phone"},
