@@ -165,7 +165,7 @@ def parse_name(text: str | None) -> PersonName:
     if len(tokens) > 2:  # a third word is most often a patronymic
         others = [t for t in tokens if not _PATRONYMIC.search(t)]
         if others:
-            patronymic = next(t for t in tokens if _PATRONYMIC.search(t))
+            patronymic = next((t for t in tokens if _PATRONYMIC.search(t)), None)
             tokens = others
     if not tokens:
         return PersonName(None, None)

@@ -120,6 +120,7 @@ def test_a_patronymic_is_kept_beside_the_name_and_the_latest_one_given_counts() 
     assert parse_name("Щукин Александр Петрович").patronymic == phonetic("Петрович")
     assert parse_name("Пётр Сергеевич Иванов").patronymic == phonetic("Сергеевич")
     assert parse_name("Пётр Иванов").patronymic is None
+    assert parse_name("Mary Ann Smith").patronymic is None, "three words, none of them a patronymic"
     record = match_record("c", names=["Пётр Сергеевич Иванов", "Петя Иванов"])
     assert (record.first_name, record.patronymic) == (phonetic("Пётр"), phonetic("Сергеевич")), \
         "a later name without it does not take it away"
