@@ -30,6 +30,8 @@ def test_a_conflict_the_finder_cannot_quote_keeps_the_guards_own_words() -> None
     assert held_evidence("phone:+7916", split, {}, {})["values"] == ["phone:+7916", split]
     missing = held_evidence("phone:+7916", GUARD_BIRTH, {"birth_date": "1991-07-15"}, {})
     assert missing["values"][1] == GUARD_BIRTH and "conflict" not in missing
+    since = held_evidence("phone:+7916", GUARD_NAMES, {"name": "Оля Петрова"}, {"name": "Ольга Петрова"})
+    assert since["values"][1] == GUARD_NAMES, "the latest names no longer differ: no contradiction in words"
 
 
 def test_the_first_name_is_found_in_any_order_and_spelling() -> None:

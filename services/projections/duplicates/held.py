@@ -40,6 +40,12 @@ def _value(attribute: str, seen: dict[str, str]) -> str | None:
     return first_name_as_written(seen["name"]) if seen.get("name") else None
 
 
+def _differ(attribute: str, a: str, b: str) -> bool:
+    if attribute == "first_name":
+        return parse_name(a).first != parse_name(b).first
+    return a != b
+
+
 def held_evidence(key: str, reason: str, a: dict[str, str], b: dict[str, str]) -> dict[str, Any]:
     """The held link as evidence: ``values`` [identifier key, the reason in words], and for the pages
     the shared identifier's kind, the conflicting attribute and its two values (customer a's first)."""
@@ -48,7 +54,9 @@ def held_evidence(key: str, reason: str, a: dict[str, str], b: dict[str, str]) -
                             "identifier": kind}
     conflict = next((attr for words, attr in _CONFLICTS.items() if words in reason), None)
     values = (_value(conflict, a), _value(conflict, b)) if conflict else (None, None)
-    if conflict and values[0] and values[1]:
+    # The guard compared what the resolver kept (the first values known); the finder quotes the
+    # latest. Where those no longer differ, the guard's own words are the truer account.
+    if conflict and values[0] and values[1] and _differ(conflict, values[0], values[1]):
         shared = _SHARED.get(kind, f"same {kind}")
         item["values"] = [key, f"{shared}, but {_DIFFER[conflict]}: {values[0]} vs {values[1]}"]
         item |= {"conflict": conflict, "conflict_values": list(values)}
