@@ -82,6 +82,7 @@ AccessAction = Literal[
     "customer.hold",
     # Possible duplicates (events/duplicates.py): the review queue and its decisions.
     "duplicate.list",
+    "duplicate.read",
     "duplicate.accept",
     "duplicate.reject",
 ]

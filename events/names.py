@@ -10,7 +10,7 @@ web form meets the same name spoken to an agent in Cyrillic.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
@@ -150,6 +150,9 @@ class PersonName:
 
     first: str | None
     surname: str | None
+    # Forms ask for it (Фамилия Имя Отчество), chats rarely give it: one person's name with and
+    # without it stays one name; the duplicate finder compares it where both have one.
+    patronymic: str | None = field(default=None, compare=False)
 
 
 @lru_cache(maxsize=16384)
@@ -158,8 +161,12 @@ def parse_name(text: str | None) -> PersonName:
     if not text:
         return PersonName(None, None)
     tokens = [t for t in (phonetic(w) for w in text.replace(",", " ").split()) if len(t) > 1]
+    patronymic = None
     if len(tokens) > 2:  # a third word is most often a patronymic
-        tokens = [t for t in tokens if not _PATRONYMIC.search(t)] or tokens
+        others = [t for t in tokens if not _PATRONYMIC.search(t)]
+        if others:
+            patronymic = next((t for t in tokens if _PATRONYMIC.search(t)), None)
+            tokens = others
     if not tokens:
         return PersonName(None, None)
     if len(tokens) == 1:
@@ -170,7 +177,7 @@ def parse_name(text: str | None) -> PersonName:
     first, surname = tokens[0], tokens[-1]
     if surname in KNOWN_FIRST_NAMES and first not in KNOWN_FIRST_NAMES:  # "Петрова Ирина": surname first
         first, surname = surname, first
-    return PersonName(CANONICAL.get(first, first), surname)
+    return PersonName(CANONICAL.get(first, first), surname, patronymic)
 
 
 def normal_birth_date(value: object) -> str | None:

@@ -4,6 +4,11 @@ Each person has an original record; some have duplicates made with typos, swappe
 last names, diminutives (Саша for Александр), Latin transliteration, patronymics, 8/+7 and
 one-digit phone typos, a new phone or mailbox, missing parts. Families share a surname, an
 address and a landline: different people on one phone, the classic wrong merge.
+
+``version=1`` is the generator the issue's first figures were measured on, kept draw for draw.
+``version=2`` is more like Russia (see ``russian_names``): surnames at Russian-like odds, each
+person's own patronymic (a duplicate keeps or drops it), and one mailbox per person (version 1
+let two namesakes draw the same ``first.surname<0-99>@domain``, which no mail provider allows).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from unidecode import unidecode
+
+from bench.duplicates import russian_names
 
 MALE = ["Александр", "Алексей", "Андрей", "Борис", "Виктор", "Владимир", "Дмитрий", "Евгений", "Иван",
         "Игорь", "Константин", "Михаил", "Николай", "Олег", "Павел", "Пётр", "Роман", "Сергей", "Юрий"]
@@ -85,22 +92,37 @@ def _address(city: str, street: str, house: int, flat: int | None, rng: random.R
     return f"{POSTCODES[city] + STREETS.index(street)}, {text}" if rng.random() < 0.5 else text
 
 
-def people(count: int, rng: random.Random) -> list[tuple[Row, dict[str, object]]]:
+def _name_v2(female: bool, rng: random.Random) -> tuple[str, str, str | None]:
+    """Surname at Russian-like odds and the person's own patronymic, on half of the originals."""
+    stem = russian_names.surname(tuple(SURNAMES), rng)
+    own = russian_names.patronymic(rng.choice(MALE), female)
+    return (russian_names.feminine(stem) if female else stem), stem, own
+
+
+def people(count: int, rng: random.Random, version: int = 1) -> list[tuple[Row, dict[str, object]]]:
     """Originals with what a duplicate may reuse (name parts, address parts, phone digits)."""
-    out = []
+    out, mailboxes = [], set()
     for pid in range(count):
         female = rng.random() < 0.5
         first = rng.choice(FEMALE if female else MALE)
-        surname = _surname(rng.choice(SURNAMES), female)
+        if version == 1:
+            surname, stem, own = _surname(rng.choice(SURNAMES), female), "", None
+        else:
+            surname, stem, own = _name_v2(female, rng)
         born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
         city, street = rng.choice(CITIES), rng.choice(STREETS)
         house, flat = rng.randint(1, 120), rng.choice([None, rng.randint(1, 300)])
         digits = f"9{rng.randrange(10**9):09d}"
         login = unidecode(f"{first}.{surname}").lower().replace("'", "")
         email = f"{login}{rng.randrange(100)}@{rng.choice(DOMAINS)}"
+        while version > 1 and email in mailboxes:  # a provider gives a login to one person
+            email = f"{login}{rng.randrange(10_000)}@{rng.choice(DOMAINS)}"
+        mailboxes.add(email)
+        patronymic = own if own and rng.random() < 0.5 else None
         parts = {"first": first, "surname": surname, "female": female, "city": city, "street": street,
-                 "house": house, "flat": flat, "digits": digits}
-        row = Row(pid, f"{first} {surname}", _phone_text(digits, rng), email if rng.random() < 0.6 else None,
+                 "house": house, "flat": flat, "digits": digits, "stem": stem, "patronymic": own}
+        name = f"{first} {patronymic} {surname}" if patronymic else f"{first} {surname}"
+        row = Row(pid, name, _phone_text(digits, rng), email if rng.random() < 0.6 else None,
                   born.isoformat(), _address(city, street, house, flat, rng), rng.choice(COMPANIES))
         out.append((row, parts))
     return out
@@ -111,10 +133,27 @@ def family(original: tuple[Row, dict[str, object]], pid: int, rng: random.Random
     row, parts = original
     female = rng.random() < 0.5
     first = rng.choice([n for n in (FEMALE if female else MALE) if n != parts["first"]])
-    surname = str(parts["surname"]).removesuffix("а") if not female else _surname(
-        str(parts["surname"]).removesuffix("а"), True)
+    if parts["stem"]:
+        stem = str(parts["stem"])
+        surname = russian_names.feminine(stem) if female else stem
+    else:
+        surname = str(parts["surname"]).removesuffix("а") if not female else _surname(
+            str(parts["surname"]).removesuffix("а"), True)
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(365 * 65))
     return Row(pid, f"{first} {surname}", row.phone, None, born.isoformat(), row.address, None)
+
+
+def _full_name(first: str, surname: str, swapped: bool, parts: dict[str, object], rng: random.Random) -> str:
+    """Version 1 added one of four patronymics at random (whatever the sex); version 2 the person's
+    own on half of the duplicates (a form asking for Фамилия Имя Отчество), else left out."""
+    name = f"{surname} {first}" if swapped else f"{first} {surname}"
+    own = parts["patronymic"]
+    if own is None:
+        return f"{name} {rng.choice(['Сергеевич', 'Ивановна', 'Петрович', 'Алексеевна'])}" if (
+            rng.random() < 0.1) else name
+    if rng.random() >= 0.5:
+        return name
+    return f"{surname} {first} {own}" if swapped else f"{first} {own} {surname}"
 
 
 def duplicate(original: tuple[Row, dict[str, object]], rng: random.Random) -> Row:
@@ -124,9 +163,7 @@ def duplicate(original: tuple[Row, dict[str, object]], rng: random.Random) -> Ro
         first = DIMINUTIVE[first]
     if rng.random() < 0.2:
         surname = _typo(surname, rng)
-    name: str | None = f"{surname} {first}" if rng.random() < 0.15 else f"{first} {surname}"
-    if rng.random() < 0.1:
-        name = f"{name} {rng.choice(['Сергеевич', 'Ивановна', 'Петрович', 'Алексеевна'])}"
+    name: str | None = _full_name(first, surname, rng.random() < 0.15, parts, rng)
     if rng.random() < 0.15:
         name = unidecode(str(name))
     if rng.random() < 0.05:
@@ -153,9 +190,10 @@ def duplicate(original: tuple[Row, dict[str, object]], rng: random.Random) -> Ro
     return dup
 
 
-def dataset(persons: int, seed: int, duplicate_share: float = 0.4, family_share: float = 0.03) -> list[Row]:
+def dataset(persons: int, seed: int, duplicate_share: float = 0.4, family_share: float = 0.03,
+            version: int = 1) -> list[Row]:
     rng = random.Random(seed)
-    originals = people(persons, rng)
+    originals = people(persons, rng, version)
     rows = [row for row, _ in originals]
     for original in originals:
         if rng.random() < duplicate_share:

@@ -59,6 +59,7 @@ AUDITED: dict[RouteKey, AccessAction] = {
     ("GET", "/desk/customers/{customer_id}/summary"): "customer.card",
     ("GET", "/desk/customers/{customer_id}/timeline"): "customer.timeline",
     ("GET", "/desk/duplicates"): "duplicate.list",
+    ("GET", "/desk/duplicates/{proposal_id}"): "duplicate.read",
     ("POST", "/desk/duplicates/{proposal_id}/accept"): "duplicate.accept",
     ("POST", "/desk/duplicates/{proposal_id}/reject"): "duplicate.reject",
     ("POST", "/desk/customers/{customer_id}/notes"): "customer.note",

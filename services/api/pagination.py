@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,11 @@ def _typed(part: Any, kind: type) -> Any:
         if isinstance(part, bool) or not isinstance(part, int) or abs(part) > 2**63 - 1:
             raise TypeError("expected an integer")
         return part
+    if kind is float:
+        # A score: a JSON number, finite (NaN sorts above every score in PostgreSQL).
+        if isinstance(part, bool) or not isinstance(part, int | float) or not math.isfinite(part):
+            raise TypeError("expected a number")
+        return float(part)
     if kind is str or kind is uuid.UUID:
         # A cursor's text goes into SQL: NUL or a non-id there is a database error, not a 400.
         if not isinstance(part, str) or "\x00" in part:

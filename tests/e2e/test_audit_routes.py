@@ -42,6 +42,9 @@ WORKFLOW = ("audit.alert_status",)
 # A review decision needs a proposal from the duplicate finder: tests/integration/test_duplicates.py
 # reads their access records.
 DECISIONS = ("duplicate.accept", "duplicate.reject")
+# One proposal's page (a signed-in supervisor's session): tests/browser/test_duplicates_paging.py
+# reads its access record.
+PAGES = ("duplicate.read",)
 
 
 def test_every_route_is_declared_audited_or_free_of_customer_data(api):
@@ -55,7 +58,7 @@ def test_every_route_is_declared_audited_or_free_of_customer_data(api):
 
 
 def test_every_audited_route_leaves_its_access_event_on_kafka(settings, api, auth):
-    assert set(CALLS) | set(WRITES) | set(WORKFLOW) | set(DECISIONS) == set(AUDITED.values()), (
+    assert set(CALLS) | set(WRITES) | set(WORKFLOW) | set(DECISIONS) | set(PAGES) == set(AUDITED.values()), (
         "a declared audited route has no call here")
     sent: dict[str, str] = {}
     for action, (role, path, params) in CALLS.items():

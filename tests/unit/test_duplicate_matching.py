@@ -114,3 +114,28 @@ def test_blocking_pairs_a_misspelt_surname_by_first_name_and_house_number_or_bir
     c = match_record("c", names=["Сергей Ильин"], birth_date="1976-01-02", phones=["+79120000003"])
     d = match_record("d", names=["Сергей Ильтин"], birth_date="1976-01-01", phones=["+79350000004"])
     assert set(c.block_keys) & set(d.block_keys) == {"fb:sergei:1976-01"}
+
+
+def test_a_patronymic_is_kept_beside_the_name_and_the_latest_one_given_counts() -> None:
+    assert parse_name("Щукин Александр Петрович").patronymic == phonetic("Петрович")
+    assert parse_name("Пётр Сергеевич Иванов").patronymic == phonetic("Сергеевич")
+    assert parse_name("Пётр Иванов").patronymic is None
+    assert parse_name("Mary Ann Smith").patronymic is None, "three words, none of them a patronymic"
+    record = match_record("c", names=["Пётр Сергеевич Иванов", "Петя Иванов"])
+    assert (record.first_name, record.patronymic) == (phonetic("Пётр"), phonetic("Сергеевич")), \
+        "a later name without it does not take it away"
+
+
+def test_the_same_patronymic_counts_for_a_pair_and_another_one_against_it() -> None:
+    from services.projections.duplicates import model
+    from services.projections.duplicates.worker import default_model
+
+    def scored(patronymic: str) -> float:
+        a = match_record("a", names=["Иван Петрович Смирнов"], phones=["+79161234567"])
+        b = match_record("b", names=[f"Иван {patronymic} Смирнов"], phones=["+79161234568"])
+        [pair] = model.score_new([a], [b], default_model(), 0.0)
+        [evidence] = [e for e in pair.evidence if e.attribute == "patronymic"]
+        assert set(evidence.values) == {phonetic("Петрович"), phonetic(patronymic)}
+        return pair.weight
+
+    assert scored("Петрович") > scored("Петрович".replace("ро", "р")) > scored("Андреевич")

@@ -43,3 +43,14 @@ def test_the_shipped_model_compares_what_the_code_compares_and_an_older_one_is_t
     older = {**shipped, "comparisons": [{**shipped["comparisons"][0], "comparison_levels": [
         {"sql_condition": "email_locals_l = email_locals_r"}]}, *shipped["comparisons"][1:]]}
     assert model.comparisons_of(older) != current
+
+
+def test_a_held_conflict_in_words_is_said_by_itself_not_as_the_generic_held_link() -> None:
+    from services.api.queries.duplicate_reasons import held_conflict
+
+    held = {"attribute": "held", "values": ["email:olga@mail.ru", "shared mailbox, but clearly different first"
+                                            " names: Ольга vs Пётр"], "weight": 0.0, "level": -1,
+            "identifier": "email", "conflict": "first_name", "conflict_values": ["Ольга", "Пётр"]}
+    assert reasons([held]) == []
+    assert held_conflict([held]) == [{"identifier": "email", "conflict": "first_name", "values": ["Ольга", "Пётр"]}]
+    assert held_conflict([{"attribute": "held", "values": ["phone:+7", "x"], "weight": 0.0, "level": -1}]) == []

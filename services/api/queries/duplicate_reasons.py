@@ -9,6 +9,7 @@ from typing import Any
 _LEVELS = {
     "name": {7: "same_name", 6: "name_swapped", 5: "different_first_name", 4: "similar_name", 3: "similar_name",
              2: "similar_name", 1: "same_surname", 0: "different_name"},
+    "patronymic": {2: "same_patronymic", 1: "similar_patronymic", 0: "different_patronymic"},
     "birth_date": {5: "same_birth_date", 4: "birth_date_typo", 3: "birth_date_near", 2: "birth_date_near",
                    1: "different_birth_date", 0: "different_birth_date"},
     "phone": {2: "same_phone", 1: "phone_typo", 0: "different_phone"},
@@ -25,7 +26,16 @@ def reasons(evidence: Sequence[dict[str, Any]]) -> list[tuple[str, float]]:
     for e in evidence:
         attribute, weight, level = e["attribute"], float(e.get("weight") or 0), e.get("level", -1)
         if attribute == "held":
-            out.append(("held_link", float("inf")))
+            if not e.get("conflict"):  # a conflict in words is said apart (see held_conflict)
+                out.append(("held_link", float("inf")))
         elif (key := _LEVELS.get(attribute, {}).get(level)) and (weight > 0 or key.startswith("different")):
             out.append((key, weight))
     return sorted(out, key=lambda r: -abs(r[1]))
+
+
+def held_conflict(evidence: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A held link's conflict, for the pages to say in their language: the shared identifier's
+    kind, the attribute that differs and both values (customer a's first)."""
+    return [{"identifier": e.get("identifier", "phone"), "conflict": e["conflict"], "values": e["conflict_values"]}
+            for e in evidence
+            if e["attribute"] == "held" and e.get("conflict") and len(e.get("conflict_values") or ()) == 2]

@@ -46,13 +46,20 @@ async def list_duplicates(request: Request, who: Lead,
                           limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
                           before: Annotated[str | None, Query(max_length=500)] = None) -> JSONResponse:
     """Proposals best first, each with the per-attribute match weights that explain its score."""
-    cursor = decode_cursor(before, (float, str)) if before else None
-    rows = await duplicate_queries.proposals(request.app.state.pool, status, limit,
-                                           (cursor[0], cursor[1]) if cursor else None)
+    rows, nxt = await page_of(request, status, limit, before)
     await request.app.state.auditor.record(request, who, "duplicate.list",
                                            sorted({c for r in rows for c in (r["a"], r["b"])}))
-    nxt = encode_cursor(rows[-1]["score"], rows[-1]["id"]) if len(rows) == limit else None
     return JSONResponse({"items": [_item(r) for r in rows], "next": nxt})
+
+
+async def page_of(request: Request, status: str, limit: int,
+                  before: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of proposals after the cursor ``before`` (score, then id: ties keep their order),
+    and the cursor of the next page, or None on the last one."""
+    cursor = decode_cursor(before, (float, uuid.UUID)) if before else None
+    rows = await duplicate_queries.proposals(request.app.state.pool, status, limit,
+                                           (cursor[0], str(cursor[1])) if cursor else None)
+    return rows, encode_cursor(rows[-1]["score"], rows[-1]["id"]) if len(rows) == limit else None
 
 
 async def _open(request: Request, proposal_id: str) -> dict[str, Any]:

@@ -36,11 +36,13 @@ class MatchRecord:
     phones: tuple[str, ...] = ()  # digits only, national significant part
     emails: tuple[str, ...] = ()
     block_keys: tuple[str, ...] = field(default=(), compare=False)
+    patronymic: str | None = None  # phonetic key, as the names: "sergevich"
 
     def row(self) -> dict[str, object]:
         """The record as the model's input row (lists for the array comparisons)."""
         place = without_postcode(self.address)
         return {"unique_id": self.customer_id, "first_name": self.first_name, "surname": self.surname,
+                "patronymic": self.patronymic,
                 "first_known": self.first_name in KNOWN_FIRST_NAMES if self.first_name else None,
                 "birth_date": self.birth_date, "address": place, "company": self.company,
                 "house": street_key(place) if place else None,
@@ -148,11 +150,13 @@ def match_record(customer_id: str, *, names: Iterable[str] = (), birth_date: obj
     """The record of a customer from what was seen of them; the latest name that parses wins."""
     parsed = [p for p in (parse_name(n) for n in names) if p.first or p.surname]
     name = parsed[-1] if parsed else None
+    # One's patronymic does not change: the latest one given counts, even when the latest name lacks it.
+    patronymic = next((p.patronymic for p in reversed(parsed) if p.patronymic), None)
     record = MatchRecord(
         customer_id, name.first if name else None, name.surname if name else None,
         normal_birth_date(birth_date) if birth_date else None, normal_address(address), normal_company(company),
         tuple(sorted({d for p in phones if len(d := national_digits(p)) >= 7})),
-        tuple(sorted({e.strip().lower() for e in emails if "@" in e})))
+        tuple(sorted({e.strip().lower() for e in emails if "@" in e})), patronymic=patronymic)
     return MatchRecord(**{**record.__dict__, "block_keys": block_keys(record)})
 
 

@@ -24,12 +24,14 @@ from services.projections.duplicates.pairs import Evidence, ScoredPair
 log = logging.getLogger(__name__)
 _TEXT = pa.string()
 _LIST = pa.list_(pa.string())
-SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("first_known", pa.bool_()),
+SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("patronymic", _TEXT),
+                    ("first_known", pa.bool_()),
                     ("birth_date", _TEXT), ("address", _TEXT), ("company", _TEXT), ("house", _TEXT),
                     ("phones", _LIST), ("phone_masks", _LIST), ("address_numbers", _LIST),
                     ("address_words", _LIST), ("emails", _LIST), ("mailboxes", _LIST), ("block_keys", _LIST)])
 # Evidence: attribute shown -> (splink's comparison output name, input columns).
-ATTRIBUTES = {"name": ("name", ("first_name", "surname")), "birth_date": ("birth_date", ("birth_date",)),
+ATTRIBUTES = {"name": ("name", ("first_name", "surname")), "patronymic": ("patronymic", ("patronymic",)),
+              "birth_date": ("birth_date", ("birth_date",)),
               "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
               "company": ("company", ("company",))}
 
@@ -77,6 +79,17 @@ NAME = _levels(
     ("roughly similar name", f"{_jw('first_name')} >= 0.88 AND {_jw('surname')} >= 0.88"),
     ("same surname", "surname_l = surname_r"),
 )
+# The patronymic apart from the name: only where both records have one (a chat rarely gives it),
+# and a different one tells a father from his son, who share a first name, surname and landline.
+# m is fixed, not learnt: generated rows never misspell a patronymic, so EM would learn that one
+# person never writes it two ways (Сергеевич/Сергевич) and sink every such pair.
+PATRONYMIC = cl.CustomComparison(output_column_name="patronymic", comparison_levels=[
+    cll.CustomLevel("patronymic_l IS NULL OR patronymic_r IS NULL", "missing").configure(is_null_level=True),
+    cll.CustomLevel("patronymic_l = patronymic_r", "same patronymic").configure(
+        m_probability=0.9, fix_m_probability=True),
+    cll.CustomLevel(f"{_jw('patronymic')} >= 0.9", "similar patronymic").configure(
+        m_probability=0.07, fix_m_probability=True),
+    cll.ElseLevel().configure(m_probability=0.03, fix_m_probability=True)])
 # One comparison for the address (its words and its numbers): two would count one fact twice.
 # Words, not one string: a shared city in front made any two streets of it look similar.
 ADDRESS = _levels(
@@ -100,6 +113,7 @@ def settings() -> SettingsCreator:
         link_type="dedupe_only",
         comparisons=[
             NAME,
+            PATRONYMIC,
             cl.DateOfBirthComparison("birth_date", input_is_string=True),
             _array_comparison("phone", "phones", "phone_masks", "one digit wrong or two swapped"),
             _array_comparison("email", "emails", "mailboxes", "same mailbox, spelt differently"),

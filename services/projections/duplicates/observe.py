@@ -19,6 +19,7 @@ from events.duplicates import DuplicateRejected, MergeRequested
 from events.identity import CustomerMerged, InteractionReattributed, SuspiciousLinkRecorded
 from events.privacy import CustomerErased
 from events.work import ProfileChanged
+from services.projections.duplicates import held
 from services.projections.duplicates.attributes import MatchRecord, match_record
 from services.projections.timeline.direct_decode import Digest
 
@@ -118,7 +119,7 @@ def record_of(customer_id: str, rows: Iterable[tuple[str, str, str, datetime]]) 
     """The matching record from (attribute, value, channel, at) rows: a profile's value wins,
     otherwise the latest one seen."""
     ordered = sorted(rows, key=lambda r: (r[2] == "profile", r[3]))
-    latest = {attribute: value for attribute, value, _, _ in ordered}
+    latest = held.latest(ordered)
     return match_record(customer_id, names=[v for a, v, _, _ in ordered if a == "name"],
                         birth_date=latest.get("birth_date"), address=latest.get("address"),
                         company=latest.get("company"),

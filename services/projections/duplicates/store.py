@@ -15,7 +15,8 @@ from psycopg.types.json import Jsonb
 from events.duplicates import AUTO_MERGE_BY, auto_merge_record, proposal_id
 from kartoteka import outbox
 from services.projections.duplicates.attributes import MatchRecord
-from services.projections.duplicates.observe import Changes, record_of
+from services.projections.duplicates.held import held_evidence, latest
+from services.projections.duplicates.observe import MATCHED, Changes, record_of
 from services.projections.duplicates.pairs import ScoredPair
 from services.projections.tracking import Positions
 
@@ -60,6 +61,17 @@ def evidence_json(pair: ScoredPair) -> list[dict[str, Any]]:
 def _record(row: dict[str, Any]) -> MatchRecord:
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in row.items()}
     return MatchRecord(**fields)
+
+
+def _observed(curs: Cursor[Any], ids: list[str], attributes: Sequence[str]
+              ) -> dict[str, list[tuple[str, str, str, datetime]]]:
+    """(attribute, value, channel, seen at) per customer, of the given attributes."""
+    curs.execute("SELECT customer_id::text AS c, attribute, value, channel, seen_at FROM match_attributes"
+                 " WHERE customer_id = ANY(%s::uuid[]) AND attribute = ANY(%s::text[])", (ids, list(attributes)))
+    rows: dict[str, list[tuple[str, str, str, datetime]]] = {}
+    for r in curs.fetchall():
+        rows.setdefault(r["c"], []).append((r["attribute"], r["value"], r["channel"], r["seen_at"]))
+    return rows
 
 
 class DuplicateStore:
@@ -121,12 +133,7 @@ class DuplicateStore:
     def _records(self, curs: Cursor[Any], touched: list[str]) -> list[MatchRecord]:
         if not touched:
             return []
-        curs.execute("SELECT customer_id::text AS c, attribute, value, channel, seen_at FROM match_attributes"
-                     " WHERE customer_id = ANY(%s::uuid[])", (touched,))
-        rows: dict[str, list[tuple[str, str, str, datetime]]] = {}
-        for r in curs.fetchall():
-            rows.setdefault(r["c"], []).append((r["attribute"], r["value"], r["channel"], r["seen_at"]))
-        records = [record_of(c, found) for c, found in rows.items()]
+        records = [record_of(c, found) for c, found in _observed(curs, touched, MATCHED).items()]
         curs.executemany(
             "INSERT INTO match_records (customer_id, record, block_keys) VALUES (%s, %s, %s)"
             " ON CONFLICT (customer_id) DO UPDATE SET record = excluded.record, block_keys = excluded.block_keys",
@@ -161,17 +168,22 @@ class DuplicateStore:
         outbox.write(curs, [auto_merge_record(p.a, p.b, p.probability, now) for p in pairs
                             if proposal_id(p.a, p.b) in accepted], AUTO_MERGE_BY)
 
+    def _seen(self, curs: Cursor[Any], ids: list[str]) -> dict[str, dict[str, str]]:
+        """Each customer's name and birth date as written, for a held link's conflict in words."""
+        return {c: latest(found) for c, found in _observed(curs, ids, ("name", "birth_date")).items()}
+
     def _held(self, curs: Cursor[Any], held: dict[tuple[str, str], tuple[str, str]], scorer: Scorer) -> None:
         """Links a guard held back: proposed with the model's evidence and the conflict beside it."""
         ids = sorted({c for pair in held for c in pair})
         curs.execute("SELECT record FROM match_records WHERE customer_id = ANY(%s::uuid[])", (ids,))
         records = [_record(r["record"]) for r in curs.fetchall()]
         scored = {(p.a, p.b): p for p in scorer(records, [], 0.0)}
+        seen = self._seen(curs, ids)
         now = datetime.now(UTC)
         rows = []
         for (a, b), (key, reason) in held.items():
             pair = scored.get((a, b))
             evidence = [*(evidence_json(pair) if pair else []),
-                        {"attribute": "held", "values": [key, reason], "weight": 0.0, "level": -1}]
+                        held_evidence(key, reason, seen.get(a, {}), seen.get(b, {}))]
             rows.append((proposal_id(a, b), a, b, pair.probability if pair else 0.0, Jsonb(evidence), now))
         curs.executemany(PROPOSE, rows)
