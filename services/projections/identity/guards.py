@@ -90,13 +90,18 @@ def traits_of(name: str | None, birth_date: object) -> Traits:
 
 
 def conflict(a: Traits, b: Traits) -> str | None:
-    """Why two customers sharing an identifier are still probably two people, or None."""
+    """Why two customers sharing an identifier are still probably two people, or None.
+
+    Words only, no values: the reason is recorded on both cards, and one card must not show the
+    other person's birth date or name (nor keep it after that person is erased). Supervisors see
+    the values in the proposal the finder makes of the held link.
+    """
     if a.birth_date and b.birth_date and not _one_typo_apart(a.birth_date, b.birth_date):
-        return "different birth dates ({}, {})".format(*sorted((a.birth_date, b.birth_date)))
+        return "different birth dates"
     if a.first_name and b.first_name and a.first_name != b.first_name and (
             {a.first_name, b.first_name} <= KNOWN_FIRST_NAMES
             or JaroWinkler.similarity(a.first_name, b.first_name) < NAME_SIMILARITY):
-        return "clearly different first names ({}, {})".format(*sorted((a.first_name, b.first_name)))
+        return "clearly different first names"
     return None
 
 
