@@ -15,12 +15,11 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bench.phases.ingest import raw_http, single_bodies
-from dataclasses import replace
-
 from bench.plan import QUICK, Context
 from bench.profile import Profiler
 from bench.stack import REPO, Stack
@@ -45,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.single", description=__doc__.split("\n")[0])
     parser.add_argument("seconds", type=int, nargs="?", default=QUICK.ingest_s)
     parser.add_argument("--profile", metavar="NAME", help="py-spy ingest, kept as profile-NAME-ingest.*")
+    parser.add_argument("--gil", action="store_true", help="profile only the thread holding the GIL")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="an environment variable for ingest, e.g. KARTOTEKA_HTTP_WORKERS=1 (A/B runs)")
     args = parser.parse_args(argv)
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     infra = infra_module.start()
     load_before = os.getloadavg()
     try:
-        profiler = Profiler(run_dir, bool(args.profile), REPO / "bench" / "results" / "profiles")
+        profiler = Profiler(run_dir, bool(args.profile), REPO / "bench" / "results" / "profiles", args.gil)
         ctx = Context(infra, run_dir, plan, profiler)
         stack = Stack(infra, "single", run_dir)
         stack.env.update(pair.split("=", 1) for pair in args.env)

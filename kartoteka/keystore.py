@@ -20,6 +20,7 @@ from psycopg.rows import tuple_row
 from events import sealing
 from kartoteka.settings import Settings
 
+
 def issue_rows(rows: str) -> str:
     """The INSERT issuing the (subject, wrapped) rows of ``rows`` (a set-returning expression or
     a CTE's name), returning the key in force for each subject that is not shredded."""
