@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from bench.payloads import batch_body
@@ -26,10 +27,10 @@ from events import sealing, topics
 from events.catalog import INTERACTION_RECEIVED
 from kartoteka import kafka
 from kartoteka.entrypoints.serving import tune_gc
-from kartoteka.keystore import KeyRing, issue_async, master_key
+from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.ingest.accept import accepted, records
-from services.ingest.receipts import Receipts
+from services.ingest.receipts import SEEN_THEN_ISSUE, Receipts
 from services.ingest.routes import _VALID_BATCH, results_json
 from services.ingest.service import ItemResult
 
@@ -56,13 +57,16 @@ async def _one_batch(body: bytes, clock: Clock, receipts: Receipts, pool: AsyncC
     clock.lap("validate (pydantic, from bytes)")
     items = [accepted(i, ring.id_secret) for i in valid.items]
     clock.lap("ids and record keys")
-    await receipts.seen([a.id for a in items])
-    clock.lap("duplicate check (SQL)")
-    subjects = [sealing.interaction_subject(a.id) for a in items]
-    async with pool.connection() as conn:
-        keys = await issue_async(ring, conn, subjects)
+    ids = [a.id for a in items]
+    receipts.recent(ids)
+    subjects = [sealing.interaction_subject(i) for i in ids]
+    names, wrapped, proposed = ring.new_rows(subjects)
+    async with pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        await cursor.execute(SEEN_THEN_ISSUE, (ids, names, wrapped, ids))
+        rows = await cursor.fetchall()
+    keys = ring.issued(proposed, [r for r in rows if r[1] is not None], dict(zip(names, wrapped, strict=True)))
     ring.forget(subjects)
-    clock.lap("data keys: new, wrap, INSERT")
+    clock.lap("duplicate check and data keys (one statement)")
     values = records(items, datetime.now(UTC))
     clock.lap("serialise envelopes")
     sealed = [sealing.interaction_record(keys[s], ring.pepper, a.id, a.subject, v)
@@ -79,10 +83,10 @@ async def _one_batch(body: bytes, clock: Clock, receipts: Receipts, pool: AsyncC
 async def measure(settings: Settings, batches: int, size: int) -> dict[str, Any]:
     bodies = [batch_body("hop", n * size, size, 4_000) for n in range(batches + 2)]
     producer = kafka.producer(settings)
-    pool = AsyncConnectionPool(settings.dsn, min_size=1, max_size=2, open=False)
+    pool = AsyncConnectionPool(settings.dsn, min_size=1, max_size=2, open=False, kwargs={"autocommit": True})
     await pool.open()
     try:
-        ring, receipts = KeyRing(master_key(settings)), Receipts(pool)
+        ring, receipts = KeyRing(master_key(settings)), Receipts()
         topic = settings.topic(topics.INTERACTIONS)
         clock = Clock()
         for n, body in enumerate(bodies):

@@ -35,8 +35,9 @@ class Recording:
 class Profiler:
     """Starts py-spy on demand; a no-op unless enabled (py-spy itself costs some CPU)."""
 
-    def __init__(self, out: Path, enabled: bool, keep: Path | None = None) -> None:
+    def __init__(self, out: Path, enabled: bool, keep: Path | None = None, gil: bool = False) -> None:
         self.out = out
+        self.gil = gil  # sample only the thread holding the GIL: Python's CPU, not its waits
         self.keep = keep  # where the collapsed stacks and flame graphs stay (bench/results/profiles)
         self.binary = shutil.which("py-spy") or str(Path(REPO / ".venv" / "bin" / "py-spy"))
         self.enabled = enabled and Path(self.binary).exists()
@@ -51,6 +52,7 @@ class Profiler:
                 self.binary, "record", "--format", "raw", "--function", "--nonblocking",
                 "--subprocesses",  # the HTTP services run as uvicorn worker processes
                 "-r", "50", "-d", str(max(1, int(seconds))), "-p", str(pid), "-o", str(path),
+                *(["--gil"] if self.gil else []),
             ]
             process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             recordings.append(Recording(name, process, path))

@@ -20,12 +20,19 @@ from psycopg.rows import tuple_row
 from events import sealing
 from kartoteka.settings import Settings
 
+
+def issue_rows(rows: str) -> str:
+    """The INSERT issuing the (subject, wrapped) rows of ``rows`` (a set-returning expression or
+    a CTE's name), returning the key in force for each subject that is not shredded."""
+    return ("INSERT INTO data_keys (subject, wrapped) SELECT n.s, n.w FROM " + rows + " AS n(s, w)"
+            " WHERE NOT EXISTS (SELECT FROM shredded_subjects x WHERE x.subject = n.s)"
+            " ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING subject, wrapped")
+
+
 # A shredded subject never gets a key again: its absence from the answer is the refusal.
 # Arrays as binary parameters (%b): psycopg dumps a list of bytea as text in Python, which cost
 # more than the rest of issuing a batch's keys (bench/README.md).
-ISSUE = ("INSERT INTO data_keys (subject, wrapped) SELECT n.s, n.w FROM unnest(%b::text[], %b::bytea[]) AS n(s, w)"
-         " WHERE NOT EXISTS (SELECT FROM shredded_subjects x WHERE x.subject = n.s)"
-         " ON CONFLICT (subject) DO UPDATE SET subject = EXCLUDED.subject RETURNING subject, wrapped")
+ISSUE = issue_rows("unnest(%b::text[], %b::bytea[])")
 FETCH = ("SELECT subject, wrapped FROM data_keys WHERE subject = ANY(%b::text[])"
          " UNION ALL SELECT '', int8send(epoch) FROM key_epoch")
 # Destroys the keys and marks their subjects shredded, in one statement (one parameter).

@@ -44,7 +44,7 @@ def run(ctx: Context) -> dict[str, Any]:
         draining = _batch_while_draining(ctx, stack)
         stack.stop(*worker_names())
         alone = _batch(ctx, stack, "batch-alone", {"BENCH_CUSTOMERS": str(plan.ingest_customers)})
-        bodies = _bodies(ctx.run_dir / "single-bodies.txt", plan.ingest_customers)
+        bodies = single_bodies(ctx.run_dir / "single-bodies.txt", plan.ingest_customers)
         token = stack.token(Role.channel, "bench-channel")
         profiled = ctx.profiler.start("ingest-single", {"ingest": stack.procs["ingest"].pid}, plan.ingest_s - 2)
         single = run_posts(stack.url("ingest"), "/v1/interactions", bodies, token, plan.single_users,
@@ -52,16 +52,16 @@ def run(ctx: Context) -> dict[str, Any]:
         single_profile = ctx.profiler.finish(profiled)
     finally:
         stack.stop()
-    raw_http = _raw_http(ctx, stack, bodies)
+    raw_http_run = raw_http(ctx, stack, bodies)
     return {
         "baseline_produce": {**baseline, "repetitions": [r["per_s"] for r in raw_runs],
                              "median_of": len(raw_runs)},
         "batch": {**_figures(draining["load"], baseline["per_s"], plan.batch_users, plan.batch_size),
                   "drained_s": draining["drained_s"], "workers_running": True},
         "batch_alone": _figures(alone, baseline["per_s"], plan.batch_users, plan.batch_size),
-        "single": _single(single, raw_http, plan.single_users),
-        "baseline_http": {"per_s": raw_http.per_s, "latency_ms": raw_http.summary(),
-                          "failures": raw_http.failures, "cpu_cores": raw_http.cpu},
+        "single": _single(single, raw_http_run, plan.single_users),
+        "baseline_http": {"per_s": raw_http_run.per_s, "latency_ms": raw_http_run.summary(),
+                          "failures": raw_http_run.failures, "cpu_cores": raw_http_run.cpu},
         "profile": {**draining["profile"], **{f"single/{k}": v for k, v in single_profile.items()}},
     }
 
@@ -94,7 +94,7 @@ def _batch(ctx: Context, stack: Stack, run: str, env: dict[str, str]) -> LoadRun
                       ctx.run_dir / f"ingest-{run}", stack.pids())
 
 
-def _bodies(path: Path, customers: int) -> Path:
+def single_bodies(path: Path, customers: int) -> Path:
     """Single-delivery bodies for ``bench/posts.lua``: ``@N@`` numbers each request's external id."""
     lines = []
     for n in range(min(customers, 4_000)):
@@ -105,7 +105,7 @@ def _bodies(path: Path, customers: int) -> Path:
     return path
 
 
-def _raw_http(ctx: Context, stack: Stack, bodies: Path) -> WrkRun:
+def raw_http(ctx: Context, stack: Stack, bodies: Path) -> WrkRun:
     """Plain FastAPI/uvicorn answering the same POSTs, as many worker processes as ingest has."""
     host, port = stack.settings.host, free_port()
     argv = [sys.executable, "-m", "bench.rawhttp", host, str(port), str(stack.settings.http_workers)]

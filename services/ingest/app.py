@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open()
         ring = KeyRing(master_key(settings))
-        attach(app, KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS)), Receipts(pool))
+        attach(app, KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS)), Receipts())
         app.state.producer = producer
         try:
             yield
@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
             "kafka": await kafka.producer_ready(
                 app.state.producer, settings.topic(topics.INTERACTIONS)
             ),
-            "postgres": await _db_ok(app.state.receipts.pool),
+            "postgres": await _db_ok(app.state.publisher.pool),
         }
 
     install_error_handlers(app)

@@ -1,17 +1,21 @@
-"""The one place ingest talks to Kafka."""
+"""The one place ingest talks to Kafka (and to PostgreSQL, for its receipts and data keys)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from kafka import KafkaProducer
+from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from events import sealing, topics
 from events.catalog import INTERACTION_RECEIVED
 from kartoteka.kafka import send_all
-from kartoteka.keystore import KeyRing, issue_async
+from kartoteka.keystore import KeyRing
 from services.ingest.accept import Accepted, records
+from services.ingest.receipts import SEEN_THEN_ISSUE
+
+_HEADERS = [("event-type", INTERACTION_RECEIVED.encode())]
 
 
 class KafkaPublisher:
@@ -19,7 +23,8 @@ class KafkaPublisher:
 
     The record key is a keyed token of the primary identifier (same partition for the same
     person, but no phone number or address on the log); the keys are stored (one statement
-    per batch) before the records are produced, so nothing on the log lacks its key.
+    per batch, which also finds the ids received before) before the records are produced, so
+    nothing on the log lacks its key.
     """
 
     def __init__(self, producer: KafkaProducer, pool: AsyncConnectionPool, ring: KeyRing,
@@ -30,15 +35,23 @@ class KafkaPublisher:
         self.topic = topic
         self.id_secret = ring.id_secret
 
-    async def publish(self, items: list[Accepted], received_at: datetime) -> None:
-        headers = [("event-type", INTERACTION_RECEIVED.encode())]
-        values = records(items, received_at)
-        subjects = [sealing.interaction_subject(item.id) for item in items]
-        async with self.pool.connection() as conn:
-            keys = await issue_async(self.ring, conn, subjects)
+    async def publish(self, items: list[Accepted], received_at: datetime) -> set[str]:
+        """Produces the items the resolver has not recorded; returns the ids of those it has."""
+        ids = [item.id for item in items]
+        subjects = [sealing.interaction_subject(id_) for id_ in ids]
+        names, wrapped, proposed = self.ring.new_rows(subjects)
+        async with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(SEEN_THEN_ISSUE, (ids, names, wrapped, ids))
+            rows = await cursor.fetchall()
+        recorded = {row[0] for row in rows if row[1] is None}
+        keys = self.ring.issued(proposed, [row for row in rows if row[1] is not None],
+                                dict(zip(names, wrapped, strict=True)))
         self.ring.forget(subjects)  # ingest never reads them again
         # No key for an erased or expired interaction (its subject is shredded): a re-sent copy
-        # is not produced, so nothing erased comes back (receipts answer it as a duplicate first).
+        # is not produced, so nothing erased comes back (a recorded one is a duplicate first).
+        fresh = [(item, subject) for item, subject in zip(items, subjects, strict=True) if subject in keys]
+        values = records([item for item, _ in fresh], received_at)
         sealed = [sealing.interaction_record(keys[subject], self.ring.pepper, item.id, item.subject, value)
-                  for item, value, subject in zip(items, values, subjects, strict=True) if subject in keys]
-        await send_all(self.producer, [(self.topic, key, value, headers) for key, value in sealed], now=True)
+                  for (item, subject), value in zip(fresh, values, strict=True)]
+        await send_all(self.producer, [(self.topic, key, value, _HEADERS) for key, value in sealed], now=True)
+        return recorded

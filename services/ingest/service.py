@@ -28,11 +28,13 @@ class ItemResult:
 class Publisher(Protocol):
     id_secret: bytes  # keys the deterministic ids of what it publishes
 
-    async def publish(self, items: list[Accepted], received_at: datetime) -> None: ...
+    async def publish(self, items: list[Accepted], received_at: datetime) -> set[str]:
+        """Produce the items received for the first time; the ids of the others (duplicates)."""
+        ...
 
 
 class ReceiptBook(Protocol):
-    async def seen(self, ids: list[str]) -> set[str]: ...
+    def recent(self, ids: list[str]) -> set[str]: ...
 
     def remember(self, ids: list[str]) -> None: ...
 
@@ -49,18 +51,21 @@ async def settle(
 ) -> list[ItemResult]:
     """Drop duplicates, produce the rest, and report every outcome in input order."""
     candidate_ids = [o.id for o in outcomes if isinstance(o, Accepted)]
-    already = await receipts.seen(candidate_ids) if candidate_ids else set()
-    results: list[ItemResult] = []
+    already = receipts.recent(candidate_ids) if candidate_ids else set()
     to_send: dict[str, Accepted] = {}
+    for outcome in outcomes:
+        if isinstance(outcome, Accepted) and outcome.id not in already:
+            to_send.setdefault(outcome.id, outcome)
+    if to_send:
+        recorded = await publisher.publish(list(to_send.values()), datetime.now(UTC))
+        already |= recorded
+        receipts.remember([id_ for id_ in to_send if id_ not in recorded])
+    results: list[ItemResult] = []
     for outcome in outcomes:
         if isinstance(outcome, Rejected):
             results.append(ItemResult(outcome.id, "rejected", outcome.reason))
-        elif outcome.id in already or outcome.id in to_send:
+        elif outcome.id in already or to_send.get(outcome.id) is not outcome:
             results.append(ItemResult(outcome.id, "duplicate"))
         else:
-            to_send[outcome.id] = outcome
             results.append(ItemResult(outcome.id, "accepted"))
-    if to_send:
-        await publisher.publish(list(to_send.values()), datetime.now(UTC))
-        receipts.remember(list(to_send))
     return results

@@ -14,29 +14,34 @@ from tests.support.ids import SECRET, interaction_id
 
 
 class FakePublisher:
-    """Records every publish call; can be told to fail like an unreachable broker."""
+    """Records every publish call; ``recorded`` are ids the identity store holds (duplicates it
+    does not produce); can be told to fail like an unreachable broker."""
 
     id_secret = SECRET
 
-    def __init__(self, fail: Exception | None = None) -> None:
+    def __init__(self, fail: Exception | None = None, recorded: set[str] | None = None) -> None:
         self.calls: list[tuple[list[Accepted], datetime]] = []
         self.fail = fail
+        self.recorded = set(recorded or ())
+        self.produced: list[str] = []
 
-    async def publish(self, items: list[Accepted], received_at: datetime) -> None:
+    async def publish(self, items: list[Accepted], received_at: datetime) -> set[str]:
         self.calls.append((list(items), received_at))
         if self.fail is not None:
             raise self.fail
+        self.produced.extend(i.id for i in items if i.id not in self.recorded)
+        return {i.id for i in items if i.id in self.recorded}
 
 
 class FakeReceipts:
-    """Ids seen before; records what it was asked and what it was told to remember."""
+    """Ids this process remembers; records what it was asked and what it was told to remember."""
 
     def __init__(self, known: set[str] | None = None) -> None:
         self.known = set(known or ())
         self.asked: list[list[str]] = []
         self.remembered: list[str] = []
 
-    async def seen(self, ids: list[str]) -> set[str]:
+    def recent(self, ids: list[str]) -> set[str]:
         self.asked.append(list(ids))
         return {i for i in ids if i in self.known}
 
@@ -137,6 +142,16 @@ def test_an_item_the_receipts_already_hold_is_a_duplicate_and_not_sent_again() -
     assert results == [ItemResult(cid("c-1"), "duplicate"), ItemResult(cid("c-2"), "accepted")]
     assert [a.id for a in publisher.calls[0][0]] == [cid("c-2")]
     assert receipts.asked == [[cid("c-1"), cid("c-2")]]
+
+
+def test_an_item_the_identity_store_recorded_is_a_duplicate_not_produced_nor_remembered() -> None:
+    publisher, receipts = FakePublisher(recorded={cid("c-1")}), FakeReceipts()
+    results = run([item("c-2"), item("c-1"), item("c-1"), item("c-3")], publisher, receipts)
+    assert results == [ItemResult(cid("c-2"), "accepted"), ItemResult(cid("c-1"), "duplicate"),
+                       ItemResult(cid("c-1"), "duplicate"), ItemResult(cid("c-3"), "accepted")]
+    assert [a.id for a in publisher.calls[0][0]] == [cid("c-2"), cid("c-1"), cid("c-3")]
+    assert publisher.produced == [cid("c-2"), cid("c-3")]
+    assert receipts.remembered == [cid("c-2"), cid("c-3")]
 
 
 def test_a_batch_of_only_known_items_publishes_nothing() -> None:
