@@ -92,10 +92,11 @@ _BY_NAME = """
         SELECT r.id, n.score
         FROM (SELECT * FROM scored WHERE score >= %(min)s ORDER BY score DESC LIMIT %(limit)s) n
         CROSS JOIN LATERAL (
-            SELECT coalesce(c.root_id, c.id) AS id FROM customers c WHERE c.search_name = n.search_name
+            (SELECT DISTINCT coalesce(c.root_id, c.id) AS id FROM customers c WHERE c.search_name = n.search_name
+             ORDER BY 1 LIMIT %(limit)s)
             UNION
-            SELECT coalesce(c.root_id, c.id) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id
-            WHERE p.search_name = n.search_name AND p.name IS NOT NULL
+            (SELECT DISTINCT coalesce(c.root_id, c.id) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id
+             WHERE p.search_name = n.search_name AND p.name IS NOT NULL ORDER BY 1 LIMIT %(limit)s)
             ORDER BY 1 LIMIT %(limit)s) r
         ORDER BY n.score DESC, r.id LIMIT %(over)s
     ), best AS (
