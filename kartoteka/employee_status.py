@@ -32,7 +32,8 @@ class EmployeeStatuses:
     """Refuses employees who have left, on every route, from a short-TTL cache.
 
     One query every ``ttl_s`` reloads every employee who is not active (plus any this
-    process changed), so a request costs a dict look-up. ``note`` applies a change this
+    process changed), so a request costs a dict look-up; a busy process reloads ahead of
+    time (past ``ttl_s / 2``) in a task beside its requests. ``note`` applies a change this
     process accepted at once, ahead of the projection, and appends it to ``shared`` (a file
     in the data dir): every process of this host (the uvicorn workers of the api, ingest)
     reads the file when it grew, before its next check, so a departure is refused at once
