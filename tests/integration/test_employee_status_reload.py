@@ -24,20 +24,30 @@ def _leaves(dsn: str) -> None:
                      " VALUES (%s, 'left', %s, %s, 'hr')", (WHO.subject, at, at))
 
 
+async def _loaded_then_departed(dsn: str, age_s: float) -> EmployeeStatuses:
+    """A table loaded by a first request, the employee leaving since, the table ``age_s`` old."""
+    cache = EmployeeStatuses(lambda: dsn, ttl_s=10.0)
+    await cache(WHO)
+    _leaves(dsn)
+    cache._loaded_at = time.monotonic() - age_s
+    return cache
+
+
+async def _refused(cache: EmployeeStatuses) -> int:
+    with pytest.raises(ApiError) as refused:
+        await cache(WHO)
+    return refused.value.status
+
+
 def test_a_busy_process_reloads_beside_its_requests_and_then_refuses_the_departed(settings) -> None:
     async def scenario() -> None:
-        cache = EmployeeStatuses(lambda: settings.dsn, ttl_s=10.0)
+        cache = await _loaded_then_departed(settings.dsn, 6.0)  # past half its time to live only
         try:
-            await cache(WHO)  # the first request loads the table itself
-            _leaves(settings.dsn)
-            cache._loaded_at = time.monotonic() - 6.0  # past half its time to live, not past it
             await cache(WHO)  # answered from the table it has, without waiting for the database
             reload = cache._ahead
             assert reload is not None and not reload.done()
             await reload
-            with pytest.raises(ApiError) as refused:
-                await cache(WHO)
-            assert refused.value.status == 403
+            assert await _refused(cache) == 403
         finally:
             await cache.close()
 
@@ -46,14 +56,9 @@ def test_a_busy_process_reloads_beside_its_requests_and_then_refuses_the_departe
 
 def test_a_table_past_its_time_to_live_is_reloaded_before_the_answer(settings) -> None:
     async def scenario() -> None:
-        cache = EmployeeStatuses(lambda: settings.dsn, ttl_s=10.0)
+        cache = await _loaded_then_departed(settings.dsn, 11.0)  # idle for longer than its time to live
         try:
-            await cache(WHO)
-            _leaves(settings.dsn)
-            cache._loaded_at = time.monotonic() - 11.0  # idle for longer than its time to live
-            with pytest.raises(ApiError) as refused:
-                await cache(WHO)
-            assert refused.value.status == 403
+            assert await _refused(cache) == 403
         finally:
             await cache.close()
 
