@@ -66,9 +66,10 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
 # the names seen in traffic (customer_names) and those employees set (customer_profiles),
 # re-scored by whole-name and word similarity plus russian stems, then expanded to their
 # customers by btree. Searching names rather than customers keeps a common name (hundreds of
-# namesakes) as cheap as a rare one; an Incremental Sort on the names' score stops the
-# expansion once enough customers are found. ``over`` leaves room for a root reached through
-# several of its members' names.
+# namesakes) as cheap as a rare one: each name yields only its first ``limit`` distinct roots,
+# in index order and from the index alone (migration 096), and an Incremental Sort on the
+# names' score stops the expansion once enough customers are found. ``over`` leaves room for a
+# root reached through several of its members' names.
 _BY_NAME = """
     WITH candidates AS (
         (SELECT search_name, search_latin, search_tsv FROM customer_names
