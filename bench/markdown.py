@@ -183,12 +183,16 @@ def _replay(r: dict[str, Any]) -> list[str]:
 
 def _profiles(r: dict[str, Any]) -> list[str]:
     out = []
-    for phase in ("ingest", "drain", "replay"):
-        for proc, prof in (r.get(phase, {}).get("profile") or {}).items():
-            out += [f"### py-spy: {phase} / {proc} ({prof['samples']} samples)", ""]
-            rows = zip_longest(prof["self"], prof["inclusive"], prof.get("by_package", []), fillvalue=("", ""))
-            out += _table(["self (function)", "%", "inclusive (our code)", "%", "self by package", "%"],
-                          [[a[0], a[1], b[0], b[1], c[0], c[1]] for a, b, c in rows])
+    found = [(phase, proc, prof) for phase in ("ingest", "drain", "replay")
+             for proc, prof in (r.get(phase, {}).get("profile") or {}).items()]
+    # Reads: the api only (the workers' stacks are kept beside the report, bench/results/profiles).
+    found += [(f"reads {endpoint}", "api", procs["api"])
+              for endpoint, procs in (r.get("reads", {}).get("profiles") or {}).items() if "api" in procs]
+    for phase, proc, prof in found:
+        out += [f"### py-spy: {phase} / {proc} ({prof['samples']} samples)", ""]
+        rows = zip_longest(prof["self"], prof["inclusive"], prof.get("by_package", []), fillvalue=("", ""))
+        out += _table(["self (function)", "%", "inclusive (our code)", "%", "self by package", "%"],
+                      [[a[0], a[1], b[0], b[1], c[0], c[1]] for a, b, c in rows])
     return (["## Profiles", ""] + out) if out else []
 
 

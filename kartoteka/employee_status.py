@@ -32,7 +32,8 @@ class EmployeeStatuses:
     """Refuses employees who have left, on every route, from a short-TTL cache.
 
     One query every ``ttl_s`` reloads every employee who is not active (plus any this
-    process changed), so a request costs a dict look-up. ``note`` applies a change this
+    process changed), so a request costs a dict look-up; a busy process reloads ahead of
+    time (past ``ttl_s / 2``) in a task beside its requests. ``note`` applies a change this
     process accepted at once, ahead of the projection, and appends it to ``shared`` (a file
     in the data dir): every process of this host (the uvicorn workers of the api, ingest)
     reads the file when it grew, before its next check, so a departure is refused at once
@@ -60,6 +61,7 @@ class EmployeeStatuses:
         self._loaded_at = 0.0
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
+        self._ahead: asyncio.Task[None] | None = None  # the reload started ahead of time
         self._shared_at = (0, 0)  # (inode, bytes read) of the shared notes file
         if shared is not None:
             # Present from the start: a stat that fails raises, on every request.
@@ -68,8 +70,14 @@ class EmployeeStatuses:
                 shared.touch(mode=0o600, exist_ok=True)
 
     async def __call__(self, principal: Principal) -> None:
-        if time.monotonic() - self._loaded_at > self.ttl_s:
+        age = time.monotonic() - self._loaded_at
+        if age > self.ttl_s:
             await self._refresh()
+        elif age > self.ttl_s / 2:
+            # Reloaded ahead of time, beside the requests: a busy process never makes one of
+            # them wait for the query (it was the slowest 1% of reads), and no answer ever
+            # relies on a table older than ttl_s (an idle one still reloads above).
+            self._refresh_soon()
         if self.shared is not None:
             self._read_shared()
         if self._table is None:
@@ -136,9 +144,14 @@ class EmployeeStatuses:
             if age <= self.note_ttl_s:
                 self._note(str(n["employee_id"]), known, now_mono - max(age, 0.0))
 
-    async def _refresh(self) -> None:
+    def _refresh_soon(self) -> None:
+        if self._ahead is None or self._ahead.done():
+            self._ahead = asyncio.get_running_loop().create_task(self._refresh(self.ttl_s / 2))
+
+    async def _refresh(self, older_than: float | None = None) -> None:
+        """Reload the table unless it is no older than ``older_than`` (``ttl_s``) by now."""
         async with self._lock:
-            if time.monotonic() - self._loaded_at <= self.ttl_s:
+            if time.monotonic() - self._loaded_at <= (self.ttl_s if older_than is None else older_than):
                 return  # another request refreshed while this one waited
             try:
                 if self._conn is None or self._conn.closed:
@@ -149,9 +162,16 @@ class EmployeeStatuses:
             except psycopg.Error as exc:
                 # Keep the last known table; without one every request is refused.
                 log.warning("employee statuses not refreshed", extra={"error": str(exc)})
-                await self.close()
+                await self._disconnect()
 
     async def close(self) -> None:
+        if self._ahead is not None and not self._ahead.done():
+            self._ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ahead
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(psycopg.Error):
                 await self._conn.close()

@@ -65,15 +65,19 @@ def run(ctx: Context) -> dict[str, Any]:
                         for k in REPORT_KINDS},
             "card_page": {"card_page": (files["card_page"], plan.read_rate)},
         }
-        runs = {}
+        runs, profiles = {}, {}
         for endpoint, load_ in loads.items():
             users = max(2, plan.read_users // len(load_))
             auth, who = ("cookie", sessions) if endpoint == "card_page" else ("bearer", tokens)
             who = leads if endpoint == "reports" else who
             run_wrk(stack.url("api"), load_, who, users, plan.read_warmup_s, ctx.run_dir, {}, f"{endpoint}-warmup",
                     auth)
+            # --profile: the api and the workers consuming the reads' access events, per endpoint.
+            profiled = ctx.profiler.start(f"reads-{endpoint}", {s: p.pid for s, p in stack.procs.items()},
+                                          plan.read_s + 5)
             runs[endpoint] = run_wrk(stack.url("api"), load_, who, users, plan.read_s, ctx.run_dir,
                                      stack.pids(), endpoint, auth)
+            profiles[endpoint] = ctx.profiler.finish(profiled)
         raw = asyncio.run(_raw(stack.settings.dsn, sample))
         raw.update(asyncio.run(raw_reports(stack.settings.dsn)))
     finally:
@@ -87,6 +91,7 @@ def run(ctx: Context) -> dict[str, Any]:
         "warmup_s": plan.read_warmup_s,
         "connections": plan.read_users,
         "endpoints": {name: _figures(found, raw) for name, found in runs.items()},
+        **({"profiles": profiles} if any(profiles.values()) else {}),
     }
 
 

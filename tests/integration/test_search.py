@@ -127,3 +127,15 @@ def test_a_merged_customer_is_answered_once_by_its_root(api, auth, settings) -> 
     for query in ("Тимур Ахметов", "Timur Akhmetov", "Ахметов"):
         items = api.get("/v1/customers", params={"q": query}, headers=auth("agent")).json()["items"]
         assert [i["id"] for i in items] == [root], query
+
+
+def test_members_of_one_root_sharing_a_name_leave_room_for_other_namesakes(api, auth, settings) -> None:
+    # Each name's customers are taken by root id, a few at a time: members merged into one root
+    # must count once, or they would crowd the other namesakes out of the page.
+    ids = _insert(settings, *["Фаина Рощина"] * 6)
+    root, members, others = ids[0], ids[1:4], ids[4:]
+    with psycopg.connect(settings.dsn) as conn:
+        conn.cursor().executemany("UPDATE customers SET root_id = %s, merged_into = %s WHERE id = %s",
+                                  [(root, root, m) for m in members])
+    items = api.get("/v1/customers", params={"q": "Фаина Рощина", "limit": 3}, headers=auth("agent")).json()["items"]
+    assert [i["id"] for i in items] == [root, *others]

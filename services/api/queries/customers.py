@@ -66,9 +66,10 @@ def _identifier_of(q: str) -> tuple[str, str] | None:
 # the names seen in traffic (customer_names) and those employees set (customer_profiles),
 # re-scored by whole-name and word similarity plus russian stems, then expanded to their
 # customers by btree. Searching names rather than customers keeps a common name (hundreds of
-# namesakes) as cheap as a rare one; an Incremental Sort on the names' score stops the
-# expansion once enough customers are found. ``over`` leaves room for a root reached through
-# several of its members' names.
+# namesakes) as cheap as a rare one: each name yields only its first ``limit`` distinct roots,
+# in index order and from the index alone (migration 096), and an Incremental Sort on the
+# names' score stops the expansion once enough customers are found. ``over`` leaves room for a
+# root reached through several of its members' names.
 _BY_NAME = """
     WITH candidates AS (
         (SELECT search_name, search_latin, search_tsv FROM customer_names
@@ -92,10 +93,11 @@ _BY_NAME = """
         SELECT r.id, n.score
         FROM (SELECT * FROM scored WHERE score >= %(min)s ORDER BY score DESC LIMIT %(limit)s) n
         CROSS JOIN LATERAL (
-            SELECT coalesce(c.root_id, c.id) AS id FROM customers c WHERE c.search_name = n.search_name
+            (SELECT DISTINCT coalesce(c.root_id, c.id) AS id FROM customers c WHERE c.search_name = n.search_name
+             ORDER BY 1 LIMIT %(limit)s)
             UNION
-            SELECT coalesce(c.root_id, c.id) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id
-            WHERE p.search_name = n.search_name AND p.name IS NOT NULL
+            (SELECT DISTINCT coalesce(c.root_id, c.id) FROM customer_profiles p JOIN customers c ON c.id = p.customer_id
+             WHERE p.search_name = n.search_name AND p.name IS NOT NULL ORDER BY 1 LIMIT %(limit)s)
             ORDER BY 1 LIMIT %(limit)s) r
         ORDER BY n.score DESC, r.id LIMIT %(over)s
     ), best AS (
