@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.projections.duplicates.held import first_name_as_written, held_evidence, latest
+from services.projections.duplicates.held import first_name_as_written, held_evidence
+from services.projections.duplicates.observe import latest
 
 GUARD_BIRTH = "shared identifier, but different birth dates (1984-03-02, 1991-07-15): held for review"
 GUARD_NAMES = "shared identifier, but clearly different first names (olga, petr): held for review"

@@ -7,8 +7,6 @@ the folded "olga"), each under its customer, so a supervisor sees the conflict a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from events.names import CANONICAL, normal_birth_date, parse_name, phonetic
@@ -17,11 +15,6 @@ from events.names import CANONICAL, normal_birth_date, parse_name, phonetic
 _CONFLICTS = {"different birth dates": "birth_date", "clearly different first names": "first_name"}
 _SHARED = {"phone": "same phone", "email": "shared mailbox", "handle": "same account"}
 _DIFFER = {"birth_date": "birth dates differ", "first_name": "clearly different first names"}
-
-
-def latest(rows: Iterable[tuple[str, str, str, datetime]]) -> dict[str, str]:
-    """Per attribute, the value a matching record takes: a profile's value wins, otherwise the latest seen."""
-    return {attribute: value for attribute, value, _, _ in sorted(rows, key=lambda r: (r[2] == "profile", r[3]))}
 
 
 def first_name_as_written(name: str) -> str | None:

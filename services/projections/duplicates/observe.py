@@ -19,7 +19,6 @@ from events.duplicates import DuplicateRejected, MergeRequested
 from events.identity import CustomerMerged, InteractionReattributed, SuspiciousLinkRecorded
 from events.privacy import CustomerErased
 from events.work import ProfileChanged
-from services.projections.duplicates import held
 from services.projections.duplicates.attributes import MatchRecord, match_record
 from services.projections.timeline.direct_decode import Digest
 
@@ -115,13 +114,21 @@ def changes(payloads: Sequence[BaseModel | Digest]) -> Changes:
     return out
 
 
+def _in_force_order(rows: Iterable[tuple[str, str, str, datetime]]) -> list[tuple[str, str, str, datetime]]:
+    return sorted(rows, key=lambda r: (r[2] == "profile", r[3]))
+
+
+def latest(rows: Iterable[tuple[str, str, str, datetime]]) -> dict[str, str]:
+    """Per attribute, the value a matching record takes: a profile's value wins, otherwise the latest seen."""
+    return {attribute: value for attribute, value, _, _ in _in_force_order(rows)}
+
+
 def record_of(customer_id: str, rows: Iterable[tuple[str, str, str, datetime]]) -> MatchRecord:
-    """The matching record from (attribute, value, channel, at) rows: a profile's value wins,
-    otherwise the latest one seen."""
-    ordered = sorted(rows, key=lambda r: (r[2] == "profile", r[3]))
-    latest = held.latest(ordered)
+    """The matching record from (attribute, value, channel, at) rows (see :func:`latest`)."""
+    ordered = _in_force_order(rows)
+    in_force = {attribute: value for attribute, value, _, _ in ordered}
     return match_record(customer_id, names=[v for a, v, _, _ in ordered if a == "name"],
-                        birth_date=latest.get("birth_date"), address=latest.get("address"),
-                        company=latest.get("company"),
+                        birth_date=in_force.get("birth_date"), address=in_force.get("address"),
+                        company=in_force.get("company"),
                         phones=[v for a, v, _, _ in ordered if a == "phone"],
                         emails=[v for a, v, _, _ in ordered if a == "email"])

@@ -15,8 +15,8 @@ from psycopg.types.json import Jsonb
 from events.duplicates import AUTO_MERGE_BY, auto_merge_record, proposal_id
 from kartoteka import outbox
 from services.projections.duplicates.attributes import MatchRecord
-from services.projections.duplicates.held import held_evidence, latest
-from services.projections.duplicates.observe import MATCHED, Changes, record_of
+from services.projections.duplicates.held import held_evidence
+from services.projections.duplicates.observe import MATCHED, Changes, latest, record_of
 from services.projections.duplicates.pairs import ScoredPair
 from services.projections.tracking import Positions
 
