@@ -69,6 +69,8 @@ def _all_but(n: int) -> str:
     return f"{_WORDS[0]} >= least({_WORDS[1]}, {_WORDS[2]}) - {n}"
 
 
+_DIFFERENT_FIRST = (f"first_name_l <> first_name_r AND ((first_known_l AND first_known_r)"
+                    f" OR {_jw('first_name')} < 0.8)")
 # Names: clearly different first names (both known names, or far apart) get a level of their own
 # before the similarity levels: a family shares the surname, and Oleg/Olga are close as strings.
 NAME = _levels(
@@ -79,8 +81,9 @@ NAME = _levels(
                                                  f" AND {_jw_across('surname', 'first_name')} >= 0.88"),
     ("the one name given is the other's", "(first_name_l IS NULL AND surname_l IN (first_name_r, surname_r))"
                                           " OR (first_name_r IS NULL AND surname_r IN (first_name_l, surname_l))"),
-    ("different first names", f"first_name_l <> first_name_r AND ((first_known_l AND first_known_r)"
-                              f" OR {_jw('first_name')} < 0.8)"),
+    # Same surname, another first name: a relative in one data set, a first name typed anew in another.
+    ("different first names, same surname", f"surname_l = surname_r AND {_DIFFERENT_FIRST}"),
+    ("different first names", _DIFFERENT_FIRST),
     ("similar name", f"{_jw('first_name')} >= 0.92 AND {_jw('surname')} >= 0.92"),
     ("same first name, surname misspelt", "first_name_l = first_name_r"
                                           " AND damerau_levenshtein(surname_l, surname_r) <= 2"),
