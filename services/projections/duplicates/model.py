@@ -113,6 +113,7 @@ BIRTH_DATE = _levels(
                               " AND right(birth_date_l, 2) = substr(birth_date_r, 6, 2)"),
     ("a day apart", f"{_DAYS} <= 1"),
     ("one digit wrong or two swapped", "damerau_levenshtein(birth_date_l, birth_date_r) <= 1"),
+    ("same day and month, another year", "right(birth_date_l, 5) = right(birth_date_r, 5)"),
 )
 # One comparison for the address (its words and its numbers): two would count one fact twice.
 # Words, not one string: a shared city in front made any two streets of it look similar.
@@ -128,6 +129,7 @@ ADDRESS = _levels(
     ("most words in common", _words_in_common(0.6)),
     ("same street and house number, another flat or town", "house_l = house_r"),
     ("a number in common", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 1"),
+    ("half the words in common, no number", _words_in_common(0.5)),
 )
 
 
