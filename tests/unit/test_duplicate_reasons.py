@@ -9,7 +9,7 @@ def test_agreeing_attributes_read_as_words_strongest_first_and_missing_ones_are_
     evidence = [{"attribute": "phone", "values": [["9120000001"], ["9120000007"]], "weight": 9.5, "level": 1},
                 {"attribute": "birth_date", "values": ["1980-01-02", "1980-01-02"], "weight": 12.1, "level": 5},
                 {"attribute": "email", "values": [None, None], "weight": 0.0, "level": -1},
-                {"attribute": "name", "values": ["irina petrova", "petrova irina"], "weight": 8.0, "level": 6},
+                {"attribute": "name", "values": ["irina petrova", "petrova irina"], "weight": 8.0, "level": 9},
                 {"attribute": "company", "values": ["romashka", "romashka"], "weight": -0.5, "level": 3}]
     assert reasons(evidence) == [("same_birth_date", 12.1), ("phone_typo", 9.5), ("name_swapped", 8.0)]
 

@@ -7,15 +7,17 @@ from typing import Any
 
 # splink's gamma levels per comparison, highest first (services/projections/duplicates/model.py).
 _LEVELS = {
-    "name": {7: "same_name", 6: "name_swapped", 5: "different_first_name", 4: "similar_name", 3: "similar_name",
-             2: "similar_name", 1: "same_surname", 0: "different_name"},
+    "name": {10: "same_name", 9: "name_swapped", 8: "similar_name_swapped", 7: "name_part",
+             6: "different_first_name_same_surname", 5: "different_first_name", 4: "similar_name",
+             3: "similar_name", 2: "similar_name", 1: "same_surname", 0: "different_name"},
     "patronymic": {2: "same_patronymic", 1: "similar_patronymic", 0: "different_patronymic"},
-    "birth_date": {5: "same_birth_date", 4: "birth_date_typo", 3: "birth_date_near", 2: "birth_date_near",
-                   1: "different_birth_date", 0: "different_birth_date"},
+    "birth_date": {5: "same_birth_date", 4: "birth_date_swapped", 3: "birth_date_day_apart", 2: "birth_date_typo",
+                   1: "birth_date_year", 0: "different_birth_date"},
     "phone": {2: "same_phone", 1: "phone_typo", 0: "different_phone"},
     "email": {2: "same_email", 1: "same_mailbox", 0: "different_email"},
-    "address": {7: "same_address", 6: "same_house", 5: "similar_address", 4: "same_address_numbers",
-                3: "similar_address", 2: "same_street_and_house", 1: "same_house_number", 0: "different_address"},
+    "address": {8: "same_address", 7: "same_house", 6: "similar_address", 5: "same_address_numbers",
+                4: "similar_address", 3: "same_street_and_house", 2: "same_house_number", 1: "address_words",
+                0: "different_address"},
     "company": {3: "same_company", 2: "similar_company", 1: "similar_company", 0: "different_company"},
 }
 
