@@ -48,12 +48,9 @@ def _levels(name: str, null: str, *levels: tuple[str, str]) -> cl.CustomComparis
         *(cll.CustomLevel(sql, label) for label, sql in levels), cll.ElseLevel()])
 
 
-def _jw(column: str) -> str:
-    return f"jaro_winkler_similarity({column}_l, {column}_r)"
-
-
-def _jw_across(left: str, right: str) -> str:
-    return f"jaro_winkler_similarity({left}_l, {right}_r)"
+def _jw(column: str, other: str | None = None) -> str:
+    """Jaro-Winkler of a column on the left with it (or ``other``, names swapped) on the right."""
+    return f"jaro_winkler_similarity({column}_l, {other or column}_r)"
 
 
 _WORDS = ("len(list_intersect(address_words_l, address_words_r))", "len(address_words_l)", "len(address_words_r)")
@@ -77,8 +74,8 @@ NAME = _levels(
     "name", "(first_name_l IS NULL AND surname_l IS NULL) OR (first_name_r IS NULL AND surname_r IS NULL)",
     ("same name", "first_name_l = first_name_r AND surname_l = surname_r"),
     ("first name and surname swapped", "first_name_l = surname_r AND surname_l = first_name_r"),
-    ("first name and surname swapped, misspelt", f"{_jw_across('first_name', 'surname')} >= 0.88"
-                                                 f" AND {_jw_across('surname', 'first_name')} >= 0.88"),
+    ("first name and surname swapped, misspelt", f"{_jw('first_name', 'surname')} >= 0.88"
+                                                 f" AND {_jw('surname', 'first_name')} >= 0.88"),
     ("the one name given is the other's", "(first_name_l IS NULL AND surname_l IN (first_name_r, surname_r))"
                                           " OR (first_name_r IS NULL AND surname_r IN (first_name_l, surname_l))"),
     # Same surname, another first name: a relative in one data set, a first name typed anew in another.
