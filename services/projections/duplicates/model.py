@@ -193,7 +193,8 @@ def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability
         return []
     linker = _linker(records, model)
     rows = linker.inference.predict(threshold_match_probability=min_probability).as_record_list()
-    return [_scored(row) for row in rows]
+    labels = level_labels(model)
+    return [_scored(row, labels) for row in rows]
 
 
 def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: dict[str, Any],
@@ -208,17 +209,31 @@ def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: d
     if known:
         rows += inference.predict_between(fresh, db_api.register(table(known)),
                                           threshold_match_probability=min_probability).as_record_list()
-    return [_scored(row) for row in rows]
+    labels = level_labels(model)
+    return [_scored(row, labels) for row in rows]
 
 
-def _scored(row: dict[str, Any]) -> ScoredPair:
+def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Each comparison's level labels by splink's gamma (the null level -1, the others numbered
+    from the bottom): evidence keeps the label, whose words survive a reordering of the levels."""
+    found: dict[str, dict[int, str]] = {}
+    for comparison in model["comparisons"]:
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        found[comparison["output_column_name"]] = {
+            len(levels) - 1 - i: level.get("label_for_charts", "") for i, level in enumerate(levels)}
+    return found
+
+
+def _scored(row: dict[str, Any], labels: dict[str, dict[int, str]]) -> ScoredPair:
     evidence = []
     for attribute, (output, columns) in ATTRIBUTES.items():
         weight = row.get(f"mw_{output}")
         if weight is None:
             continue
         values = (_shown(row, columns, "l"), _shown(row, columns, "r"))
-        evidence.append(Evidence(attribute, values, round(float(weight), 2), int(row[f"gamma_{output}"])))
+        level = int(row[f"gamma_{output}"])
+        evidence.append(Evidence(attribute, values, round(float(weight), 2), level,
+                                 labels.get(output, {}).get(level, "")))
     a, b = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
     return ScoredPair(a, b, float(row["match_probability"]), float(row["match_weight"]),
                       tuple(sorted(evidence, key=lambda e: -abs(e.weight))))
