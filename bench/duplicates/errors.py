@@ -1,6 +1,6 @@
-"""``python -m bench.duplicates.errors [--version 2] [--sample 40]``: what the matcher got wrong.
+"""``python -m bench.duplicates.errors [--version 2 | --dataset febrl1]``: what the matcher got wrong.
 
-Runs the Russian generator through the bench's own steps (deterministic identity, EM training,
+Runs the Russian generator (or a FEBRL set) through the bench's own steps (deterministic identity, EM training,
 proposals accepted at the default minimum score) and writes, as JSON lines, the wrong pairs
 (the proposal that joined two people) and a sample of the linkable pairs it missed, each with
 both matching records and the model's evidence: the material for the next matcher change.
@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.duplicates.datasets import russian
+from bench.duplicates.datasets import DATASETS, russian
 from bench.duplicates.linkable import linkable_pairs
 from bench.duplicates.quality import accepted, deterministic, records
 from kartoteka.settings import Settings
@@ -36,8 +36,8 @@ def _pair(kind: str, a: MatchRecord, b: MatchRecord, scored: ScoredPair | None, 
             "evidence": [[e.attribute, e.level, e.weight] for e in scored.evidence] if scored else None}
 
 
-def dump(version: int, sample: int, seed: int = 1) -> list[dict[str, Any]]:
-    rows = russian(10_000, version=version)
+def dump(version: int, sample: int, seed: int = 1, dataset: str | None = None) -> list[dict[str, Any]]:
+    rows = DATASETS[dataset]() if dataset else russian(10_000, version=version)
     min_score = Settings().duplicates_min_score
     customers = deterministic(rows)
     found = records(rows, customers)
@@ -61,12 +61,13 @@ def dump(version: int, sample: int, seed: int = 1) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--version", type=int, default=1, help="the Russian generator's version")
+    parser.add_argument("--dataset", choices=sorted(DATASETS), help="a bench data set instead of --version")
     parser.add_argument("--sample", type=int, default=40, help="missed pairs to score and show")
     parser.add_argument("--out", type=Path, default=Path("bench/results/duplicate_errors.jsonl"))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("splink").setLevel(logging.ERROR)  # "level not observed" notes per EM step
-    found = dump(args.version, args.sample)
+    found = dump(args.version, args.sample, dataset=args.dataset)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in found))
     print(f"{sum(e['kind'] == 'wrong' for e in found)} wrong, {sum(e['kind'] == 'missed' for e in found)} missed"

@@ -6,12 +6,26 @@ from services.api.queries.duplicate_reasons import reasons
 
 
 def test_agreeing_attributes_read_as_words_strongest_first_and_missing_ones_are_left_out() -> None:
-    evidence = [{"attribute": "phone", "values": [["9120000001"], ["9120000007"]], "weight": 9.5, "level": 1},
-                {"attribute": "birth_date", "values": ["1980-01-02", "1980-01-02"], "weight": 12.1, "level": 5},
-                {"attribute": "email", "values": [None, None], "weight": 0.0, "level": -1},
-                {"attribute": "name", "values": ["irina petrova", "petrova irina"], "weight": 8.0, "level": 6},
-                {"attribute": "company", "values": ["romashka", "romashka"], "weight": -0.5, "level": 3}]
+    evidence = [{"attribute": "phone", "values": [["9120000001"], ["9120000007"]], "weight": 9.5, "level": 1,
+                 "label": "one digit wrong or two swapped"},
+                {"attribute": "birth_date", "values": ["1980-01-02", "1980-01-02"], "weight": 12.1, "level": 5,
+                 "label": "same birth date"},
+                {"attribute": "email", "values": [None, None], "weight": 0.0, "level": -1, "label": ""},
+                {"attribute": "name", "values": ["irina petrova", "petrova irina"], "weight": 8.0, "level": 9,
+                 "label": "first name and surname swapped"},
+                {"attribute": "company", "values": ["romashka", "romashka"], "weight": -0.5, "level": 3,
+                 "label": "Exact match on company"}]
     assert reasons(evidence) == [("same_birth_date", 12.1), ("phone_typo", 9.5), ("name_swapped", 8.0)]
+
+
+def test_evidence_stored_before_labels_is_read_by_the_level_numbers_of_its_time() -> None:
+    # Level 6 of the name meant "first name and surname swapped" then, and means
+    # "different first names, same surname" now: the old proposal must not say the latter.
+    old = [{"attribute": "name", "values": ["irina petrova", "petrova irina"], "weight": 8.0, "level": 6},
+           {"attribute": "birth_date", "values": ["1980-01-02", "1980-01-03"], "weight": 4.0, "level": 3}]
+    assert reasons(old) == [("name_swapped", 8.0), ("birth_date_near", 4.0)]
+    now = [{**old[0], "weight": -3.0, "label": "different first names, same surname"}]
+    assert reasons(now) == [("different_first_name_same_surname", -3.0)]
 
 
 def test_a_disagreement_and_a_held_link_are_said_too() -> None:
@@ -22,14 +36,19 @@ def test_a_disagreement_and_a_held_link_are_said_too() -> None:
 
 
 def test_every_level_of_every_comparison_has_words_and_the_top_level_means_agreement() -> None:
-    from services.api.queries.duplicate_reasons import _LEVELS
+    from services.api.queries.duplicate_reasons import words_for
     from services.projections.duplicates import model
+    from services.projections.duplicates.worker import default_model
 
+    labels = model.level_labels(default_model())
     for comparison in model.settings().comparisons:
         found = comparison.get_comparison("duckdb")
-        levels = {level.comparison_vector_value for level in found.comparison_levels} - {-1}
-        words = _LEVELS[found.output_column_name]
-        assert set(words) == levels, found.output_column_name
+        name = found.output_column_name
+        levels = {level.comparison_vector_value: level.label_for_charts for level in found.comparison_levels}
+        levels.pop(-1)
+        assert labels[name] == levels, f"{name}: evidence would carry another level's label"
+        words = {gamma: words_for(name, label, gamma) for gamma, label in levels.items()}
+        assert None not in words.values(), f"{name}: a level without words: {levels}"
         assert words[max(levels)].startswith("same") and words[0].startswith("different")
 
 

@@ -5,8 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-# splink's gamma levels per comparison, highest first (services/projections/duplicates/model.py).
-_LEVELS = {
+# The words for each level of the model's comparisons, by the level's label
+# (services/projections/duplicates/model.py); "All other comparisons" is splink's else level.
+_BY_LABEL = {
+    "name": {"same name": "same_name", "first name and surname swapped": "name_swapped",
+             "first name and surname swapped, misspelt": "similar_name_swapped",
+             "the one name given is the other's": "name_part",
+             "different first names, same surname": "different_first_name_same_surname",
+             "different first names": "different_first_name", "similar name": "similar_name",
+             "same first name, surname misspelt": "similar_name", "roughly similar name": "similar_name",
+             "same surname": "same_surname"},
+    "patronymic": {"same patronymic": "same_patronymic", "similar patronymic": "similar_patronymic"},
+    "birth_date": {"same birth date": "same_birth_date", "day and month swapped": "birth_date_swapped",
+                   "a day apart": "birth_date_day_apart", "one digit wrong or two swapped": "birth_date_typo",
+                   "same day and month, another year": "birth_date_year"},
+    "phone": {"Array intersection size >= 1": "same_phone", "one digit wrong or two swapped": "phone_typo"},
+    "email": {"Array intersection size >= 1": "same_email", "same mailbox, spelt differently": "same_mailbox"},
+    "address": {"same address": "same_address", "same house, one address more complete": "same_house",
+                "same house number, street misspelt": "similar_address",
+                "two numbers in common (house, flat, postcode)": "same_address_numbers",
+                "most words in common": "similar_address",
+                "same street and house number, another flat or town": "same_street_and_house",
+                "a number in common": "same_house_number", "half the words in common, no number": "address_words"},
+    "company": {"Exact match on company": "same_company", "Jaro-Winkler distance of company >= 0.95": "similar_company",
+                "Jaro-Winkler distance of company >= 0.85": "similar_company"},
+}
+_ELSE = "All other comparisons"
+# Evidence stored before it carried labels: the levels by splink's gamma as they were then.
+_BY_GAMMA_BEFORE_LABELS = {
     "name": {7: "same_name", 6: "name_swapped", 5: "different_first_name", 4: "similar_name", 3: "similar_name",
              2: "similar_name", 1: "same_surname", 0: "different_name"},
     "patronymic": {2: "same_patronymic", 1: "similar_patronymic", 0: "different_patronymic"},
@@ -20,15 +46,25 @@ _LEVELS = {
 }
 
 
+def words_for(attribute: str, label: str | None, level: int) -> str | None:
+    """The message key of one attribute's level: by its label, or by its number if stored without."""
+    if label is None:
+        return _BY_GAMMA_BEFORE_LABELS.get(attribute, {}).get(level)
+    if label == _ELSE:
+        return f"different_{attribute}"
+    return _BY_LABEL.get(attribute, {}).get(label)
+
+
 def reasons(evidence: Sequence[dict[str, Any]]) -> list[tuple[str, float]]:
     """(message key, weight) per attribute that counted, strongest first; a held link leads."""
     out: list[tuple[str, float]] = []
     for e in evidence:
-        attribute, weight, level = e["attribute"], float(e.get("weight") or 0), e.get("level", -1)
+        attribute, weight = e["attribute"], float(e.get("weight") or 0)
         if attribute == "held":
             if not e.get("conflict"):  # a conflict in words is said apart (see held_conflict)
                 out.append(("held_link", float("inf")))
-        elif (key := _LEVELS.get(attribute, {}).get(level)) and (weight > 0 or key.startswith("different")):
+        elif (key := words_for(attribute, e.get("label"), e.get("level", -1))) and (
+                weight > 0 or key.startswith("different")):
             out.append((key, weight))
     return sorted(out, key=lambda r: -abs(r[1]))
 

@@ -137,8 +137,11 @@ def block_keys(r: MatchRecord) -> tuple[str, ...]:
         keys |= {f"a:{place}:{n[:1]}" for n in names}
         if street := street_key(r.address):
             keys.add(f"h:{street}")
+            number = street.split(":", 1)[0]
             if r.first_name:  # the same house number with the street and the surname misspelt
-                keys.add(f"fh:{r.first_name}:{street.split(':', 1)[0]}")
+                keys.add(f"fh:{r.first_name}:{number}")
+            if r.surname:  # ... or with the street and the first name misspelt
+                keys.add(f"sh:{r.surname}:{number}")
     if r.first_name and r.surname:  # transliteration-equal names (either order)
         keys.add("n:" + " ".join(sorted((r.first_name, r.surname))))
     return tuple(sorted(keys))

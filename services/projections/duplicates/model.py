@@ -48,8 +48,9 @@ def _levels(name: str, null: str, *levels: tuple[str, str]) -> cl.CustomComparis
         *(cll.CustomLevel(sql, label) for label, sql in levels), cll.ElseLevel()])
 
 
-def _jw(column: str) -> str:
-    return f"jaro_winkler_similarity({column}_l, {column}_r)"
+def _jw(column: str, other: str | None = None) -> str:
+    """Jaro-Winkler of a column on the left with it (or ``other``, names swapped) on the right."""
+    return f"jaro_winkler_similarity({column}_l, {other or column}_r)"
 
 
 _WORDS = ("len(list_intersect(address_words_l, address_words_r))", "len(address_words_l)", "len(address_words_r)")
@@ -65,14 +66,21 @@ def _all_but(n: int) -> str:
     return f"{_WORDS[0]} >= least({_WORDS[1]}, {_WORDS[2]}) - {n}"
 
 
+_DIFFERENT_FIRST = (f"first_name_l <> first_name_r AND ((first_known_l AND first_known_r)"
+                    f" OR {_jw('first_name')} < 0.8)")
 # Names: clearly different first names (both known names, or far apart) get a level of their own
 # before the similarity levels: a family shares the surname, and Oleg/Olga are close as strings.
 NAME = _levels(
     "name", "(first_name_l IS NULL AND surname_l IS NULL) OR (first_name_r IS NULL AND surname_r IS NULL)",
     ("same name", "first_name_l = first_name_r AND surname_l = surname_r"),
     ("first name and surname swapped", "first_name_l = surname_r AND surname_l = first_name_r"),
-    ("different first names", f"first_name_l <> first_name_r AND ((first_known_l AND first_known_r)"
-                              f" OR {_jw('first_name')} < 0.8)"),
+    ("first name and surname swapped, misspelt", f"{_jw('first_name', 'surname')} >= 0.88"
+                                                 f" AND {_jw('surname', 'first_name')} >= 0.88"),
+    ("the one name given is the other's", "(first_name_l IS NULL AND surname_l IN (first_name_r, surname_r))"
+                                          " OR (first_name_r IS NULL AND surname_r IN (first_name_l, surname_l))"),
+    # Same surname, another first name: a relative in one data set, a first name typed anew in another.
+    ("different first names, same surname", f"surname_l = surname_r AND {_DIFFERENT_FIRST}"),
+    ("different first names", _DIFFERENT_FIRST),
     ("similar name", f"{_jw('first_name')} >= 0.92 AND {_jw('surname')} >= 0.92"),
     ("same first name, surname misspelt", "first_name_l = first_name_r"
                                           " AND damerau_levenshtein(surname_l, surname_r) <= 2"),
@@ -90,6 +98,20 @@ PATRONYMIC = cl.CustomComparison(output_column_name="patronymic", comparison_lev
     cll.CustomLevel(f"{_jw('patronymic')} >= 0.9", "similar patronymic").configure(
         m_probability=0.07, fix_m_probability=True),
     cll.ElseLevel().configure(m_probability=0.03, fix_m_probability=True)])
+# Birth dates as people mistype them: day and month the other way round, a day off (a form's
+# time zone), one digit wrong or two swapped. No "within a year" levels: EM on a few hundred
+# matches drove their m to 1e-30, a veto on everything else the pair shares.
+_DAYS = "abs(date_diff('day', try_cast(birth_date_l AS DATE), try_cast(birth_date_r AS DATE)))"
+BIRTH_DATE = _levels(
+    "birth_date", "birth_date_l IS NULL OR birth_date_r IS NULL",
+    ("same birth date", "birth_date_l = birth_date_r"),
+    ("day and month swapped", "left(birth_date_l, 4) = left(birth_date_r, 4)"
+                              " AND substr(birth_date_l, 6, 2) = right(birth_date_r, 2)"
+                              " AND right(birth_date_l, 2) = substr(birth_date_r, 6, 2)"),
+    ("a day apart", f"{_DAYS} <= 1"),
+    ("one digit wrong or two swapped", "damerau_levenshtein(birth_date_l, birth_date_r) <= 1"),
+    ("same day and month, another year", "right(birth_date_l, 5) = right(birth_date_r, 5)"),
+)
 # One comparison for the address (its words and its numbers): two would count one fact twice.
 # Words, not one string: a shared city in front made any two streets of it look similar.
 ADDRESS = _levels(
@@ -104,6 +126,7 @@ ADDRESS = _levels(
     ("most words in common", _words_in_common(0.6)),
     ("same street and house number, another flat or town", "house_l = house_r"),
     ("a number in common", "len(list_intersect(address_numbers_l, address_numbers_r)) >= 1"),
+    ("half the words in common, no number", _words_in_common(0.5)),
 )
 
 
@@ -114,7 +137,7 @@ def settings() -> SettingsCreator:
         comparisons=[
             NAME,
             PATRONYMIC,
-            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            BIRTH_DATE,
             _array_comparison("phone", "phones", "phone_masks", "one digit wrong or two swapped"),
             _array_comparison("email", "emails", "mailboxes", "same mailbox, spelt differently"),
             ADDRESS,
@@ -170,7 +193,8 @@ def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability
         return []
     linker = _linker(records, model)
     rows = linker.inference.predict(threshold_match_probability=min_probability).as_record_list()
-    return [_scored(row) for row in rows]
+    labels = level_labels(model)
+    return [_scored(row, labels) for row in rows]
 
 
 def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: dict[str, Any],
@@ -185,17 +209,31 @@ def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: d
     if known:
         rows += inference.predict_between(fresh, db_api.register(table(known)),
                                           threshold_match_probability=min_probability).as_record_list()
-    return [_scored(row) for row in rows]
+    labels = level_labels(model)
+    return [_scored(row, labels) for row in rows]
 
 
-def _scored(row: dict[str, Any]) -> ScoredPair:
+def level_labels(model: dict[str, Any]) -> dict[str, dict[int, str]]:
+    """Each comparison's level labels by splink's gamma (the null level -1, the others numbered
+    from the bottom): evidence keeps the label, whose words survive a reordering of the levels."""
+    found: dict[str, dict[int, str]] = {}
+    for comparison in model["comparisons"]:
+        levels = [level for level in comparison["comparison_levels"] if not level.get("is_null_level")]
+        found[comparison["output_column_name"]] = {
+            len(levels) - 1 - i: level.get("label_for_charts", "") for i, level in enumerate(levels)}
+    return found
+
+
+def _scored(row: dict[str, Any], labels: dict[str, dict[int, str]]) -> ScoredPair:
     evidence = []
     for attribute, (output, columns) in ATTRIBUTES.items():
         weight = row.get(f"mw_{output}")
         if weight is None:
             continue
         values = (_shown(row, columns, "l"), _shown(row, columns, "r"))
-        evidence.append(Evidence(attribute, values, round(float(weight), 2), int(row[f"gamma_{output}"])))
+        level = int(row[f"gamma_{output}"])
+        evidence.append(Evidence(attribute, values, round(float(weight), 2), level,
+                                 labels.get(output, {}).get(level, "")))
     a, b = sorted((str(row["unique_id_l"]), str(row["unique_id_r"])))
     return ScoredPair(a, b, float(row["match_probability"]), float(row["match_weight"]),
                       tuple(sorted(evidence, key=lambda e: -abs(e.weight))))

@@ -15,6 +15,7 @@ class Evidence:
     values: tuple[object, object]
     weight: float  # log2 Bayes factor of the level this attribute reached
     level: int  # splink's gamma: -1 missing, 0 disagrees, higher agrees more
+    label: str = ""  # the level's label in the model: what it means, whatever its number
 
 
 @dataclass(frozen=True)

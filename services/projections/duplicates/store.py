@@ -54,7 +54,8 @@ Scorer = Callable[[Sequence[MatchRecord], Sequence[MatchRecord], float | None], 
 
 
 def evidence_json(pair: ScoredPair) -> list[dict[str, Any]]:
-    return [{"attribute": e.attribute, "values": list(e.values), "weight": e.weight, "level": e.level}
+    return [{"attribute": e.attribute, "values": list(e.values), "weight": e.weight, "level": e.level,
+             "label": e.label}
             for e in pair.evidence]
 
 
