@@ -4,6 +4,10 @@ Each worker binds its own socket with SO_REUSEPORT, so the kernel spreads new co
 over the workers. uvicorn's own ``--workers`` shares one listening socket instead, and the
 first worker to wake accepts every pending connection: a handful of keep-alive clients (a
 few channels, a load generator) then all land on one process while the other idles.
+
+The manager imports what its workers import and forks them, so they share those pages instead
+of each importing its own copy (bench/README.md, "Memory"); it builds no app, pool or socket
+first. With a thread of its own (a container's metrics server) it spawns them instead.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import threading
 import time
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -64,6 +69,8 @@ def _worker(service: str, host: str, port: int) -> None:
     import uvicorn
 
     die_with_parent(signal.SIGTERM)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # the manager's handlers came along with a fork
+        signal.signal(sig, signal.SIG_DFL)
     name_process(f"kartoteka {service} http-worker")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -78,17 +85,37 @@ def _worker(service: str, host: str, port: int) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def preload(service: str) -> None:
+    """Import the service's modules (no app, no connection), then freeze them out of the cycle
+    collector's scans, which would otherwise write to every page of them in each worker."""
+    import uvicorn  # noqa: F401
+    import uvicorn.loops.uvloop  # noqa: F401
+    import uvicorn.protocols.http.httptools_impl  # noqa: F401
+
+    import kartoteka.entrypoints.asgi  # noqa: F401
+
+    if service == "ingest":
+        import services.ingest.app  # noqa: F401
+    else:
+        import services.api.app  # noqa: F401
+    gc.collect()
+    gc.freeze()
+
+
 class Manager:
     """Starts the workers, replaces one that dies, stops them all on SIGTERM or SIGINT."""
 
     def __init__(self, service: str, host: str, port: int, workers: int) -> None:
         self.service, self.host, self.port, self.count = service, host, port, workers
-        self.context = multiprocessing.get_context("spawn")
+        self.forks = threading.active_count() == 1  # nothing half-held to inherit
+        self.context = multiprocessing.get_context("fork" if self.forks else "spawn")
         self.workers: list[tuple[BaseProcess, float]] = []
         self.stopping = False
         self.quick_exits = 0
 
     def run(self) -> int:
+        if self.forks:
+            preload(self.service)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._stop)
         self.workers = [self._start() for _ in range(self.count)]
