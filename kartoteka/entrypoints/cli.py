@@ -182,7 +182,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         service = getattr(args, "service", None) or args.name
         operate.name_process(f"kartoteka {args.command} {service}" if args.command == "worker"
                              else f"kartoteka {service}")
-        operate.serve_own_metrics(settings, service)
+        if args.command == "worker":  # a service's starts once its HTTP workers do (serving.py)
+            operate.serve_own_metrics(settings, service)
     else:
         service = args.command
         if args.command != "up":

@@ -7,7 +7,8 @@ few channels, a load generator) then all land on one process while the other idl
 
 The manager imports what its workers import and forks them, so they share those pages instead
 of each importing its own copy (bench/README.md, "Memory"); it builds no app, pool or socket
-first. With a thread of its own (a container's metrics server) it spawns them instead.
+first, and starts its metrics server (a container's, a thread) only once they run. A worker
+replaced while that thread runs is spawned instead: nothing half-held is inherited.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from kartoteka.entrypoints.operate import name_process
+from kartoteka.entrypoints.operate import name_process, serve_own_metrics
 from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
 
@@ -53,7 +55,9 @@ def serve(service: str, settings: Settings) -> int:
 
     port = settings.ingest_port if service == "ingest" else settings.api_port
     if settings.http_workers > 1:
-        return Manager(service, settings.host, port, settings.http_workers).run()
+        return Manager(service, settings.host, port, settings.http_workers,
+                       started=lambda: serve_own_metrics(settings, service)).run()
+    serve_own_metrics(settings, service)
     if service == "ingest":
         from services.ingest.app import create_app
     else:
@@ -105,20 +109,21 @@ def preload(service: str) -> None:
 class Manager:
     """Starts the workers, replaces one that dies, stops them all on SIGTERM or SIGINT."""
 
-    def __init__(self, service: str, host: str, port: int, workers: int) -> None:
+    def __init__(self, service: str, host: str, port: int, workers: int,
+                 started: Callable[[], None] = lambda: None) -> None:
         self.service, self.host, self.port, self.count = service, host, port, workers
-        self.forks = threading.active_count() == 1  # nothing half-held to inherit
-        self.context = multiprocessing.get_context("fork" if self.forks else "spawn")
+        self.started = started  # called once the first workers run
         self.workers: list[tuple[BaseProcess, float]] = []
         self.stopping = False
         self.quick_exits = 0
 
     def run(self) -> int:
-        if self.forks:
+        if threading.active_count() == 1:
             preload(self.service)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._stop)
         self.workers = [self._start() for _ in range(self.count)]
+        self.started()
         try:
             while not self.stopping:
                 time.sleep(0.2)
@@ -129,7 +134,8 @@ class Manager:
             self._stop_all()
 
     def _start(self) -> tuple[BaseProcess, float]:
-        process = self.context.Process(target=_worker, args=(self.service, self.host, self.port),
+        context: Any = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+        process = context.Process(target=_worker, args=(self.service, self.host, self.port),
                                        name=f"{self.service}-worker", daemon=False)
         process.start()
         return process, time.monotonic()

@@ -57,5 +57,6 @@ def test_threads_that_allocate_share_two_arenas_instead_of_one_each() -> None:
 
 
 def test_the_arena_count_is_read_from_the_mappings() -> None:
-    kinds, _ = classify(parse(open(f"/proc/{os.getpid()}/smaps").read()))
+    with open(f"/proc/{os.getpid()}/smaps") as smaps:
+        kinds, _ = classify(parse(smaps.read()))
     assert kinds["heap (main arena)"] > 0
