@@ -1,10 +1,10 @@
 """glibc malloc settings for every Kartoteka process: fewer per-thread arenas.
 
-glibc gives each thread that allocates while another holds an arena an arena of its own, up to
-8 per core; memory freed in one arena is not reused by another. A worker's threads (kafka-python's
-heartbeat and sender, psycopg-pool's workers, the metrics server) left 7-16 arenas per process,
-23-73 MB of the resolver's and the duplicate finder's resident memory while draining
-(bench/README.md, "Memory"). Python allocates under the GIL, so the threads seldom contend for one.
+glibc gives each new thread that allocates an arena of its own, up to 8 per core; memory freed
+in one arena is not reused by another. A worker's threads (kafka-python's heartbeat and sender,
+psycopg-pool's workers, DuckDB's) left 7-16 arenas per process, holding 23.6 MB of the
+resolver's memory and 73 MB of the duplicate finder's at the end of a drain (bench/README.md,
+"Memory of the stack"). Python allocates under the GIL, so the threads seldom contend for one.
 
 ``MALLOC_ARENA_MAX`` set in the environment wins (glibc reads it when the process starts); else
 the default is applied to this process (``mallopt``, before any thread needs an arena) and put
