@@ -65,6 +65,19 @@ def producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(bootstrap_servers=settings.bootstrap, **{**PRODUCER_DEFAULTS, **overrides})
 
 
+def close_producer(producer_: KafkaProducer, timeout_s: float) -> None:
+    """Hand over what is buffered (up to ``timeout_s``), then close, even when the broker is gone.
+
+    kafka-python's ``close`` flushes first and raises on a timeout before its forced close: the
+    sender thread then lives on, and an atexit handler waits on the dead broker again at exit.
+    """
+    try:
+        producer_.close(timeout_s)
+    except KafkaError:
+        producer_._sender.force_close()  # noqa: SLF001 (kafka-python 3.0.12, pinned)
+        raise
+
+
 def consumer(settings: Settings, **overrides: Any) -> KafkaConsumer:
     """An unsubscribed consumer; positions come from Postgres, so Kafka commits are off."""
     options: dict[str, Any] = {

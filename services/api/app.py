@@ -64,9 +64,10 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
-            producer.flush(10)
-            producer.close(10)
-            await pool.close()
+            try:
+                kafka.close_producer(producer, 10)
+            finally:
+                await pool.close()
 
     app = FastAPI(title="Kartoteka api", version="1", lifespan=lifespan)
     app.state.settings = settings

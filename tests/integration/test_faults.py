@@ -22,17 +22,19 @@ import pytest
 
 from kartoteka import kafka
 from kartoteka.settings import Settings
+from tests.support.dedicated import (
+    dedicated_broker,
+    dedicated_postgres,
+    restart_postgres,
+    settings_for,
+)
 from tests.support.faults import (
     PIPELINE,
     Fleet,
     Ingestor,
     assert_each_shown_exactly_once,
-    dedicated_broker,
-    dedicated_postgres,
     drain,
     ingest_app,
-    restart_postgres,
-    settings_for,
     shown,
     wait_shown,
 )

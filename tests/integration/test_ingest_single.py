@@ -16,7 +16,8 @@ from events import topics
 from events.envelope import decode
 from kartoteka.auth import Role, mint
 from tests.support.data import interaction, unique_phone
-from tests.support.faults import dedicated_broker, ingest_app
+from tests.support.dedicated import dedicated_broker
+from tests.support.faults import ingest_app
 from tests.support.ids import deployed_id
 from tests.support.kafka_tools import read_opened
 
@@ -63,6 +64,10 @@ def test_when_the_broker_is_gone_every_request_of_the_flush_answers_503_and_none
             with ThreadPoolExecutor(8) as pool:
                 answers = list(pool.map(post, items))
             flushes = ingest.app.state.coalescer.flushes
+            sender = ingest.app.state.producer._sender
 
     assert {(a.status_code, a.json()["error"]["code"]) for a in answers} == {(503, "broker_unavailable")}
     assert flushes < 1 + len(items), "the requests shared flushes"
+    # Closed all the same: no sender thread, no atexit close waiting on the dead broker again.
+    sender.join(5)
+    assert not sender.is_alive()

@@ -12,39 +12,14 @@ from pydantic import ValidationError
 from events.identifiers import Identifier
 from events.interaction import (
     MAX_BODY_CHARS,
-    MAX_DETAILS_BYTES,
-    MAX_DETAILS_DEPTH,
     Channel,
     CustomerRef,
     Direction,
     Interaction,
 )
+from tests.support.interaction_items import error_locs, item
 
 MSK = timezone(timedelta(hours=3))
-
-
-def item(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "channel": "call",
-        "external_id": "cdr-1001",
-        "occurred_at": "2024-05-01T10:00:00+03:00",
-        "direction": "inbound",
-        "customer": {"phone": "+7 912 345-67-89", "name": "Ирина Петрова"},
-    }
-    base.update(overrides)
-    return base
-
-
-def nested(levels: int) -> dict[str, Any]:
-    """A details dict whose innermost dict sits ``levels`` levels deep."""
-    value: Any = "дно"
-    for _ in range(levels):
-        value = {"k": value}
-    return value
-
-
-def error_locs(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[Any, ...]]:
-    return [tuple(err["loc"]) for err in exc.value.errors()]
 
 
 @pytest.mark.parametrize("channel", ["call", "email", "chat", "sms", "web_form"])
@@ -215,43 +190,6 @@ def test_an_empty_id_is_refused(field: str) -> None:
     assert error_locs(exc) == [(field,)]
 
 
-def test_details_as_deep_as_the_limit_are_accepted() -> None:
-    details = nested(MAX_DETAILS_DEPTH)
-    assert Interaction.model_validate(item(details=details)).details == details
-
-
-@pytest.mark.parametrize(
-    "details",
-    [
-        pytest.param(nested(MAX_DETAILS_DEPTH + 1), id="dicts"),
-        pytest.param({"k": [[[[[[[["дно"]]]]]]]]}, id="lists"),
-        pytest.param({"k": [{"k": [{"k": [{"k": [{"k": 1}]}]}]}]}, id="mixed"),
-    ],
-)
-def test_details_nested_deeper_than_the_limit_are_refused(details: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError) as exc:
-        Interaction.model_validate(item(details=details))
-    assert error_locs(exc) == [("details",)]
-    assert "deeper" in str(exc.value)
-
-
-def test_details_size_is_counted_in_utf8_bytes_not_characters() -> None:
-    # 33 000 Cyrillic characters are 66 000 bytes in UTF-8: over the limit.
-    cyrillic = "я" * 33_000
-    latin = "z" * 33_000
-    assert len(cyrillic) * 2 > MAX_DETAILS_BYTES > len(cyrillic)
-    assert Interaction.model_validate(item(details={"note": latin})).details == {"note": latin}
-    with pytest.raises(ValidationError) as exc:
-        Interaction.model_validate(item(details={"note": cyrillic}))
-    assert error_locs(exc) == [("details",)]
-    assert "exceed" in str(exc.value)
-
-
-def test_details_with_a_value_json_cannot_hold_is_a_validation_error() -> None:
-    with pytest.raises(ValidationError):
-        Interaction.model_validate(item(details={"sent": datetime(2024, 5, 1, tzinfo=UTC)}))
-
-
 def test_cyrillic_text_round_trips_through_json_unchanged() -> None:
     original = Interaction.model_validate(
         item(
@@ -299,30 +237,3 @@ def test_occurred_at_is_bounded_in_utc_on_both_ends(text: str, accepted: bool) -
     else:
         with pytest.raises(ValidationError, match="occurred_at must lie between"):
             Interaction.model_validate(item(occurred_at=text))
-
-
-@pytest.mark.parametrize(
-    "details",
-    [{}, {"a": 1}, {"a": [1, {"b": 2}]}, {"a": {"b": None}}, {"x": "ё" * 10, "y": 1.5, "z": True}],
-)
-def test_details_are_kept_as_given(details: dict[str, Any]) -> None:
-    assert Interaction.model_validate(item(details=details)).details == details
-
-
-def test_details_exactly_at_the_byte_limit_pass_and_one_byte_more_does_not() -> None:
-    import json
-
-    overhead = len(json.dumps({"k": ""}, ensure_ascii=False).encode())
-    room = MAX_DETAILS_BYTES - overhead
-    at_limit = {"k": "я" * (room // 2) + "a" * (room % 2)}
-    assert len(json.dumps(at_limit, ensure_ascii=False).encode()) == MAX_DETAILS_BYTES
-    Interaction.model_validate(item(details=at_limit))
-    with pytest.raises(ValidationError, match="details exceed"):
-        Interaction.model_validate(item(details={"k": at_limit["k"] + "a"}))
-
-
-def test_details_built_in_python_with_a_cycle_are_refused_not_a_crash() -> None:
-    looped: dict[str, Any] = {"a": []}
-    looped["a"].append(looped)
-    with pytest.raises(ValidationError, match="nest deeper"):
-        Interaction.model_validate(item(details=looped))

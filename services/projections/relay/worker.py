@@ -89,9 +89,8 @@ class Relay:
         finally:
             if self.wakeup is not None:
                 self.wakeup.close()
-            producer.flush(30)
-            producer.close(10)
             admin.close()
+            kafka.close_producer(producer, 30)
 
     def _idle(self, seconds: float) -> None:
         """Until the identity log commits (then it is polled at once), or ``seconds``."""
