@@ -115,15 +115,19 @@ def _memory(m: dict[str, Any] | None) -> list[str]:
         return []
     drain = m["drain"]
     rows = [[name, m["idle"].get(name, {}).get("rss"), m["idle"].get(name, {}).get("pss"), p["rss_start"],
-             p["rss_end"], p["pss_end"], p["uss_end"], p["shmem_end"], p["pss_mb_per_10k"],
+             p["rss_end"], p["pss_end"], p.get("pss_anon_end"), p.get("pss_file_end"), p["uss_end"],
+             p["shmem_end"], p.get("threads_end"), p["pss_mb_per_10k"],
              p.get("pss_mb_per_10k_late"), p["pss_mb_per_min"]]
             for name, p in drain["processes"].items()]
     return [f"Memory (MB): Python processes together, PSS {m['idle_python_pss_mb']} at idle, peak"
             f" {drain['python_pss_peak_mb']} (RSS {drain['python_rss_peak_mb']}) during the drain, sampled"
             f" {drain['samples']} times over {drain['seconds']} s. `shmem` is shared memory mapped (PostgreSQL:"
-            " its shared buffers, counted in every backend's RSS); slopes are least-squares PSS growth.", "",
-            *_table(["process", "idle RSS", "idle PSS", "drain start RSS", "end RSS", "end PSS", "end USS",
-                     "shmem", "PSS MB/10k interactions", "second half", "PSS MB/min"], rows)]
+            " its shared buffers, counted in every backend's RSS); `anon` is the PSS a process made"
+            " (heaps, malloc arenas, stacks), `file` its share of mapped files (interpreter, libraries);"
+            " slopes are least-squares PSS growth.", "",
+            *_table(["process", "idle RSS", "idle PSS", "drain start RSS", "end RSS", "end PSS", "anon", "file",
+                     "end USS", "shmem", "threads", "PSS MB/10k interactions", "second half", "PSS MB/min"],
+                    rows)]
 
 
 def _sealing(r: dict[str, Any]) -> list[str]:

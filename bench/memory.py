@@ -5,6 +5,8 @@ backends): RSS, PSS (shared pages split between the processes sharing them) and 
 the tree's processes hold), from ``/proc/<pid>/smaps_rollup``. PostgreSQL's shared buffers are
 shared memory every backend maps: its RSS counts them again per backend, its PSS splits them, and
 ``RssShmem`` (from ``status``) is shown apart, so they are not read as the backends' own growth.
+PSS is split further into anonymous memory (heaps, malloc arenas, thread stacks: what a process
+made) and file-backed pages (the interpreter and the libraries it mapped), beside its thread count.
 """
 
 from __future__ import annotations
@@ -18,26 +20,31 @@ from bench.cpu import _stats
 
 MB = 1024 * 1024
 NOT_PYTHON = ("tansu", "postgres")
+COUNTS = ("processes", "threads")
 
 
 def _rollup(pid: int) -> dict[str, int] | None:
-    """Bytes of Rss, Pss, USS (private pages) and RssShmem of one process; None when gone/unreadable."""
+    """Bytes of Rss, Pss (and its anonymous and file-backed parts), USS (private pages) and RssShmem
+    of one process, and its thread count; None when gone/unreadable."""
     found: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
                 name, _, rest = line.partition(":")
-                if name in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+                if name in ("Rss", "Pss", "Pss_Anon", "Pss_File", "Private_Clean", "Private_Dirty"):
                     found[name] = int(rest.split()[0]) * 1024
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("RssShmem:"):
                     found["RssShmem"] = int(line.split()[1]) * 1024
+                elif line.startswith("Threads:"):
+                    found["Threads"] = int(line.split()[1])
     except (OSError, ValueError, IndexError):
         return None
     return {"rss": found.get("Rss", 0), "pss": found.get("Pss", 0),
+            "pss_anon": found.get("Pss_Anon", 0), "pss_file": found.get("Pss_File", 0),
             "uss": found.get("Private_Clean", 0) + found.get("Private_Dirty", 0),
-            "shmem": found.get("RssShmem", 0)}
+            "shmem": found.get("RssShmem", 0), "threads": found.get("Threads", 0)}
 
 
 def tree(root: int, stats: dict[int, tuple[int, float, float]]) -> list[int]:
@@ -55,18 +62,20 @@ def tree(root: int, stats: dict[int, tuple[int, float, float]]) -> list[int]:
 
 
 def snapshot(pids: dict[str, int]) -> dict[str, dict[str, float]]:
-    """MB per named tree: rss, pss, uss, shmem (shared memory mapped, e.g. PostgreSQL's buffers)."""
+    """MB per named tree: rss, pss (pss_anon + pss_file + shared memory), uss, shmem (shared memory
+    mapped, e.g. PostgreSQL's buffers); and its processes and threads."""
     stats = _stats()
     out = {}
     for name, root in pids.items():
-        total = {"rss": 0, "pss": 0, "uss": 0, "shmem": 0, "processes": 0}
+        total = {"rss": 0, "pss": 0, "pss_anon": 0, "pss_file": 0, "uss": 0, "shmem": 0, "threads": 0,
+                 "processes": 0}
         for pid in tree(root, stats):
             one = _rollup(pid)
             if one is not None:
                 for k, v in one.items():
                     total[k] += v
                 total["processes"] += 1
-        out[name] = {k: (round(v / MB, 1) if k != "processes" else v) for k, v in total.items()}
+        out[name] = {k: (v if k in COUNTS else round(v / MB, 1)) for k, v in total.items()}
     return out
 
 
@@ -124,6 +133,8 @@ def summarise(points: list[tuple[float, int, dict[str, dict[str, float]]]]) -> d
             "rss_peak": max(s[2]["rss"] for s in series),
             "pss_start": series[0][2]["pss"], "pss_end": series[-1][2]["pss"],
             "pss_peak": max(s[2]["pss"] for s in series), "uss_end": series[-1][2]["uss"],
+            "pss_anon_end": series[-1][2].get("pss_anon"), "pss_file_end": series[-1][2].get("pss_file"),
+            "threads_end": series[-1][2].get("threads"),
             "shmem_end": series[-1][2]["shmem"],
             "pss_mb_per_10k": _slope([(d, s["pss"]) for _, d, s in series], 10_000),
             # The second half alone: caches and batch buffers have reached their size by then.

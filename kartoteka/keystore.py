@@ -41,8 +41,11 @@ DESTROY = ("WITH s AS (SELECT unnest(%s::text[]) AS subject),"
            " INSERT INTO shredded_subjects (subject) SELECT subject FROM s ON CONFLICT DO NOTHING")
 BUMP = "UPDATE key_epoch SET epoch = epoch + 1"
 # Most subjects are interactions, each read once per process: the cache keeps the recent ones
-# (a batch's, a busy customer's), least recently used out first, so its size stays flat.
-CACHE_MAX = 50_000
+# (a batch's, a busy customer's), least recently used out first, so its size stays flat. Its
+# hits are the repeats within a batch or two: replaying the look-ups of a 100,000-interaction
+# drain, the resolver hit 75% of them at 10,000 keys as at 50,000, the relay, timeline and
+# duplicate finder 67% from 2,000 (bench/README.md, "Memory"); ~250 bytes a key.
+CACHE_MAX = 10_000
 
 
 def master_key(settings: Settings) -> bytes:
@@ -81,6 +84,11 @@ class KeyRing:
         self.limit = limit
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._epoch = -1
+
+    @property
+    def epoch(self) -> int:
+        """The key epoch last seen (-1: none yet); a destruction anywhere moves it."""
+        return self._epoch
 
     def new_rows(self, subjects: Iterable[str]) -> tuple[list[str], list[bytes], dict[str, bytes]]:
         """Parameters of ``ISSUE`` for fresh keys of ``subjects`` and the keys themselves."""
@@ -143,31 +151,61 @@ def fetch_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, b
 
     The epoch row comes with every fetch, so even an all-cached batch checks for destructions;
     keys the cache lost to one are fetched again (the second fetch is rare: after a destruction).
+    The keys are collected as they come, not read back from the cache: a batch may want more
+    subjects than the cache holds.
     """
-    wanted = list(dict.fromkeys(subjects))
-    asked: list[str] = []
+    fetch = _Fetch(ring, subjects)
     with conn.cursor(row_factory=tuple_row) as cur:  # the workers' connections default to dict rows
-        for _ in range(2):
-            missing = [s for s in ring.cached(wanted)[1] if s not in asked]
-            if asked and not missing:
-                break
-            ring.fetched(cur.execute(FETCH, (missing,)).fetchall())
-            asked += missing
-    return ring.cached(wanted)[0]
+        while (missing := fetch.missing()) is not None:
+            fetch.got(cur.execute(FETCH, (missing,)).fetchall())
+    return fetch.keys()
 
 
 async def fetch_async(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:
-    wanted = list(dict.fromkeys(subjects))
-    asked: list[str] = []
+    fetch = _Fetch(ring, subjects)
     async with conn.cursor(row_factory=tuple_row) as cursor:
-        for _ in range(2):
-            missing = [s for s in ring.cached(wanted)[1] if s not in asked]
-            if asked and not missing:
-                break
+        while (missing := fetch.missing()) is not None:
             await cursor.execute(FETCH, (missing,))
-            ring.fetched(await cursor.fetchall())
-            asked += missing
-    return ring.cached(wanted)[0]
+            fetch.got(await cursor.fetchall())
+    return fetch.keys()
+
+
+class _Fetch:
+    """One fetch of keys: what to ask the database next (``FETCH``'s parameter), and the answer.
+
+    Round one asks for the keys the cache lacks; when its answer shows a destruction since
+    (the epoch moved: the cache was emptied), round two asks for those the cache held.
+    """
+
+    def __init__(self, ring: KeyRing, subjects: Iterable[str]) -> None:
+        self.ring = ring
+        self.wanted = list(dict.fromkeys(subjects))
+        self.found: dict[str, bytes] = {}
+        self.held: dict[str, bytes] = {}  # read from the cache before this round's fetch
+        self.asked: set[str] = set()
+        self.rounds = 0
+        self.epoch = ring.epoch
+
+    def missing(self) -> list[str] | None:
+        """The subjects to fetch now (maybe none: the epoch comes anyway), None when done."""
+        if self.rounds == 2 or (self.rounds == 1 and self.ring.epoch == self.epoch):
+            self.found.update(self.held)
+            return None
+        self.epoch = self.ring.epoch
+        self.held, missing = self.ring.cached(self.wanted)
+        missing = [s for s in missing if s not in self.asked]
+        if self.rounds and not missing:
+            self.found.update(self.held)
+            return None
+        self.asked.update(missing)
+        return missing
+
+    def got(self, rows: Iterable[tuple[str, Any]]) -> None:
+        self.rounds += 1
+        self.found.update(self.ring.fetched(rows))
+
+    def keys(self) -> dict[str, bytes]:
+        return {s: self.found[s] for s in self.wanted if s in self.found}
 
 
 def issue_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, bytes]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kartoteka import exits, logs, stack
+from kartoteka import allocator, exits, logs, stack
 from kartoteka.entrypoints import operate
 from kartoteka.settings import Settings
 from services.projections import registry
@@ -171,6 +171,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    allocator.limit_arenas()  # before any thread: every process of the stack starts here
     args = parser().parse_args(argv)
     return operate.guarded(lambda: _dispatch(args))
 
@@ -181,7 +182,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         service = getattr(args, "service", None) or args.name
         operate.name_process(f"kartoteka {args.command} {service}" if args.command == "worker"
                              else f"kartoteka {service}")
-        operate.serve_own_metrics(settings, service)
+        if args.command == "worker":  # a service's starts once its HTTP workers do (serving.py)
+            operate.serve_own_metrics(settings, service)
     else:
         service = args.command
         if args.command != "up":

@@ -4,6 +4,11 @@ Each worker binds its own socket with SO_REUSEPORT, so the kernel spreads new co
 over the workers. uvicorn's own ``--workers`` shares one listening socket instead, and the
 first worker to wake accepts every pending connection: a handful of keep-alive clients (a
 few channels, a load generator) then all land on one process while the other idles.
+
+The manager imports what its workers import and forks them, so they share those pages instead
+of each importing its own copy (bench/README.md, "Memory"); it builds no app, pool or socket
+first, and starts its metrics server (a container's, a thread) only once they run. A worker
+replaced while that thread runs is spawned instead: nothing half-held is inherited.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import logging
 import multiprocessing
 import signal
 import socket
+import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from kartoteka.entrypoints.operate import name_process
+from kartoteka.entrypoints.operate import name_process, serve_own_metrics
 from kartoteka.lifetime import die_with_parent
 from kartoteka.settings import Settings
 
@@ -48,7 +55,9 @@ def serve(service: str, settings: Settings) -> int:
 
     port = settings.ingest_port if service == "ingest" else settings.api_port
     if settings.http_workers > 1:
-        return Manager(service, settings.host, port, settings.http_workers).run()
+        return Manager(service, settings.host, port, settings.http_workers,
+                       started=lambda: serve_own_metrics(settings, service)).run()
+    serve_own_metrics(settings, service)
     if service == "ingest":
         from services.ingest.app import create_app
     else:
@@ -64,6 +73,8 @@ def _worker(service: str, host: str, port: int) -> None:
     import uvicorn
 
     die_with_parent(signal.SIGTERM)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # the manager's handlers came along with a fork
+        signal.signal(sig, signal.SIG_DFL)
     name_process(f"kartoteka {service} http-worker")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -78,20 +89,41 @@ def _worker(service: str, host: str, port: int) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
+def preload(service: str) -> None:
+    """Import the service's modules (no app, no connection), then freeze them out of the cycle
+    collector's scans, which would otherwise write to every page of them in each worker."""
+    import uvicorn  # noqa: F401
+    import uvicorn.loops.uvloop  # noqa: F401
+    import uvicorn.protocols.http.httptools_impl  # noqa: F401
+
+    import kartoteka.entrypoints.asgi  # noqa: F401
+
+    if service == "ingest":
+        import services.ingest.app  # noqa: F401
+    else:
+        import services.api.app  # noqa: F401
+    gc.collect()
+    gc.freeze()
+
+
 class Manager:
     """Starts the workers, replaces one that dies, stops them all on SIGTERM or SIGINT."""
 
-    def __init__(self, service: str, host: str, port: int, workers: int) -> None:
+    def __init__(self, service: str, host: str, port: int, workers: int,
+                 started: Callable[[], None] = lambda: None) -> None:
         self.service, self.host, self.port, self.count = service, host, port, workers
-        self.context = multiprocessing.get_context("spawn")
+        self.started = started  # called once the first workers run
         self.workers: list[tuple[BaseProcess, float]] = []
         self.stopping = False
         self.quick_exits = 0
 
     def run(self) -> int:
+        if threading.active_count() == 1:
+            preload(self.service)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._stop)
         self.workers = [self._start() for _ in range(self.count)]
+        self.started()
         try:
             while not self.stopping:
                 time.sleep(0.2)
@@ -102,7 +134,8 @@ class Manager:
             self._stop_all()
 
     def _start(self) -> tuple[BaseProcess, float]:
-        process = self.context.Process(target=_worker, args=(self.service, self.host, self.port),
+        context: Any = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+        process = context.Process(target=_worker, args=(self.service, self.host, self.port),
                                        name=f"{self.service}-worker", daemon=False)
         process.start()
         return process, time.monotonic()

@@ -24,11 +24,12 @@ def ready(url: str) -> bool:
 
 
 @contextmanager
-def served(settings: Settings, service: str, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def served(settings: Settings, service: str, workers: int,
+           extra_env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """The manager and its base URL once ``/readyz`` answers; stopped with SIGTERM afterwards."""
     port = free_port()
     env = dict(env_for(settings), KARTOTEKA_HTTP_WORKERS=str(workers),
-               **{f"KARTOTEKA_{service.upper()}_PORT": str(port)})
+               **{f"KARTOTEKA_{service.upper()}_PORT": str(port)}, **(extra_env or {}))
     manager = subprocess.Popen([sys.executable, "-m", "kartoteka.entrypoints.cli", "serve", service], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

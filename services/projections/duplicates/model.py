@@ -9,7 +9,8 @@ worker scores with the parameters a supervisor's queue was built from.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -22,6 +23,7 @@ from services.projections.duplicates.attributes import MatchRecord
 from services.projections.duplicates.pairs import Evidence, ScoredPair
 
 log = logging.getLogger(__name__)
+SCORING_THREADS = 1  # see _database
 _TEXT = pa.string()
 _LIST = pa.list_(pa.string())
 SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("patronymic", _TEXT),
@@ -160,15 +162,41 @@ def table(records: Sequence[MatchRecord]) -> pa.Table:
     return pa.Table.from_pylist([r.row() for r in records], schema=SCHEMA)
 
 
-def _linker(records: Sequence[MatchRecord], model: SettingsCreator | dict[str, Any]) -> Linker:
-    db_api = DuckDBAPI(connection=duckdb.connect())
+@contextmanager
+def _database(threads: int | None = None) -> Iterator[DuckDBAPI]:
+    """A fresh in-memory DuckDB for one training or scoring, closed at its end.
+
+    splink's linker and its tables form reference cycles, so an unclosed database (its memory
+    and its worker threads) lived until the cycle collector happened to run: the finder held
+    tens of them, up to hundreds of threads (bench/README.md, "Memory"). ``threads`` 1 runs a
+    scoring's pipelines in the calling thread: a batch is small.
+    """
+    connection = duckdb.connect(config={"threads": threads} if threads else {})
+    db_api = None
+    try:
+        db_api = DuckDBAPI(connection=connection)
+        yield db_api
+    finally:
+        connection.close()
+        # splink's base class opens a DuckDB of its own (``_ddb_con``) that its DuckDB backend
+        # never uses: a second database, with its threads, per scoring.
+        spare = getattr(db_api, "_ddb_con", None)
+        if spare is not None:
+            spare.close()
+
+
+def _linker(db_api: DuckDBAPI, records: Sequence[MatchRecord], model: SettingsCreator | dict[str, Any]) -> Linker:
     # splink logs each training step at INFO; a worker's log wants the outcome only.
     return Linker(db_api.register(table(records)), model, log_level=logging.WARNING)
 
 
 def train(records: Sequence[MatchRecord], *, seed: int = 1) -> dict[str, Any]:
     """EM-trained parameters for these customers (splink's model JSON as a dict)."""
-    linker = _linker(records, settings())
+    with _database() as db_api:
+        return _train(_linker(db_api, records, settings()), seed)
+
+
+def _train(linker: Linker, seed: int) -> dict[str, Any]:
     training = linker.training
     training.estimate_probability_two_random_records_match(
         [block_on("phones", arrays_to_explode=["phones"]), block_on("emails", arrays_to_explode=["emails"]),
@@ -191,8 +219,9 @@ def score(records: Sequence[MatchRecord], model: dict[str, Any], min_probability
     """Every pair of records sharing a blocking key and scoring at least ``min_probability``."""
     if len(records) < 2:
         return []
-    linker = _linker(records, model)
-    rows = linker.inference.predict(threshold_match_probability=min_probability).as_record_list()
+    with _database(SCORING_THREADS) as db_api:
+        rows = _linker(db_api, records, model).inference.predict(
+            threshold_match_probability=min_probability).as_record_list()
     labels = level_labels(model)
     return [_scored(row, labels) for row in rows]
 
@@ -202,13 +231,13 @@ def score_new(new: Sequence[MatchRecord], known: Sequence[MatchRecord], model: d
     """Pairs among ``new`` and between ``new`` and ``known`` (never among ``known``: scored before)."""
     if not new:
         return []
-    db_api = DuckDBAPI(connection=duckdb.connect())
-    fresh = db_api.register(table(new))
-    inference = Linker(fresh, model, log_level=logging.WARNING).inference
-    rows = inference.predict_within(fresh, threshold_match_probability=min_probability).as_record_list()
-    if known:
-        rows += inference.predict_between(fresh, db_api.register(table(known)),
-                                          threshold_match_probability=min_probability).as_record_list()
+    with _database(SCORING_THREADS) as db_api:
+        fresh = db_api.register(table(new))
+        inference = Linker(fresh, model, log_level=logging.WARNING).inference
+        rows = inference.predict_within(fresh, threshold_match_probability=min_probability).as_record_list()
+        if known:
+            rows += inference.predict_between(fresh, db_api.register(table(known)),
+                                              threshold_match_probability=min_probability).as_record_list()
     labels = level_labels(model)
     return [_scored(row, labels) for row in rows]
 

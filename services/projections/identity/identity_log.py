@@ -102,9 +102,11 @@ class IdentityLog(Application[UUID]):
         self._datastore = datastore
         # The lookup tables hold keyed tokens of identifiers, never the identifiers: they only
         # answer "who holds this one?", and an erased person's rows must read as nothing.
+        # Cached here, per identifier, over the uncached function: sealing.token's own cache
+        # was only asked on this one's misses (0 hits while holding 45,000 entries).
         self.token: Callable[[str], str] = (
-            functools.lru_cache(maxsize=65536)(functools.partial(sealing.token, pepper)) if pepper
-            else str)
+            functools.lru_cache(maxsize=65536)(functools.partial(sealing.token.__wrapped__, pepper))
+            if pepper else str)
         super().__init__(env={"IS_SNAPSHOTTING_ENABLED": "n"})
 
     @property
