@@ -58,11 +58,13 @@ def budget(settings: Settings, times: dict[str, dict[str, float]]) -> dict[str, 
             times[id_].update(resolved=resolved, projected=projected)
     except psycopg.errors.ObjectNotInPrerequisiteState:  # track_commit_timestamp is off
         pass
-    hops = {}
-    for name, start, end in HOPS:
-        spans = [(t[end] - t[start]) * 1000 for t in times.values() if start in t and end in t]
-        hops[name] = summary(spans)
-    return {"hops": hops, "traced": sum(1 for t in times.values() if "projected" in t)}
+    return {"hops": hops(times), "traced": sum(1 for t in times.values() if "projected" in t)}
+
+
+def hops(times: dict[str, dict[str, float]]) -> dict[str, dict[str, float | int | None]]:
+    """Each hop's summary (ms) over the interactions that have both of its ends."""
+    return {name: summary([(t[end] - t[start]) * 1000 for t in times.values() if start in t and end in t])
+            for name, start, end in HOPS}
 
 
 def commit_times(dsn: str, ids: list[str]) -> list[tuple[str, float, float]]:
