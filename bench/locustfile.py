@@ -6,7 +6,7 @@ env vars (reads use wrk: :mod:`bench.wrk`).
 ``BENCH_RUN``       tag that makes external ids unique per run; ``BENCH_CUSTOMERS`` people
 ``BENCH_BATCH``     items per batch request; ``BENCH_TOTAL`` stop once that many were accepted
 ``BENCH_RATE``      requests/s per user (0: as fast as answers come back)
-``BENCH_ACKS``      file that gets ``id,t_202`` per accepted single item, as it happens
+``BENCH_ACKS``      file that gets ``id,t_202,t_posted`` per accepted single item, as it happens
 """
 
 from __future__ import annotations
@@ -103,5 +103,5 @@ class SingleIngest(_Base):
         SAMPLES.append((started, ended, "single", int(ok), int(ok)))
         if ok:
             if _acks is not None:
-                _acks.write(f"{response.json()['id']},{ended:.6f}\n")
+                _acks.write(f"{response.json()['id']},{ended:.6f},{started:.6f}\n")
             _accepted_items(1, self)

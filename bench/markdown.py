@@ -150,7 +150,17 @@ def _freshness(r: dict[str, Any]) -> list[str]:
         [["202 -> visible in timeline", lat["p50"], lat["p95"], lat["p99"], lat["max"]],
          ["raw: ack -> committed", raw["p50"], raw["p95"], raw["p99"], raw["max"]],
          ["ingest answer (202)", *(f["ingest_latency_ms"][k] for k in ("p50", "p95", "p99", "max"))]]
-    ) + [f"p99 ratio to raw: {_v(f['p99_ratio_to_raw'], 2)}; cores used: {_cpu(f['cpu_cores'])}", ""]
+    ) + [f"p99 ratio to raw: {_v(f['p99_ratio_to_raw'], 2)}; cores used: {_cpu(f['cpu_cores'])}", ""] + _budget(f)
+
+
+def _budget(f: dict[str, Any]) -> list[str]:
+    """Per hop, from Kafka record times and PostgreSQL commit times (``bench/freshness_budget.py``)."""
+    b = f.get("budget")
+    if not b:
+        return []
+    return [f"Where it goes ({b['traced']:,} interactions traced through every hop):", ""] + _table(
+        ["hop", "p50 ms", "p95 ms", "p99 ms", "max ms"],
+        [[name, h["p50"], h["p95"], h["p99"], h["max"]] for name, h in b["hops"].items()]) + [""]
 
 
 def _reads(r: dict[str, Any]) -> list[str]:

@@ -39,10 +39,13 @@ def server_settings(total_memory_bytes: int, shared_buffers: str = "auto") -> di
 
     pg_prewarm's autoprewarm records which pages are cached and loads them again after a
     restart, so a restarted server does not answer its first minutes of reads from the disk.
+    Commit timestamps (a few bytes per transaction) tell when each hop of an interaction
+    committed: the freshness budget (``bench/freshness_budget.py``) is built from them.
     """
     return {
         "shared_buffers": f"{shared_buffers_mb(total_memory_bytes, shared_buffers)}MB",
         "shared_preload_libraries": "pg_prewarm",
+        "track_commit_timestamp": "on",
     }
 
 

@@ -232,7 +232,9 @@ def ensure_sync(ring: KeyRing, conn: Any, subjects: Iterable[str]) -> dict[str, 
     found = fetch_sync(ring, conn, wanted)
     fresh = [s for s in wanted if s not in found]
     if fresh:
-        with conn.transaction():
+        # One statement: in autocommit it is its own transaction, where BEGIN and COMMIT
+        # around it were two more round trips on the resolver's path.
+        with contextlib.nullcontext() if conn.autocommit else conn.transaction():
             found.update(issue_sync(ring, conn, fresh))
     return found
 

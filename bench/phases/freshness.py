@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines import records
+from bench.freshness_budget import budget
 from bench.loadgen import run_locust
 from bench.plan import Context
 from bench.rawfresh import raw_freshness
@@ -30,6 +31,7 @@ class Visibility:
         self.stack, self.acks = stack, acks
         self.pending: dict[str, float] = {}
         self.latencies: dict[str, float] = {}
+        self.times: dict[str, dict[str, float]] = {}  # id -> posted, answered, seen (epoch s)
         self.rounds = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="visibility")
@@ -53,8 +55,9 @@ class Visibility:
             while not self._stop.is_set():
                 *lines, partial = (partial + log.read()).split("\n")
                 for line in lines:
-                    id_, at = line.split(",")
+                    id_, at, posted = line.split(",")
                     self.pending[id_] = float(at)
+                    self.times[id_] = {"posted": float(posted), "answered": float(at)}
                 if self.pending:
                     rows = conn.execute(
                         "SELECT interaction_id::text FROM timeline WHERE interaction_id = ANY(%s::uuid[])",
@@ -63,6 +66,7 @@ class Visibility:
                     now = time.time()
                     for (id_,) in rows:
                         self.latencies[id_] = (now - self.pending.pop(id_)) * 1000
+                        self.times[id_]["seen"] = now
                 self.rounds += 1
                 time.sleep(POLL_S)
 
@@ -84,6 +88,7 @@ def run(ctx: Context, stack: Stack) -> dict[str, Any]:
                              records("rawfresh", int(plan.fresh_rate * plan.fresh_s), CUSTOMERS),
                              plan.fresh_rate, plan.fresh_s)
     figures = summary(latencies)
+    hops = budget(stack.settings, watch.times)
     return {
         "offered_per_s": plan.fresh_rate,
         "achieved_per_s": round(len(good) / span, 1),
@@ -93,6 +98,7 @@ def run(ctx: Context, stack: Stack) -> dict[str, Any]:
         "latency_ms": figures,
         "poll_interval_ms": POLL_S * 1000,
         "ingest_latency_ms": summary([s.ms for s in good]),
+        "budget": hops,
         "baseline_one_hop": baseline,
         "p99_ratio_to_raw": ratio(figures["p99"], baseline["latency_ms"]["p99"]),
         "cpu_cores": load.cpu,

@@ -10,6 +10,9 @@ from kafka import TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
 Polled = dict[TopicPartition, list[ConsumerRecord]]
+# While a batch gathers, the consumer fetches once per step: polling on, it fetched (and woke)
+# once per arrival of a thin stream, hundreds of times per batch.
+STEP_S = 0.5
 
 
 class Polls(Protocol):
@@ -26,9 +29,13 @@ def gather(consumer: Polls, polled: Polled, most: int, linger_s: float, stopping
     """
     count = sum(len(part) for part in polled.values())
     deadline = time.monotonic() + linger_s
-    while count < most and not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
-        more = consumer.poll(timeout_ms=max(1, int(left * 1000)), max_records=most - count)
-        for tp, part in more.items():
-            polled.setdefault(tp, []).extend(part)
-            count += len(part)
+    while count < most and not stopping.is_set():
+        # What the consumer has already fetched or can read at once, then a step's wait.
+        while count < most and (more := consumer.poll(timeout_ms=0, max_records=most - count)):
+            for tp, part in more.items():
+                polled.setdefault(tp, []).extend(part)
+                count += len(part)
+        if count >= most or (left := deadline - time.monotonic()) <= 0:
+            break
+        stopping.wait(min(STEP_S, left))
     return polled

@@ -59,23 +59,7 @@ class Positions:
         if not self.datastore.single_row_tracking:  # no RETURNING to check: one at a time
             self.record(curs, trackings)
             return lambda: None
-        if not trackings:
-            return lambda: None
-        params = [{"application_name": t.application_name, "notification_id": t.notification_id}
-                  for t in trackings]
-        curs.executemany(self.recorder.insert_tracking_statement, params, returning=True)
-
-        def verify() -> None:
-            for number, tracking in enumerate(trackings):
-                if number and not curs.nextset():
-                    raise IntegrityError(f"no result recording {tracking.application_name}")
-                if curs.fetchone() is None:
-                    raise IntegrityError(
-                        f"Failed to record tracking for {tracking.application_name}"
-                        f" {tracking.notification_id}"
-                    )
-
-        return verify
+        return queue_positions(curs, self.recorder.insert_tracking_statement, trackings)
 
     def commit(self, statements: Iterable[tuple[str, Sequence[Any]]], trackings: Iterable[Tracking]) -> None:
         """Run each statement over its rows, then record the positions, in one transaction.
@@ -92,6 +76,28 @@ class Positions:
 
     def record_now(self, tracking: Tracking) -> None:
         self.recorder.insert_tracking(tracking)
+
+
+def queue_positions(curs: Cursor[Any], statement: Any, trackings: Sequence[Tracking]) -> Callable[[], None]:
+    """Queue single-row tracking upserts (``statement``, the recorder's) in the caller's pipeline;
+    the result, called once the pipeline has synced, fails unless every position advanced."""
+    if not trackings:
+        return lambda: None
+    params = [{"application_name": t.application_name, "notification_id": t.notification_id}
+              for t in trackings]
+    curs.executemany(statement, params, returning=True)
+
+    def verify() -> None:
+        for number, tracking in enumerate(trackings):
+            if number and not curs.nextset():
+                raise IntegrityError(f"no result recording {tracking.application_name}")
+            if curs.fetchone() is None:
+                raise IntegrityError(
+                    f"Failed to record tracking for {tracking.application_name}"
+                    f" {tracking.notification_id}"
+                )
+
+    return verify
 
 
 def names_starting(curs: Cursor[Any], prefix: str) -> list[str]:

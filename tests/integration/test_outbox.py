@@ -86,3 +86,22 @@ def test_the_relay_wakes_when_the_identity_log_commits_and_polls_without_its_con
         assert not broken.wait(0.01), "no database: it waits out the poll interval instead"
     finally:
         datastore.close()
+
+
+def _relay_position(dsn: str, topic: str) -> int | None:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT max(notification_id) FROM tracking WHERE application_name LIKE %s",
+                           (f"relay:{topic}:%",)).fetchone()
+    return row[0] if row else None
+
+
+def test_the_relay_records_how_far_it_got_once_the_rows_stop_coming(settings):
+    with running(settings, ("relay",)):
+        for n in range(1, 6):
+            _write(settings.dsn, n)
+        wait_until(lambda: _published(settings) == [1, 2, 3, 4, 5], message="five published")
+        with psycopg.connect(settings.dsn) as conn:
+            last = conn.execute("SELECT max(seq) FROM outbox").fetchone()[0]
+        # Still running: nothing new came, so the position caught up without a restart.
+        wait_until(lambda: _relay_position(settings.dsn, settings.topic("alerts.v1")) == last,
+                   message="the relay's position recorded")

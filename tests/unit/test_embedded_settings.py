@@ -23,7 +23,8 @@ def test_an_explicit_size_wins_but_never_below_the_default() -> None:
 
 
 def test_the_server_preloads_pg_prewarm_to_reload_its_cache_after_a_restart() -> None:
-    assert server_settings(24 * GIB) == {"shared_buffers": "6144MB", "shared_preload_libraries": "pg_prewarm"}
+    assert server_settings(24 * GIB) == {"shared_buffers": "6144MB", "shared_preload_libraries": "pg_prewarm",
+                                         "track_commit_timestamp": "on"}
 
 
 def test_pg_settings_pages_read_back_as_the_mb_written() -> None:

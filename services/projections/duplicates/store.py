@@ -29,6 +29,12 @@ MERGE = ("UPDATE match_attributes SET customer_id = %(s)s WHERE customer_id = %(
          "DELETE FROM match_records WHERE customer_id = %(m)s",
          # The survivor is scored again; the merged-away id proposes nothing any more.
          "DELETE FROM duplicate_proposals WHERE status = 'open' AND (customer_a = %(m)s OR customer_b = %(m)s)")
+# A batch's matching records in one statement: a statement per row (executemany) was a sixth of
+# this worker's samples at 200 interactions/s. Each record's block keys go as a JSON array.
+RECORDS = ("INSERT INTO match_records (customer_id, record, block_keys)"
+           " SELECT c, r, ARRAY(SELECT jsonb_array_elements_text(k))"
+           " FROM unnest(%s::uuid[], %s::jsonb[], %s::jsonb[]) AS t(c, r, k)"
+           " ON CONFLICT (customer_id) DO UPDATE SET record = excluded.record, block_keys = excluded.block_keys")
 # Names, birth dates and addresses are personal data: an erased customer leaves no observation,
 # record or proposal (a proposal's evidence quotes both sides' values).
 ERASE = ("DELETE FROM match_attributes WHERE customer_id = ANY(%(ids)s::uuid[])",
@@ -135,18 +141,20 @@ class DuplicateStore:
         if not touched:
             return []
         records = [record_of(c, found) for c, found in _observed(curs, touched, MATCHED).items()]
-        curs.executemany(
-            "INSERT INTO match_records (customer_id, record, block_keys) VALUES (%s, %s, %s)"
-            " ON CONFLICT (customer_id) DO UPDATE SET record = excluded.record, block_keys = excluded.block_keys",
-            [(r.customer_id, Jsonb(asdict(r)), list(r.block_keys)) for r in records])
+        if records:
+            curs.execute(RECORDS, ([r.customer_id for r in records], [Jsonb(asdict(r)) for r in records],
+                                   [Jsonb(list(r.block_keys)) for r in records]))
         return records
 
     def _propose(self, curs: Cursor[Any], changed: list[MatchRecord], scorer: Scorer) -> None:
         ids = [r.customer_id for r in changed]
         keys = sorted({k for r in changed for k in r.block_keys})
-        curs.execute("SELECT record FROM match_records WHERE block_keys && %s::text[]"
-                     " AND customer_id <> ALL(%s::uuid[])", (keys, ids))
-        candidates = [_record(r["record"]) for r in curs.fetchall()]
+        # The changed records are left out here, not in SQL: ``<> ALL(ids)`` compared every
+        # candidate row with every id of the batch, in PostgreSQL, which runs at full priority.
+        curs.execute("SELECT customer_id::text AS c, record FROM match_records WHERE block_keys && %b::text[]",
+                     (keys,))
+        changed_ids = set(ids)
+        candidates = [_record(r["record"]) for r in curs.fetchall() if r["c"] not in changed_ids]
         if not candidates and len(changed) < 2:
             return
         pairs = scorer(changed, candidates, None)

@@ -29,6 +29,7 @@ from kartoteka.keystore import KeyRing, ensure_sync
 from services.projections.identity import index_sql as sql
 from services.projections.identity.decide import Snapshot
 from services.projections.identity.guards import Traits
+from services.projections.tracking import queue_positions
 
 Statement = tuple[str, list[tuple[Any, ...]]]
 
@@ -50,47 +51,45 @@ class IdentityRecorder(PostgresProcessRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        """The library's insert, in a plain transaction instead of pipeline mode.
+        """The library's insert, plus the batch's positions and index writes, in one transaction.
 
-        With psycopg 3.3 and libpq 18, pipeline mode never returns once one parameter (the
-        batch's events array) passes about 0.5 MB, which a 1,000-interaction batch does.
+        The positions, the writes, the table lock and the notification go in one pipeline (one
+        round trip, where each was one: most of a caught-up resolver's time per batch). The
+        events array goes after it, outside: with psycopg 3.3 and libpq 18 the library's
+        pipelined insert never returned once that parameter passed about 0.5 MB.
         """
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            self._insert_events(curs, stored_events, **kwargs)
+            with conn.pipeline():
+                recorded = queue_positions(conn.cursor(), self.insert_tracking_statement,
+                                           kwargs.get("trackings", ()))
+                self._queue_writes(curs, kwargs.get("writes", ()))
+                if stored_events:
+                    # Same lock and notification as the library: notification ids in commit order.
+                    self._lock_table(curs)
+                    self._notify_channel(curs)
+            recorded()
             if not stored_events:
                 return []
             # get_connection() turns psycopg's errors into eventsourcing's (IntegrityError...).
             # Ids as tuples: the library's dict row per event was 4% of the resolver's CPU.
             with conn.cursor(row_factory=tuple_row, binary=True) as ids:
-                self._insert_stored_events(ids, stored_events, **kwargs)
+                ids.execute(self.insert_columns_statement, (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                ))
                 return [n for (n,) in ids.fetchall()]
 
-    def _insert_events(
-        self, curs: Cursor[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        for tracking in kwargs.get("trackings", ()):
-            self._insert_tracking(curs, tracking)
-        for statement, rows in kwargs.get("writes", ()):
+    @staticmethod
+    def _queue_writes(curs: Cursor[Any], writes: Iterable[Statement]) -> None:
+        for statement, rows in writes:
             if not rows:
                 continue
             if statement in sql.BULK:
                 curs.execute(statement, [list(column) for column in zip(*rows, strict=True)])
             else:
                 curs.executemany(statement, rows)
-        super()._insert_events(curs, stored_events, **kwargs)
-
-    def _insert_stored_events(
-        self, curs: Cursor[Any], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        # Same lock and notification as the library: notification ids in commit order.
-        self._lock_table(curs)
-        self._notify_channel(curs)
-        curs.execute(self.insert_columns_statement, (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [e.state for e in stored_events],
-        ))
 
 
 class IdentityLog(Application[UUID]):
@@ -147,6 +146,8 @@ class IdentityLog(Application[UUID]):
 
     def _snapshot(self, conn: Connection[Any], keys: list[str], interaction_ids: list[str],
                   customer_ids: list[str], split_keys: list[str]) -> Snapshot:
+        # Two pipelines (round trips): what the keys and ids name, then what the customers
+        # found hold. Each look-up was a round trip of its own, most of a small batch's time.
         snap = Snapshot()
         by_token = {self.token(k): k for k in keys}
         tokens = list(by_token)
@@ -154,27 +155,29 @@ class IdentityLog(Application[UUID]):
         def plain(token: str) -> str:  # decisions speak of identifiers; the rows only of tokens
             return by_token.get(token, token)
 
-        for key, owner, merge_times in self._rows(
-                "SELECT key, customer_id::text, merge_times FROM identity_index WHERE key = ANY(%b)", (tokens,), conn):
+        with conn.pipeline():
+            owners = self._queue(conn, sql.SNAPSHOT_OWNERS, (tokens,))
+            held = self._queue(conn, sql.SNAPSHOT_HELD, (tokens,))
+            customers = self._queue(conn, sql.SNAPSHOT_CUSTOMERS, (customer_ids, tokens, tokens))
+            attributed = self._queue(conn, sql.SNAPSHOT_ATTRIBUTED, (interaction_ids,))
+        for key, owner, merge_times in owners.fetchall():
             snap.owners[plain(key)] = owner
             snap.merge_times[plain(key)] = list(merge_times)
-        for key, held in self._rows("SELECT key, customer_id::text FROM identity_held WHERE key = ANY(%b)",
-                                    (tokens,), conn):
-            snap.held.setdefault(plain(key), []).append(held)
-        self._load_customers(conn, snap, {*snap.owners.values(), *customer_ids,
-                                          *(c for found in snap.held.values() for c in found)})
+        for key, holder in held.fetchall():
+            snap.held.setdefault(plain(key), []).append(holder)
+        snap.attributed = {originator for (originator,) in attributed.fetchall()}
+        self._load_customers(conn, snap, self._registered(snap, customers.fetchall()))
         known = list(snap.registered)
-        for a, b in self._rows("SELECT a::text, b::text FROM identity_separations"
-                               " WHERE a = ANY(%b::uuid[]) OR b = ANY(%b::uuid[])", (known, known), conn):
+        with conn.pipeline():
+            separated = self._queue(conn, sql.SNAPSHOT_SEPARATIONS, (known, known))
+            traits = self._queue(conn, sql.SNAPSHOT_TRAITS, (known,))
+            unmatched = self._queue(conn, sql.SNAPSHOT_UNMATCHED, (known,))
+        for a, b in separated.fetchall():
             snap.separated.add(frozenset((a, b)))
-        for customer, born, first, surname in self._rows(
-                "SELECT customer_id::text, birth_date, first_name, surname FROM identity_traits"
-                " WHERE customer_id = ANY(%b::uuid[])", (known,), conn):
+        for customer, born, first, surname in traits.fetchall():
             snap.traits[customer] = Traits(born, first, surname)
-        for customer, key in self._rows("SELECT customer_id::text, key FROM identity_unmatched"
-                                        " WHERE customer_id = ANY(%b::uuid[])", (known,), conn):
+        for customer, key in unmatched.fetchall():
             snap.unmatched.add((customer, plain(key)))
-        snap.attributed = self.attributed(interaction_ids, conn)
         if split_keys:
             sources = sorted({_resolve(snap, snap.owners[k]) for k in split_keys if k in snap.owners})
             for interaction, customer, joined in self._rows(
@@ -183,6 +186,13 @@ class IdentityLog(Application[UUID]):
                 snap.attributions[interaction] = (customer, tuple(plain(k) for k in joined.split("\n") if k))
             self._load_members(conn, snap, sources, plain)
         return snap
+
+    @staticmethod
+    def _queue(conn: Connection[Any], query: str, params: tuple[Any, ...]) -> Cursor[Any]:
+        """A query sent in the caller's pipeline; its cursor has the rows once the pipeline synced."""
+        curs = conn.cursor(row_factory=tuple_row, binary=True)
+        curs.execute(query, params)  # type: ignore[arg-type]
+        return curs
 
     def _load_members(self, conn: Connection[Any], snap: Snapshot, sources: list[str],
                       plain: Callable[[str], str]) -> None:
@@ -201,19 +211,18 @@ class IdentityLog(Application[UUID]):
             pending -= set(snap.registered)
             if not pending:
                 return
-            # An erased customer is no longer known: a merge naming one is refused, not sealed
-            # under a key that no longer exists.
-            rows = self._rows("SELECT customer_id::text, registered_at, merged_into::text"
-                              " FROM identity_customers c WHERE customer_id = ANY(%b::uuid[])"
-                              " AND NOT EXISTS (SELECT FROM erased_customers e WHERE e.customer_id = c.customer_id)",
-                              (list(pending),), conn)
-            next_round = set()
-            for customer, registered_at, merged_into in rows:
-                snap.registered[customer] = registered_at
-                if merged_into:
-                    snap.merged_into[customer] = merged_into
-                    next_round.add(merged_into)
-            pending = next_round
+            pending = self._registered(snap, self._rows(sql.SNAPSHOT_CUSTOMERS_BY_ID, (list(pending),), conn))
+
+    @staticmethod
+    def _registered(snap: Snapshot, rows: Iterable[tuple[Any, ...]]) -> set[str]:
+        """Adds the customers of ``rows`` to ``snap``; the ids they were merged into."""
+        merged_into_ids = set()
+        for customer, registered_at, merged_into in rows:
+            snap.registered[customer] = registered_at
+            if merged_into:
+                snap.merged_into[customer] = merged_into
+                merged_into_ids.add(merged_into)
+        return merged_into_ids
 
     def data_keys(self, ring: KeyRing, subjects: list[str]) -> dict[str, bytes]:
         """The keys of ``subjects``: cached, stored, or issued now (a plain record's interaction,
@@ -228,9 +237,7 @@ class IdentityLog(Application[UUID]):
         """Interaction ids already attributed (their aggregate exists)."""
         if not interaction_ids:
             return set()
-        rows = self._rows(f"SELECT originator_id::text FROM {db.IDENTITY_EVENTS_TABLE}"  # noqa: S608
-                          " WHERE originator_id = ANY(%b::uuid[]) AND originator_version = 1",
-                          (interaction_ids,), conn)
+        rows = self._rows(sql.SNAPSHOT_ATTRIBUTED, (interaction_ids,), conn)
         return {originator for (originator,) in rows}
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's select

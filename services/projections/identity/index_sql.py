@@ -1,4 +1,7 @@
-"""SQL the resolver runs inside its event transaction, to keep its lookup tables in step."""
+"""SQL the resolver runs inside its event transaction, to keep its lookup tables in step, and the
+look-ups of a batch's snapshot of them."""
+
+from kartoteka import db
 
 # Inserts take one typed array per column (``unnest``), in binary: one statement per batch.
 # Row-at-a-time executemany and text-format arrays cost the resolver more CPU than deciding.
@@ -40,3 +43,25 @@ MOVE_KEYS = "UPDATE identity_index SET customer_id = %s WHERE key = ANY(%s)"
 UNLINK_MEMBERS = ("DELETE FROM identity_member_keys WHERE key = %s AND (customer_id = %s"
                   " OR customer_id IN (SELECT customer_id FROM identity_customers WHERE merged_into = %s))")
 REATTRIBUTE = "UPDATE identity_attributions SET customer_id = %s WHERE interaction_id = %s"
+
+# The snapshot's look-ups, sent in two pipelines (identity_log.IdentityLog.snapshot).
+SNAPSHOT_OWNERS = "SELECT key, customer_id::text, merge_times FROM identity_index WHERE key = ANY(%b)"
+SNAPSHOT_HELD = "SELECT key, customer_id::text FROM identity_held WHERE key = ANY(%b)"
+# An erased customer is no longer known: a merge naming one is refused, not sealed under a
+# key that no longer exists.
+_KNOWN = (" SELECT c.customer_id::text, c.registered_at, c.merged_into::text FROM identity_customers c"
+          " JOIN wanted USING (customer_id)"
+          " WHERE NOT EXISTS (SELECT FROM erased_customers e WHERE e.customer_id = c.customer_id)")
+# The customers named, owning one of the keys or holding one (their survivors come next).
+SNAPSHOT_CUSTOMERS = (
+    "WITH wanted AS (SELECT unnest(%b::uuid[]) AS customer_id"
+    " UNION SELECT customer_id FROM identity_index WHERE key = ANY(%b)"
+    " UNION SELECT customer_id FROM identity_held WHERE key = ANY(%b))" + _KNOWN)
+SNAPSHOT_CUSTOMERS_BY_ID = "WITH wanted AS (SELECT unnest(%b::uuid[]) AS customer_id)" + _KNOWN
+SNAPSHOT_SEPARATIONS = ("SELECT a::text, b::text FROM identity_separations"
+                        " WHERE a = ANY(%b::uuid[]) OR b = ANY(%b::uuid[])")
+SNAPSHOT_TRAITS = ("SELECT customer_id::text, birth_date, first_name, surname FROM identity_traits"
+                   " WHERE customer_id = ANY(%b::uuid[])")
+SNAPSHOT_UNMATCHED = "SELECT customer_id::text, key FROM identity_unmatched WHERE customer_id = ANY(%b::uuid[])"
+SNAPSHOT_ATTRIBUTED = (f"SELECT originator_id::text FROM {db.IDENTITY_EVENTS_TABLE}"  # noqa: S608
+                       " WHERE originator_id = ANY(%b::uuid[]) AND originator_version = 1")

@@ -2,8 +2,10 @@
 
 Never "save, then send": senders only record (the resolver its events, the others their
 outbox rows, each with the state they follow from); the relay reads what was recorded,
-publishes it, waits for Kafka's acknowledgement, then records how far it got. A crash
-republishes at most one batch, which consumers absorb because their writes are idempotent.
+publishes it, waits for Kafka's acknowledgement, then records how far it got: at most every
+``RECORD_S`` while rows keep coming, and as soon as they stop. A crash republishes what was
+published since (at most half a second's worth), which consumers absorb because their writes
+are idempotent.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 # then opened a new batch and woke the sender (a socket write), and every drain was a produce
 # request of its own. Lingering past any batch leaves the flush to send full batches.
 PRODUCER: dict[str, Any] = {"linger_ms": 60_000, "batch_size": 512 * 1024}
+# A position recorded after every batch was a commit (and a quarter of the relay's time per
+# batch) between a resolver's commit and the next batch reaching customers.v1.
+RECORD_S = 0.5
 
 
 @dataclass
@@ -48,6 +53,8 @@ class _Track:
     name: str = ""
     position: int = 0
     due: float = 0.0  # monotonic time of the next poll while idle
+    recorded: int = 0  # the position last recorded in PostgreSQL
+    recorded_at: float = 0.0  # monotonic time of that recording
 
 
 class Relay:
@@ -84,22 +91,43 @@ class Relay:
                     self._check_recreated(admin)
                 full = [self._pass(producer, track) for track in self.tracks]
                 self._status(busy=any(full))
-                if not any(full):
-                    self._idle(0.05)
+                if not any(full) and not self._idle(0.05):
+                    self._record_positions()  # nothing new came: the positions catch up now
         finally:
             if self.wakeup is not None:
                 self.wakeup.close()
+            self._record_positions(stopping=True)
             admin.close()
             kafka.close_producer(producer, 30)
 
-    def _idle(self, seconds: float) -> None:
-        """Until the identity log commits (then it is polled at once), or ``seconds``."""
+    def _idle(self, seconds: float) -> bool:
+        """Until the identity log commits (then it is polled at once: True), or ``seconds``."""
         if self.wakeup is None:
             self.stopping.wait(seconds)
-        elif self.wakeup.wait(seconds):
+            return False
+        if self.wakeup.wait(seconds):
             for track in self.tracks:
                 if isinstance(track.source, IdentitySource):
                     track.due = 0.0
+            return True
+        return False
+
+    def _record_positions(self, stopping: bool = False) -> None:
+        for track in self.tracks:
+            try:
+                self._record(track)
+            except Exception as exc:
+                if not stopping:
+                    raise
+                # On the way out, maybe because PostgreSQL failed: republished next time.
+                log.warning("relay position not recorded", extra={"position": track.name, "error": str(exc)})
+                return
+
+    def _record(self, track: _Track, older_than_s: float = 0.0) -> None:
+        """Record the track's position if it moved and the last recording is ``older_than_s``."""
+        if track.position != track.recorded and time.monotonic() - track.recorded_at >= older_than_s:
+            self.positions.record_now(Tracking(track.name, track.position))
+            track.recorded, track.recorded_at = track.position, time.monotonic()
 
     def _check_recreated(self, admin: KafkaAdminClient) -> None:
         try:
@@ -115,6 +143,7 @@ class Relay:
 
     def _resume(self, track: _Track, name: str) -> None:
         track.name, track.position = name, self.positions.get([name])[name] or 0
+        track.recorded = track.position
 
     def _pass(self, producer: KafkaProducer, track: _Track) -> bool:
         """Publish one batch of the source; True when it was full (more may wait)."""
@@ -126,7 +155,7 @@ class Relay:
             return False
         self._publish(producer, track.topic, [r for _, r in rows if r is not None])
         track.position = rows[-1][0]
-        self.positions.record_now(Tracking(track.name, track.position))
+        self._record(track, RECORD_S)
         self.published += len(rows)
         metrics.PROCESSED.labels(self.name).inc(len(rows))
         return len(rows) == self.batch
