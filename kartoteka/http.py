@@ -97,8 +97,20 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        # Where a delivery's settling waits (ingest): the duplicate check with its data keys in
+        # PostgreSQL, sealing, and Kafka's acknowledgement; a slow ingest shows which one.
+        self.flush_stages = Histogram(
+            "ingest_flush_stage_seconds",
+            "Seconds a flush of deliveries spent per stage: keys (PostgreSQL), seal, produce (until acked)",
+            ["service", "process", "stage"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
         self.service = service
         self.process = str(os.getpid())
+
+    def flush_stage(self, stage: str) -> Histogram:
+        return self.flush_stages.labels(self.service, self.process, stage)  # type: ignore[no-any-return]
 
     def render(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

@@ -35,7 +35,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         await pool.open()
         ring = KeyRing(master_key(settings))
-        attach(app, KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS)), Receipts())
+        stages = app.state.metrics.flush_stage
+        attach(app, KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS),
+                                   lambda stage, seconds: stages(stage).observe(seconds)), Receipts())
         app.state.producer = producer
         try:
             yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import datetime
 
 from kafka import KafkaProducer
@@ -16,6 +18,11 @@ from services.ingest.accept import Accepted, records
 from services.ingest.receipts import SEEN_THEN_ISSUE
 
 _HEADERS = [("event-type", INTERACTION_RECEIVED.encode())]
+Stages = Callable[[str, float], None]  # (stage, seconds) per flush: the operator's metric
+
+
+def _unobserved(stage: str, seconds: float) -> None:
+    return None
 
 
 class KafkaPublisher:
@@ -28,8 +35,9 @@ class KafkaPublisher:
     """
 
     def __init__(self, producer: KafkaProducer, pool: AsyncConnectionPool, ring: KeyRing,
-                 topic: str = topics.INTERACTIONS) -> None:
+                 topic: str = topics.INTERACTIONS, stages: Stages = _unobserved) -> None:
         self.producer = producer
+        self.stages = stages
         self.pool = pool
         self.ring = ring
         self.topic = topic
@@ -40,9 +48,11 @@ class KafkaPublisher:
         ids = [item.id for item in items]
         subjects = [sealing.interaction_subject(id_) for id_ in ids]
         names, wrapped, proposed = self.ring.new_rows(subjects)
+        started = time.perf_counter()
         async with self.pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             await cursor.execute(SEEN_THEN_ISSUE, (ids, names, wrapped, ids))
             rows = await cursor.fetchall()
+        keyed = time.perf_counter()
         recorded = {row[0] for row in rows if row[1] is None}
         keys = self.ring.issued(proposed, [row for row in rows if row[1] is not None],
                                 dict(zip(names, wrapped, strict=True)))
@@ -53,5 +63,9 @@ class KafkaPublisher:
         values = records([item for item, _ in fresh], received_at)
         sealed = [sealing.interaction_record(keys[subject], self.ring.pepper, item.id, item.subject, value)
                   for (item, subject), value in zip(fresh, values, strict=True)]
+        sealed_at = time.perf_counter()
         await send_all(self.producer, [(self.topic, key, value, _HEADERS) for key, value in sealed], now=True)
+        self.stages("keys", keyed - started)
+        self.stages("seal", sealed_at - keyed)
+        self.stages("produce", time.perf_counter() - sealed_at)
         return recorded

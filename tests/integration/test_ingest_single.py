@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from kafka.errors import KafkaTimeoutError
+from prometheus_client.parser import text_string_to_metric_families
 
 from events import topics
 from events.envelope import decode
@@ -47,6 +48,13 @@ def test_concurrent_single_posts_each_answer_202_with_their_id_and_land_exactly_
     landed = Counter(decode(v)[0].id for v in read_opened(settings, settings.topic(topics.INTERACTIONS)))
     assert landed == dict.fromkeys(ids, 1)
     assert ingest.app.state.coalescer.flushes < len(items), "concurrent deliveries share flushes"
+    # The operator sees where flushes wait: each one that produced counted once per stage.
+    counts = {sample.labels["stage"]: sample.value
+              for family in text_string_to_metric_families(ingest.get("/metrics").text)
+              if family.name == "ingest_flush_stage_seconds"
+              for sample in family.samples if sample.name.endswith("_count")}
+    assert set(counts) == {"keys", "seal", "produce"}
+    assert len(set(counts.values())) == 1 and 1 <= counts["produce"] <= ingest.app.state.coalescer.flushes
 
 
 def test_when_the_broker_is_gone_every_request_of_the_flush_answers_503_and_none_202(infra):
