@@ -37,7 +37,8 @@ def create_app(settings: Settings) -> FastAPI:
         ring = KeyRing(master_key(settings))
         stages = app.state.metrics.flush_stage
         attach(app, KafkaPublisher(producer, pool, ring, settings.topic(topics.INTERACTIONS),
-                                   lambda stage, seconds: stages(stage).observe(seconds)), Receipts())
+                                   lambda stage, seconds: stages(stage).observe(seconds)), Receipts(),
+               settings.ingest_linger_ms)
         app.state.producer = producer
         try:
             yield
@@ -65,10 +66,11 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def attach(app: FastAPI, publisher: Publisher, receipts: ReceiptBook) -> None:
+def attach(app: FastAPI, publisher: Publisher, receipts: ReceiptBook, linger_ms: float = 0.0) -> None:
     """The ports the routes settle through; single deliveries share flushes (``Coalescer``)."""
     app.state.publisher, app.state.receipts = publisher, receipts
-    app.state.coalescer = Coalescer(lambda outcomes: settle(outcomes, publisher, receipts))
+    app.state.coalescer = Coalescer(lambda outcomes: settle(outcomes, publisher, receipts),
+                                    linger_s=linger_ms / 1000)
 
 
 async def _db_ok(pool: AsyncConnectionPool) -> bool:

@@ -18,15 +18,19 @@ class Coalescer:
 
     A flush settles everything queued in one call (so Kafka is waited for once, not once per
     request) and hands each request its own results, or the flush's error: a failed produce
-    answers every request of that flush with the error, never 202. Up to ``flights`` flushes
-    run at once (one waits for PostgreSQL while another waits for Kafka); what arrives while
-    they all run waits for the next, so flushes grow with the load. A request carrying an id
-    that a running flush carries waits until that flush settled, and is then a duplicate (or,
-    if that flush failed, a new delivery).
+    answers every request of that flush with the error, never 202. A flush starts ``linger_s``
+    after the first request found a flight free, so that the clients answered by the last
+    flush, whose next requests are still being read, ride in this one; what arrives while
+    every flight runs waits for the next. One flight by default: a flush's fixed cost (a
+    PostgreSQL round trip, a produce request, kafka-python's sender thread) is most of a
+    small delivery's CPU, and two flights halved the flushes (bench/README.md, "Single
+    deliveries"). A request carrying an id that a running flush carries waits until that
+    flush settled, and is then a duplicate (or, if that flush failed, a new delivery).
     """
 
-    def __init__(self, settle: Settle, flights: int = 2, max_items: int = 2_000) -> None:
+    def __init__(self, settle: Settle, flights: int = 1, max_items: int = 2_000, linger_s: float = 0.0) -> None:
         self._settle = settle
+        self._linger_s = linger_s
         self._flights = flights
         self._max_items = max_items
         self._queue: list[Waiting] = []
@@ -44,10 +48,14 @@ class Coalescer:
         return await future
 
     def _schedule(self) -> None:
-        # Launched on the loop's next turn: requests already runnable join this flush.
+        # Launched after the linger (or on the loop's next turn): requests read meanwhile join.
         if self._queue and self._running < self._flights and not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._launch)
+            loop = asyncio.get_running_loop()
+            if self._linger_s > 0:
+                loop.call_later(self._linger_s, self._launch)
+            else:
+                loop.call_soon(self._launch)
 
     def _launch(self) -> None:
         self._scheduled = False

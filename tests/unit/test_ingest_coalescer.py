@@ -129,3 +129,18 @@ def test_a_flush_takes_whole_requests_up_to_its_size_but_always_at_least_one(max
     assert all(len(call) <= max(max_items, 2) for call in calls)
     assert len(calls) == {1: 3, 2: 2, 3: 2}[max_items]
 
+
+
+@pytest.mark.parametrize(("linger_s", "flushes"), [(0.0, [["a"], ["b"]]), (0.05, [["a", "b"]])])
+def test_a_request_read_while_the_flush_lingers_rides_in_it(linger_s: float, flushes: list[list[str]]) -> None:
+    async def scenario() -> list[list[str | None]]:
+        gated = GatedSettle()
+        gated.release.set()
+        coalescer = Coalescer(gated, linger_s=linger_s)
+        first = asyncio.ensure_future(coalescer.submit(outcomes("a")))
+        await asyncio.sleep(0)  # "a" is queued and its flush scheduled
+        await asyncio.sleep(0)  # without a linger, that flush has started by now
+        await asyncio.gather(first, coalescer.submit(outcomes("b")))
+        return gated.calls
+
+    assert asyncio.run(scenario()) == [[cid(e) for e in flush] for flush in flushes]
