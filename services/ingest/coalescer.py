@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from services.ingest.accept import Accepted, Rejected
@@ -10,6 +11,7 @@ from services.ingest.service import ItemResult
 
 Outcome = Accepted | Rejected
 Settle = Callable[[list[Outcome]], Awaitable[list[ItemResult]]]
+RECENT_FLUSHES = 8  # how far back the expected company is remembered
 Waiting = tuple[list[Outcome], "asyncio.Future[list[ItemResult]]"]
 
 
@@ -18,14 +20,18 @@ class Coalescer:
 
     A flush settles everything queued in one call (so Kafka is waited for once, not once per
     request) and hands each request its own results, or the flush's error: a failed produce
-    answers every request of that flush with the error, never 202. A flush starts ``linger_s``
-    after the first request found a flight free, so that the clients answered by the last
-    flush, whose next requests are still being read, ride in this one; what arrives while
-    every flight runs waits for the next. One flight by default: a flush's fixed cost (a
-    PostgreSQL round trip, a produce request, kafka-python's sender thread) is most of a
-    small delivery's CPU, and two flights halved the flushes (bench/README.md, "Single
-    deliveries"). A request carrying an id that a running flush carries waits until that
-    flush settled, and is then a duplicate (or, if that flush failed, a new delivery).
+    answers every request of that flush with the error, never 202. What arrives while every
+    flight runs waits for the next flush.
+
+    A flush starts as soon as as many requests wait as the largest of the last few flushes
+    carried (the clients it answered are sending their next ones, still being read), or
+    ``linger_s`` after the first of them, whichever is first: a lone delivery goes at once, a
+    crowd goes together. One flight by default: a flush's fixed cost (a PostgreSQL round trip,
+    a produce request, kafka-python's sender thread) is most of a small delivery's CPU, and
+    two flights halved the flushes (bench/README.md, "Single deliveries").
+
+    A request carrying an id that a running flush carries waits until that flush settled,
+    and is then a duplicate (or, if that flush failed, a new delivery).
     """
 
     def __init__(self, settle: Settle, flights: int = 1, max_items: int = 2_000, linger_s: float = 0.0) -> None:
@@ -37,6 +43,9 @@ class Coalescer:
         self._flying: set[str] = set()  # ids carried by the running flushes
         self._running = 0
         self._scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        # Requests of the last few flushes: their clients' next requests are on their way.
+        self._recent: deque[int] = deque([1], maxlen=RECENT_FLUSHES)
         self._tasks: set[asyncio.Task[None]] = set()
         self.flushes = 0
 
@@ -48,17 +57,23 @@ class Coalescer:
         return await future
 
     def _schedule(self) -> None:
-        # Launched after the linger (or on the loop's next turn): requests read meanwhile join.
-        if self._queue and self._running < self._flights and not self._scheduled:
-            self._scheduled = True
-            loop = asyncio.get_running_loop()
-            if self._linger_s > 0:
-                loop.call_later(self._linger_s, self._launch)
-            else:
+        if not self._queue or self._running >= self._flights:
+            return
+        loop = asyncio.get_running_loop()
+        if self._linger_s <= 0 or len(self._queue) >= max(self._recent):
+            # The expected company is here: go on the loop's next turn, without the linger.
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer, self._scheduled = None, False
+            if not self._scheduled:
+                self._scheduled = True
                 loop.call_soon(self._launch)
+        elif not self._scheduled:
+            self._scheduled = True
+            self._timer = loop.call_later(self._linger_s, self._launch)
 
     def _launch(self) -> None:
-        self._scheduled = False
+        self._scheduled, self._timer = False, None
         if self._running >= self._flights:
             return
         flush: list[Waiting] = []
@@ -75,6 +90,7 @@ class Coalescer:
         self._queue = held
         if not flush:
             return
+        self._recent.append(len(flush))
         ids = {o.id for outcomes, _ in flush for o in outcomes if o.id is not None}
         self._flying |= ids
         self._running += 1

@@ -131,16 +131,37 @@ def test_a_flush_takes_whole_requests_up_to_its_size_but_always_at_least_one(max
 
 
 
-@pytest.mark.parametrize(("linger_s", "flushes"), [(0.0, [["a"], ["b"]]), (0.05, [["a", "b"]])])
-def test_a_request_read_while_the_flush_lingers_rides_in_it(linger_s: float, flushes: list[list[str]]) -> None:
+
+def _three_then(linger_s: float, *later: str) -> list[list[str | None]]:
+    """A flush of three requests, then ``later`` submitted one by one, each flush released at once."""
     async def scenario() -> list[list[str | None]]:
         gated = GatedSettle()
         gated.release.set()
         coalescer = Coalescer(gated, linger_s=linger_s)
-        first = asyncio.ensure_future(coalescer.submit(outcomes("a")))
-        await asyncio.sleep(0)  # "a" is queued and its flush scheduled
-        await asyncio.sleep(0)  # without a linger, that flush has started by now
-        await asyncio.gather(first, coalescer.submit(outcomes("b")))
+        await asyncio.gather(*(coalescer.submit(outcomes(e)) for e in "abc"))
+        pending = []
+        for e in later:
+            pending.append(asyncio.ensure_future(coalescer.submit(outcomes(e))))
+            await asyncio.sleep(0)
+        await asyncio.wait_for(asyncio.gather(*pending), 5)
         return gated.calls
 
-    assert asyncio.run(scenario()) == [[cid(e) for e in flush] for flush in flushes]
+    return asyncio.run(scenario())
+
+
+def test_a_lone_request_goes_at_once_whatever_the_linger() -> None:
+    async def scenario() -> list[ItemResult]:
+        gated = GatedSettle()
+        gated.release.set()
+        return await asyncio.wait_for(Coalescer(gated, linger_s=30).submit(outcomes("a")), 5)
+
+    assert asyncio.run(scenario()) == [ItemResult(cid("a"), "accepted")]
+
+
+def test_after_a_flush_of_three_the_next_goes_as_soon_as_three_are_waiting() -> None:
+    # A 30 s linger would time the scenario out: the third request launches the flush.
+    assert _three_then(30, "d", "e", "f") == [[cid(e) for e in "abc"], [cid(e) for e in "def"]]
+
+
+def test_fewer_than_last_time_go_once_the_linger_is_over() -> None:
+    assert _three_then(0.05, "d") == [[cid(e) for e in "abc"], [cid("d")]]
