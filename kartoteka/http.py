@@ -74,6 +74,10 @@ def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
+# A request's and a flush's durations: 1 ms to 5 s.
+SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+
 class Metrics:
     """Per-process Prometheus registry: request counts and latencies by route.
 
@@ -95,7 +99,7 @@ class Metrics:
             "HTTP request latency",
             ["service", "process", "route"],
             registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            buckets=SECONDS_BUCKETS,
         )
         # Where a delivery's settling waits (ingest): the duplicate check with its data keys in
         # PostgreSQL, sealing, and Kafka's acknowledgement; a slow ingest shows which one.
@@ -104,7 +108,7 @@ class Metrics:
             "Seconds a flush of deliveries spent per stage: keys (PostgreSQL), seal, produce (until acked)",
             ["service", "process", "stage"],
             registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            buckets=SECONDS_BUCKETS,
         )
         self.service = service
         self.process = str(os.getpid())

@@ -130,8 +130,6 @@ def test_a_flush_takes_whole_requests_up_to_its_size_but_always_at_least_one(max
     assert len(calls) == {1: 3, 2: 2, 3: 2}[max_items]
 
 
-
-
 def _three_then(linger_s: float, *later: str) -> list[list[str | None]]:
     """A flush of three requests, then ``later`` submitted one by one, each flush released at once."""
     async def scenario() -> list[list[str | None]]:
