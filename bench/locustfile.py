@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import time
 from typing import Any
 
 import gevent
-from locust import FastHttpUser, constant, constant_throughput, events, task
+from locust import FastHttpUser, constant, events, task
 
+from bench.pacing import paced
 from bench.payloads import batch_body, single_body
 
 ENV = os.environ
@@ -57,7 +59,14 @@ def _accepted_items(count: int, user: FastHttpUser) -> None:
 
 class _Base(FastHttpUser):
     abstract = True
-    wait_time = constant_throughput(RATE) if RATE else constant(0)
+    wait_time = paced(RATE) if RATE else constant(0)
+    due = 0.0  # when this user's current task was due (``paced``)
+
+    def on_start(self) -> None:
+        # A random phase per user: locust starts a spawn step's users at once (bench/pacing.py).
+        if RATE:
+            gevent.sleep(random.random() / RATE)  # noqa: S311 - a phase, not a secret
+        self.due = time.monotonic()
 
     def _call(self, method: str, path: str, name: str, expect: int, body: bytes | None = None) -> Any:
         headers = {"Authorization": f"Bearer {TOKEN}", "content-type": "application/json"}
