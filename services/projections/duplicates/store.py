@@ -27,18 +27,26 @@ OBSERVE = ("INSERT INTO match_attributes (source, attribute, value, customer_id,
            " %s::timestamptz[]) ON CONFLICT DO NOTHING")
 MERGE = ("UPDATE match_attributes SET customer_id = %(s)s WHERE customer_id = %(m)s",
          "DELETE FROM match_records WHERE customer_id = %(m)s",
+         "DELETE FROM match_blocks WHERE customer_id = %(m)s",
          # The survivor is scored again; the merged-away id proposes nothing any more.
          "DELETE FROM duplicate_proposals WHERE status = 'open' AND (customer_a = %(m)s OR customer_b = %(m)s)")
 # A batch's matching records in one statement: a statement per row (executemany) was a sixth of
-# this worker's samples at 200 interactions/s. Each record's block keys go as a JSON array.
-RECORDS = ("INSERT INTO match_records (customer_id, record, block_keys)"
-           " SELECT c, r, ARRAY(SELECT jsonb_array_elements_text(k))"
-           " FROM unnest(%s::uuid[], %s::jsonb[], %s::jsonb[]) AS t(c, r, k)"
-           " ON CONFLICT (customer_id) DO UPDATE SET record = excluded.record, block_keys = excluded.block_keys")
+# this worker's samples at 200 interactions/s.
+RECORDS = ("INSERT INTO match_records (customer_id, record) SELECT * FROM unnest(%s::uuid[], %s::jsonb[])"
+           " ON CONFLICT (customer_id) DO UPDATE SET record = excluded.record")
+# Their block keys, one row per (key, customer): the keys a record no longer has go, the new come.
+BLOCKS = ("WITH new (k, c) AS (SELECT * FROM unnest(%(keys)s::text[], %(owners)s::uuid[])),"
+          " gone AS (DELETE FROM match_blocks b WHERE b.customer_id = ANY(%(ids)s::uuid[])"
+          " AND NOT EXISTS (SELECT 1 FROM new WHERE new.k = b.block_key AND new.c = b.customer_id))"
+          " INSERT INTO match_blocks (block_key, customer_id) SELECT k, c FROM new ON CONFLICT DO NOTHING")
+# Every customer sharing a key with the batch: an index probe per key (migration 098).
+CANDIDATES = ("SELECT customer_id::text AS c, record FROM match_records WHERE customer_id IN"
+              " (SELECT customer_id FROM match_blocks WHERE block_key = ANY(%b::text[]))")
 # Names, birth dates and addresses are personal data: an erased customer leaves no observation,
 # record or proposal (a proposal's evidence quotes both sides' values).
 ERASE = ("DELETE FROM match_attributes WHERE customer_id = ANY(%(ids)s::uuid[])",
          "DELETE FROM match_records WHERE customer_id = ANY(%(ids)s::uuid[])",
+         "DELETE FROM match_blocks WHERE customer_id = ANY(%(ids)s::uuid[])",
          "DELETE FROM duplicate_proposals WHERE customer_a = ANY(%(ids)s::uuid[]) OR customer_b = ANY(%(ids)s::uuid[])")
 MOVE = "UPDATE match_attributes SET customer_id = %s WHERE source = %s"
 DECIDE = """
@@ -142,8 +150,10 @@ class DuplicateStore:
             return []
         records = [record_of(c, found) for c, found in _observed(curs, touched, MATCHED).items()]
         if records:
-            curs.execute(RECORDS, ([r.customer_id for r in records], [Jsonb(asdict(r)) for r in records],
-                                   [Jsonb(list(r.block_keys)) for r in records]))
+            ids = [r.customer_id for r in records]
+            curs.execute(RECORDS, (ids, [Jsonb(asdict(r)) for r in records]))
+            pairs = [(k, r.customer_id) for r in records for k in r.block_keys]
+            curs.execute(BLOCKS, {"keys": [k for k, _ in pairs], "owners": [c for _, c in pairs], "ids": ids})
         return records
 
     def _propose(self, curs: Cursor[Any], changed: list[MatchRecord], scorer: Scorer) -> None:
@@ -151,8 +161,7 @@ class DuplicateStore:
         keys = sorted({k for r in changed for k in r.block_keys})
         # The changed records are left out here, not in SQL: ``<> ALL(ids)`` compared every
         # candidate row with every id of the batch, in PostgreSQL, which runs at full priority.
-        curs.execute("SELECT customer_id::text AS c, record FROM match_records WHERE block_keys && %b::text[]",
-                     (keys,))
+        curs.execute(CANDIDATES, (keys,))
         changed_ids = set(ids)
         candidates = [_record(r["record"]) for r in curs.fetchall() if r["c"] not in changed_ids]
         if not candidates and len(changed) < 2:

@@ -89,7 +89,7 @@ WORKER = WorkerSpec(
         DuplicateStore(ctx.datastore, ctx.positions, ctx.settings.duplicates_auto_merge_score),
         ctx.settings.duplicates_min_score, ctx.settings.duplicates_gather_ms),
     # Decisions (accepted, rejected) come from identity.commands.v1 too, so the tables refill from the logs.
-    read_model=("match_attributes", "match_records", "duplicate_proposals"),
+    read_model=("match_attributes", "match_records", "match_blocks", "duplicate_proposals"),
     fetch_max_wait_ms=IDLE_FETCH_WAIT_MS,
     # Two customers of a pair arrive on any partitions: two processes each committing one
     # would not see the other's record, and the pair would never be proposed.

@@ -1,0 +1,74 @@
+"""The finder's blocking keys in PostgreSQL: one row per (key, customer), kept equal to each record's keys."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from services.projections.duplicates.attributes import MatchRecord, match_record
+from services.projections.duplicates.store import BLOCKS, CANDIDATES, ERASE, MERGE, RECORDS
+
+pytestmark = pytest.mark.integration
+
+
+def _write(conn: psycopg.Connection, records: list[MatchRecord]) -> None:
+    """What ``DuplicateStore`` writes for a batch's changed records."""
+    ids = [r.customer_id for r in records]
+    conn.execute(RECORDS, (ids, [Jsonb(asdict(r)) for r in records]))
+    pairs = [(k, r.customer_id) for r in records for k in r.block_keys]
+    conn.execute(BLOCKS, {"keys": [k for k, _ in pairs], "owners": [c for _, c in pairs], "ids": ids})
+
+
+def _blocks(conn: psycopg.Connection) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for key, customer in conn.execute("SELECT block_key, customer_id::text FROM match_blocks").fetchall():
+        found.setdefault(customer, set()).add(key)
+    return found
+
+
+def _candidates(conn: psycopg.Connection, record: MatchRecord) -> set[str]:
+    with conn.cursor(row_factory=dict_row) as curs:
+        curs.execute(CANDIDATES, (list(record.block_keys),))
+        return {r["c"] for r in curs.fetchall()}
+
+
+def _person(name: str, phone: str, born: str = "1980-02-03") -> MatchRecord:
+    return match_record(str(uuid.uuid4()), names=[name], birth_date=born, address="Lenina 5, kv 12, Moskva",
+                        phones=[phone])
+
+
+def test_blocks_follow_each_record_as_its_keys_change(settings) -> None:
+    anna, boris = _person("Anna Petrova", "+79161234567"), _person("Boris Orlov", "+79035550101", "1975-07-08")
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        _write(conn, [anna, boris])
+        assert _blocks(conn) == {anna.customer_id: set(anna.block_keys), boris.customer_id: set(boris.block_keys)}
+        # Same house, so each is the other's candidate; a stranger elsewhere finds neither.
+        assert _candidates(conn, anna) == _candidates(conn, boris) == {anna.customer_id, boris.customer_id}
+        stranger = match_record(str(uuid.uuid4()), names=["Ivan Sidorov"], birth_date="1990-01-01",
+                                address="Mira 77, Kazan", phones=["+78432000000"])
+        assert _candidates(conn, stranger) == set()
+
+        # Anna moves and changes her number: her old keys go, Boris keeps his.
+        moved = match_record(anna.customer_id, names=["Anna Petrova"], birth_date="1980-02-03",
+                             address="Mira 9, Kazan", phones=["+79260001122"])
+        _write(conn, [moved])
+        assert _blocks(conn) == {anna.customer_id: set(moved.block_keys), boris.customer_id: set(boris.block_keys)}
+        assert _candidates(conn, boris) == {boris.customer_id}  # the house they shared no longer links them
+
+
+def test_merged_away_and_erased_customers_leave_no_blocks(settings) -> None:
+    a, b, c = (_person(n, p) for n, p in (("Anna Petrova", "+79161234000"), ("Anna Petrova", "+79161234001"),
+                                          ("Vera Ivanova", "+79161234002")))
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        _write(conn, [a, b, c])
+        for statement in MERGE:
+            conn.execute(statement, {"s": a.customer_id, "m": b.customer_id})
+        for statement in ERASE:
+            conn.execute(statement, {"ids": [c.customer_id]})
+        assert set(_blocks(conn)) == {a.customer_id}
+        assert _candidates(conn, b) == {a.customer_id}
