@@ -109,6 +109,19 @@ class Stack:
         status = self.status(name)
         return bool(status and status.get("at", 0) >= since)
 
+    def wait_caught_up(self, timeout_s: float = 180, busy_status_s: float = 3.0) -> float | None:
+        """Seconds until no running worker reports a lag; None when some still do after
+        ``timeout_s`` (the caller goes on). A busy worker writes its status every 2 s
+        (``runner.STATUS_BUSY_S``), so after ``busy_status_s`` an old status saying 0 is an idle
+        worker's (retention writes rarely), not a stale one."""
+        since = time.time()
+        while time.time() - since < timeout_s:
+            statuses = [self.status(n) for n in self.procs if n not in SERVICES]
+            if time.time() - since >= busy_status_s and not any(s and s.get("lag") for s in statuses):
+                return round(time.time() - since, 1)
+            time.sleep(0.5)
+        return None
+
     def status(self, name: str) -> dict[str, Any] | None:
         path = self.settings.data_dir / "run" / f"{self.settings.topic_prefix}{name}.status.json"
         try:

@@ -73,6 +73,9 @@ class Visibility:
 
 def run(ctx: Context, stack: Stack) -> dict[str, Any]:
     plan = ctx.plan
+    # 200/s on a stack at rest, not on one still working through an earlier phase's backlog
+    # (the duplicate finder scores a drain's 20,000 interactions for a while after the timeline).
+    settled_s = stack.wait_caught_up()
     acks = ctx.run_dir / "freshness.acks"
     watch = Visibility(stack, acks).start()
     env = {"BENCH_TOKEN": stack.token(Role.channel, "bench-channel"), "BENCH_RUN": "fresh",
@@ -91,6 +94,7 @@ def run(ctx: Context, stack: Stack) -> dict[str, Any]:
     hops = budget(stack.settings, watch.times)
     return {
         "offered_per_s": plan.fresh_rate,
+        "settled_s": settled_s,
         "achieved_per_s": round(len(good) / span, 1),
         "accepted": len(good),
         "failures": load.failures,
