@@ -138,10 +138,12 @@ def _sealing(r: dict[str, Any]) -> list[str]:
          ["drain", s["drain_crypto_us"], "—", _v(s["drain_cpu_share"], 3)]]) + [""]
 
 
-def _settled(seconds: float | None) -> str:
-    if seconds is None:
-        return "Started with some worker still lagging after 180 s of waiting (the figure includes its backlog)."
-    return f"Started once every worker had caught up ({seconds:.1f} s after the previous phase)."
+def _settled(f: dict[str, Any]) -> str:
+    if "settled_s" not in f:  # a report from before the phase waited
+        return ""
+    if f["settled_s"] is None:
+        return "Started with some worker still lagging after 180 s of waiting (the figure includes its backlog). "
+    return f"Started once every worker had caught up ({f['settled_s']:.1f} s after the previous phase). "
 
 
 def _freshness(r: dict[str, Any]) -> list[str]:
@@ -150,7 +152,7 @@ def _freshness(r: dict[str, Any]) -> list[str]:
     return ["## Freshness", "",
             f"Single POSTs offered at {f['offered_per_s']:.0f}/s (achieved {f['achieved_per_s']}/s,"
             f" {f['accepted']:,} accepted, {f['unseen']} never seen); visibility polled every"
-            f" {f['poll_interval_ms']:.0f} ms. {_settled(f.get('settled_s', 0))} Raw baseline: one kafka-python"
+            f" {f['poll_interval_ms']:.0f} ms. {_settled(f)}Raw baseline: one kafka-python"
             " hop + COPY commit at the same rate.", ""] + _table(
         ["", "p50 ms", "p95 ms", "p99 ms", "max ms"],
         [["202 -> visible in timeline", lat["p50"], lat["p95"], lat["p99"], lat["max"]],

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from services.projections.duplicates.attributes import MatchRecord, match_record
-from services.projections.duplicates.store import BLOCKS, CANDIDATES, ERASE, MERGE, RECORDS
+from services.projections.duplicates.store import CANDIDATES, ERASE, MERGE, write_records
 
 pytestmark = pytest.mark.integration
 
 
 def _write(conn: psycopg.Connection, records: list[MatchRecord]) -> None:
-    """What ``DuplicateStore`` writes for a batch's changed records."""
-    ids = [r.customer_id for r in records]
-    conn.execute(RECORDS, (ids, [Jsonb(asdict(r)) for r in records]))
-    pairs = [(k, r.customer_id) for r in records for k in r.block_keys]
-    conn.execute(BLOCKS, {"keys": [k for k, _ in pairs], "owners": [c for _, c in pairs], "ids": ids})
+    with conn.cursor() as curs:
+        write_records(curs, records)
 
 
 def _blocks(conn: psycopg.Connection) -> dict[str, set[str]]:

@@ -78,6 +78,14 @@ def _record(row: dict[str, Any]) -> MatchRecord:
     return MatchRecord(**fields)
 
 
+def write_records(curs: Cursor[Any], records: Sequence[MatchRecord]) -> None:
+    """The records and their block keys, replacing what these customers had."""
+    ids = [r.customer_id for r in records]
+    curs.execute(RECORDS, (ids, [Jsonb(asdict(r)) for r in records]))
+    pairs = [(k, r.customer_id) for r in records for k in r.block_keys]
+    curs.execute(BLOCKS, {"keys": [k for k, _ in pairs], "owners": [c for _, c in pairs], "ids": ids})
+
+
 def _observed(curs: Cursor[Any], ids: list[str], attributes: Sequence[str]
               ) -> dict[str, list[tuple[str, str, str, datetime]]]:
     """(attribute, value, channel, seen at) per customer, of the given attributes."""
@@ -150,10 +158,7 @@ class DuplicateStore:
             return []
         records = [record_of(c, found) for c, found in _observed(curs, touched, MATCHED).items()]
         if records:
-            ids = [r.customer_id for r in records]
-            curs.execute(RECORDS, (ids, [Jsonb(asdict(r)) for r in records]))
-            pairs = [(k, r.customer_id) for r in records for k in r.block_keys]
-            curs.execute(BLOCKS, {"keys": [k for k, _ in pairs], "owners": [c for _, c in pairs], "ids": ids})
+            write_records(curs, records)
         return records
 
     def _propose(self, curs: Cursor[Any], changed: list[MatchRecord], scorer: Scorer) -> None:
