@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from kartoteka.migrate import apply_sql_migrations
 from services.projections.duplicates.attributes import MatchRecord, match_record
 from services.projections.duplicates.store import CANDIDATES, ERASE, MERGE, write_records
 
@@ -67,3 +68,22 @@ def test_merged_away_and_erased_customers_leave_no_blocks(settings) -> None:
             conn.execute(statement, {"ids": [c.customer_id]})
         assert set(_blocks(conn)) == {a.customer_id}
         assert _candidates(conn, b) == {a.customer_id}
+
+
+def test_an_existing_deployment_gets_the_blocks_of_its_records_from_migration_098(settings) -> None:
+    """Upgrading: the finder's records from before 098 carry their keys in a column; 098 moves them."""
+    anna, boris = _person("Anna Petrova", "+79161230000"), _person("Boris Orlov", "+79161230001")
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        # The tables as 070 left them (098 already ran on this test database: undo it).
+        conn.execute("ALTER TABLE match_records ADD COLUMN block_keys text[]")
+        conn.execute("DROP TABLE match_blocks")
+        conn.execute("DELETE FROM schema_migrations WHERE name = '098_match_blocks.sql'")
+        for r in (anna, boris):
+            conn.execute("INSERT INTO match_records (customer_id, record, block_keys) VALUES (%s, '{}', %s)",
+                         (r.customer_id, list(r.block_keys)))
+    assert apply_sql_migrations(settings.dsn) == ["098_match_blocks.sql"]
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        assert _blocks(conn) == {anna.customer_id: set(anna.block_keys), boris.customer_id: set(boris.block_keys)}
+        columns = {c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns"
+                                              " WHERE table_name = 'match_records'").fetchall()}
+        assert columns == {"customer_id", "record"}
