@@ -35,7 +35,10 @@ MERGE = ("UPDATE match_attributes SET customer_id = %(s)s WHERE customer_id = %(
 RECORDS = ("INSERT INTO match_records (customer_id, record) SELECT * FROM unnest(%s::uuid[], %s::jsonb[])"
            " ON CONFLICT (customer_id) DO UPDATE SET record = excluded.record")
 # Their block keys, one row per (key, customer): the keys a record no longer has go, the new come.
-BLOCKS = ("WITH new (k, c) AS (SELECT * FROM unnest(%(keys)s::text[], %(owners)s::uuid[])),"
+# The keys are read from the records just written: sent as arrays (~8,500 elements a scoring at
+# 200/s) their dumping was a tenth of this worker's CPU.
+BLOCKS = ("WITH new (k, c) AS (SELECT jsonb_array_elements_text(m.record -> 'block_keys'), m.customer_id"
+          " FROM match_records m WHERE m.customer_id = ANY(%(ids)s::uuid[])),"
           " gone AS (DELETE FROM match_blocks b WHERE b.customer_id = ANY(%(ids)s::uuid[])"
           " AND NOT EXISTS (SELECT 1 FROM new WHERE new.k = b.block_key AND new.c = b.customer_id))"
           " INSERT INTO match_blocks (block_key, customer_id) SELECT k, c FROM new ON CONFLICT DO NOTHING")
@@ -82,8 +85,7 @@ def write_records(curs: Cursor[Any], records: Sequence[MatchRecord]) -> None:
     """The records and their block keys, replacing what these customers had."""
     ids = [r.customer_id for r in records]
     curs.execute(RECORDS, (ids, [Jsonb(asdict(r)) for r in records]))
-    pairs = [(k, r.customer_id) for r in records for k in r.block_keys]
-    curs.execute(BLOCKS, {"keys": [k for k, _ in pairs], "owners": [c for _, c in pairs], "ids": ids})
+    curs.execute(BLOCKS, {"ids": ids})
 
 
 def _observed(curs: Cursor[Any], ids: list[str], attributes: Sequence[str]
