@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -80,6 +81,19 @@ class RoleGuard(HTTPBearer):
 def require_roles(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only the given roles; each route declares its own."""
     return RoleGuard(roles)
+
+
+def native_telemetry() -> TelemetryConfig | None:
+    """FastAPI's own OpenTelemetry hooks: off, unless the operator has FastAPI set up OTLP export
+    (``FASTAPI_OTEL_AUTO_CONFIGURE=true``, FastAPI's own switch; None keeps its defaults).
+
+    The services report through ``/metrics`` and their logs, and ship no OpenTelemetry SDK. With
+    the hooks on, every request asked OpenTelemetry for its three global providers (reading the
+    environment each time) to find none: ~10 us of a single delivery's ~215 in process.
+    """
+    if os.getenv("FASTAPI_OTEL_AUTO_CONFIGURE", "").lower() == "true":
+        return None
+    return {"tracing": False, "metrics": False, "logs": False}
 
 
 # A request's and a flush's durations: 1 ms to 5 s.

@@ -13,7 +13,7 @@ from events import topics
 from events.audit.trail import checkpoint_key
 from events.work_rules import parse_outcomes, parse_sla_hours
 from kartoteka import kafka
-from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.http import install_error_handlers, install_operations, native_telemetry
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.api.audited_routes import install_audit_guard
@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await pool.close()
 
-    app = FastAPI(title="Kartoteka api", version="1", lifespan=lifespan)
+    app = FastAPI(title="Kartoteka api", version="1", lifespan=lifespan, telemetry=native_telemetry())
     app.state.settings = settings
     # Parsed once: a bad setting stops the api at start rather than failing a write later.
     app.state.work_outcomes = parse_outcomes(settings.work_outcomes)

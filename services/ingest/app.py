@@ -10,7 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from events import topics
 from kartoteka import kafka
-from kartoteka.http import install_error_handlers, install_operations
+from kartoteka.http import install_error_handlers, install_operations, native_telemetry
 from kartoteka.keystore import KeyRing, master_key
 from kartoteka.settings import Settings
 from services.ingest import channel_routes
@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await pool.close()
 
-    app = FastAPI(title="Kartoteka ingest", version="1", lifespan=lifespan)
+    app = FastAPI(title="Kartoteka ingest", version="1", lifespan=lifespan, telemetry=native_telemetry())
     app.state.settings = settings
 
     async def readiness() -> dict[str, bool]:
