@@ -83,9 +83,20 @@ def _ingest(r: dict[str, Any]) -> list[str]:
             " closed loop. Single deliveries: wrk, closed loop over keep-alive connections, compared with plain"
             " FastAPI on uvicorn (same worker processes) validating the same bodies into a pydantic model"
             f" without Kafka. The batches took {_v(i['batch'].get('drained_s'))} s from the first request to the"
-            " last row in `timeline`.", ""] + _table(
+            f" last row in `timeline`.{_ingest_cpu(i)}", ""] + _table(
         ["path", "interactions/s", "raw /s", "ratio", "clients", "items/request", "p50 ms", "p99 ms",
          "failures", "cores used"], rows)
+
+
+def _ingest_cpu(i: dict[str, Any]) -> str:
+    """Ingest's CPU per interaction, alone, beside a bare produce's per record (goal 1's bound)."""
+    raw, alone = i["baseline_produce"], i["batch_alone"]
+    cores = alone["cpu_cores"].get("ingest")
+    if "cpu_us_per_record" not in raw or not cores or not alone["per_s"]:
+        return ""  # reports from before the raw produce measured its CPU
+    return (f" CPU per interaction with the workers stopped: ingest {cores / alone['per_s'] * 1e6:,.1f} us"
+            f" (its cores over its rate); the raw produce {raw['cpu_us_per_record']:,.1f} us per record"
+            " (its process, all threads).")
 
 
 def _drain(r: dict[str, Any]) -> list[str]:
