@@ -215,3 +215,12 @@ def test_the_published_document_still_describes_both_bodies(service: Service) ->
     assert "channel" in batch["schema"]["properties"]["items"]["items"]["properties"]
     one = paths["/v1/interactions"]["post"]["requestBody"]["content"]["application/json"]
     assert "customer" in one["schema"]["properties"]
+
+
+def test_the_published_document_names_the_bearer_scheme_on_every_route(service: Service) -> None:
+    # The role check is the scheme itself (one dependency level); clients still read it as before.
+    document = service.app.openapi()
+    assert document["components"]["securitySchemes"] == {"HTTPBearer": {"type": "http", "scheme": "bearer"}}
+    operations = [op for path, item in document["paths"].items() if path.startswith("/v1/")
+                  for op in item.values()]
+    assert operations and all(op["security"] == [{"HTTPBearer": []}] for op in operations)
