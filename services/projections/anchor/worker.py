@@ -22,6 +22,7 @@ from eventsourcing.postgres import PostgresDatastore
 from events.audit.anchor import Anchor, read
 from events.audit.chain import Checkpoint, verify_checkpoint
 from events.audit.trail import CHAIN, checkpoint_key
+from services.projections.runner import TRANSIENT
 from services.projections.spec import Context, WorkerSpec
 from services.projections.status import write_status
 
@@ -47,7 +48,12 @@ class AnchorWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         last = self._last_seq()
         while not self.stopping.is_set():
-            last = self.anchor_once(last)
+            try:
+                last = self.anchor_once(last)
+            except TRANSIENT as exc:
+                # The head stays in the database: the next tick anchors it. Dying here would
+                # leave the chain unanchored until the supervisor restarts the worker.
+                log.warning("database unreachable; anchoring on the next tick", extra={"error": str(exc)})
             self.status_at = time.time()
             if self.status_file is not None:
                 write_status(self.status_file, {"projection": self.name, "lag": 0,

@@ -20,6 +20,7 @@ from events import sealing
 from kartoteka.keystore import BUMP, DESTROY
 from kartoteka.settings import Settings
 from services.projections.retention.policy import cutoffs
+from services.projections.runner import TRANSIENT
 from services.projections.spec import WorkerSpec
 from services.projections.status import write_status
 
@@ -49,7 +50,11 @@ class Retention:
 
     def run(self) -> None:
         while not self.stopping.is_set():
-            self.sweep(datetime.now(UTC))
+            try:
+                self.sweep(datetime.now(UTC))
+            except TRANSIENT as exc:
+                # What expired stays expired: the next sweep removes it.
+                log.warning("database unreachable; sweeping on the next tick", extra={"error": str(exc)})
             self._status()
             self.stopping.wait(self.settings.retention_interval_s)
 
