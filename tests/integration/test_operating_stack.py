@@ -136,6 +136,10 @@ def test_commands_find_the_running_stack_and_it_shows_its_health(settings):
         assert 'process="kartoteka worker timeline"' in metrics  # setproctitle
         assert "\x1b[" not in "".join(stack.lines)  # no terminal colours in the JSON logs
         assert stack.stop() == 0
+        # Every worker's status was fresh, so the shutdown waited for lag 0 and not for its
+        # deadline (a worker idle between its runs, as retention is, once held it a minute).
+        shutdown = "".join(stack.lines).split('"shutting down"', 1)[1]
+        assert "workers drained" in shutdown and "drain incomplete" not in shutdown, shutdown[-3000:]
     assert not (data_dir_of(stack) / "run" / "stack.json").exists()
 
 

@@ -26,6 +26,7 @@ from services.projections.status import write_status
 
 log = logging.getLogger(__name__)
 CHUNK = 5000
+STATUS_EVERY_S = 1.0
 EXPIRED = (
     "SELECT t.interaction_id::text FROM timeline t JOIN customers c ON c.id = t.customer_id"
     " WHERE t.channel = %s AND t.occurred_at < %s AND NOT EXISTS (SELECT FROM legal_holds h"
@@ -55,8 +56,14 @@ class Retention:
             except TRANSIENT as exc:
                 # What expired stays expired: the next sweep removes it.
                 log.warning("database unreachable; sweeping on the next tick", extra={"error": str(exc)})
-            self._status()
-            self.stopping.wait(self.settings.retention_interval_s)
+            # Between sweeps (an hour by default) the status stays fresh: the supervisor reads
+            # a stale one as a worker still draining, and held every shutdown for a minute.
+            next_sweep = time.monotonic() + self.settings.retention_interval_s
+            while True:
+                self._status()
+                left = next_sweep - time.monotonic()
+                if left <= 0 or self.stopping.wait(min(left, STATUS_EVERY_S)):
+                    break
 
     def sweep(self, now: datetime) -> int:
         """Remove what has expired by ``now``; returns how many interactions went."""

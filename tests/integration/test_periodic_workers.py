@@ -1,13 +1,18 @@
-"""The periodic standalone workers (anchor, retention) ride out a database they cannot reach:
-they log it and try again on their next tick, as the projection runner does with a batch,
-instead of dying and leaving the chain unanchored until the supervisor restarts them.
+"""The periodic standalone workers (anchor, retention) between and around their runs.
 
-The database is made unreachable the way a busy host does it: every connection of the
-worker's pool is taken, so its next request times out (psycopg_pool's PoolTimeout).
+They ride out a database they cannot reach: they log it and try again on their next tick, as
+the projection runner does with a batch, instead of dying and leaving the chain unanchored
+until the supervisor restarts them. The database is made unreachable the way a busy host does
+it: every connection of the worker's pool is taken, so its next request times out
+(psycopg_pool's PoolTimeout).
+
+And they keep their status fresh while they wait for their next run, as every runner does:
+the supervisor's shutdown waits for fresh statuses at lag 0.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -100,4 +105,20 @@ def test_retention_sweeps_again_once_the_database_is_back(settings, caplog):
             assert _warnings(caplog) == failed and thread.is_alive()
     finally:
         give_back()
+        datastore.close()
+
+
+def test_retention_keeps_its_status_fresh_between_sweeps_an_hour_apart(settings, tmp_path):
+    status = tmp_path / "retention.status.json"
+    datastore = db.datastore(settings.dsn, pool_size=1)
+    policy = settings.model_copy(update={"retention_interval_s": 3600.0, "retention_days_call": 30})
+    sweeper = Retention(policy, datastore, status)
+    try:
+        with in_thread(sweeper) as thread:
+            first = wait_until(lambda: status.exists() and json.loads(status.read_text())["at"], message="a status")
+            # One sweep, then an hour to wait: a status written again means written while waiting.
+            wait_until(lambda: json.loads(status.read_text())["at"] > first + 1,
+                       message="the status written again while waiting for the next sweep")
+            assert thread.is_alive() and json.loads(status.read_text())["lag"] == 0
+    finally:
         datastore.close()
