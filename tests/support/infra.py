@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from kartoteka import kafka
 from kartoteka.embedded import EmbeddedBroker, EmbeddedPostgres, create_database_from, free_port
@@ -74,12 +75,27 @@ def start() -> Infra:
     if not admin_dsn:
         postgres = EmbeddedPostgres(root / "pg")
         admin_dsn = postgres.start()
+        _without_flushes(admin_dsn)
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         broker = EmbeddedBroker(free_port(), log_path=root / "tansu.log")
         bootstrap = broker.start()
     _prepare_template(admin_dsn)
     return Infra(admin_dsn, bootstrap, root, postgres, broker)
+
+
+# The test server's data dir is thrown away after the session, and no test outlives the
+# machine: what the tests kill is processes (PostgreSQL's own included), whose writes the OS
+# still holds. Flushing each commit and each new database to the disk cost a third of a
+# second per test's database (380 ms against 99 ms measured) and slowed every commit.
+NO_FLUSHES = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def _without_flushes(admin_dsn: str) -> None:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        for name, value in NO_FLUSHES.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def _prepare_template(admin_dsn: str) -> None:
