@@ -39,7 +39,7 @@ class Infra:
         if self.broker:
             self.broker.stop()
         if self.postgres:
-            self.postgres.stop()
+            self.postgres.stop(mode="immediate")  # its data dir goes next
         shutil.rmtree(self.root, ignore_errors=True)
 
     def restart_broker(self) -> None:
