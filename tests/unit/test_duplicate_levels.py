@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from services.projections.duplicates import model
@@ -62,3 +64,14 @@ def test_blocking_pairs_a_misspelt_first_name_and_street_by_surname_and_house_nu
     a = match_record("a", names=["Nicholas Campbell"], address="87 poynton karma park albion park 4655 qld")
     b = match_record("b", names=["Nichoas Campbell"], address="87 poyntonstreet karma park albion park 4655 qld")
     assert set(a.block_keys) & set(b.block_keys) == {"sh:campbel:87"}
+
+
+def test_splinks_untrained_parameters_warning_is_logged_once_not_at_every_scoring(caplog) -> None:
+    once = next(f for f in logging.getLogger("splink.internals.linker").filters
+                if isinstance(f, model._OncePerText))
+    once.seen.clear()  # as in a fresh process, whatever scored before in this one
+    with caplog.at_level("WARNING", logger="splink"):
+        for _ in range(3):
+            _level("name", {"names": ["Иван Петров"]}, {"names": ["Иван Петров"]})
+    told = [r for r in caplog.records if "You have called predict()" in r.getMessage()]
+    assert len(told) == 1, [r.getMessage()[:120] for r in told]

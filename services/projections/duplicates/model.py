@@ -24,6 +24,28 @@ from services.projections.duplicates.pairs import Evidence, ScoredPair
 
 log = logging.getLogger(__name__)
 SCORING_THREADS = 1  # see _database
+
+
+class _OncePerText(logging.Filter):
+    """splink warns at every prediction that the model leaves some m or u values at their
+    defaults (the shipped model does): two multi-line warnings per scoring, every few seconds.
+    The same text says nothing new, so each is logged once per process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "You have called predict()" not in text:
+            return True
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
+logging.getLogger("splink.internals.linker").addFilter(_OncePerText())
 _TEXT = pa.string()
 _LIST = pa.list_(pa.string())
 SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("patronymic", _TEXT),
