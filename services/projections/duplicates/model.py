@@ -24,6 +24,18 @@ from services.projections.duplicates.pairs import Evidence, ScoredPair
 
 log = logging.getLogger(__name__)
 SCORING_THREADS = 1  # see _database
+_TEXT = pa.string()
+_LIST = pa.list_(pa.string())
+SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("patronymic", _TEXT),
+                    ("first_known", pa.bool_()),
+                    ("birth_date", _TEXT), ("address", _TEXT), ("company", _TEXT), ("house", _TEXT),
+                    ("phones", _LIST), ("phone_masks", _LIST), ("address_numbers", _LIST),
+                    ("address_words", _LIST), ("emails", _LIST), ("mailboxes", _LIST), ("block_keys", _LIST)])
+# Evidence: attribute shown -> (splink's comparison output name, input columns).
+ATTRIBUTES = {"name": ("name", ("first_name", "surname")), "patronymic": ("patronymic", ("patronymic",)),
+              "birth_date": ("birth_date", ("birth_date",)),
+              "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
+              "company": ("company", ("company",))}
 
 
 class _OncePerText(logging.Filter):
@@ -46,18 +58,6 @@ class _OncePerText(logging.Filter):
 
 
 logging.getLogger("splink.internals.linker").addFilter(_OncePerText())
-_TEXT = pa.string()
-_LIST = pa.list_(pa.string())
-SCHEMA = pa.schema([("unique_id", _TEXT), ("first_name", _TEXT), ("surname", _TEXT), ("patronymic", _TEXT),
-                    ("first_known", pa.bool_()),
-                    ("birth_date", _TEXT), ("address", _TEXT), ("company", _TEXT), ("house", _TEXT),
-                    ("phones", _LIST), ("phone_masks", _LIST), ("address_numbers", _LIST),
-                    ("address_words", _LIST), ("emails", _LIST), ("mailboxes", _LIST), ("block_keys", _LIST)])
-# Evidence: attribute shown -> (splink's comparison output name, input columns).
-ATTRIBUTES = {"name": ("name", ("first_name", "surname")), "patronymic": ("patronymic", ("patronymic",)),
-              "birth_date": ("birth_date", ("birth_date",)),
-              "phone": ("phone", ("phones",)), "email": ("email", ("emails",)), "address": ("address", ("address",)),
-              "company": ("company", ("company",))}
 
 
 def _array_comparison(name: str, exact: str, near: str, near_label: str) -> cl.CustomComparison:
