@@ -21,7 +21,7 @@ from services.projections.detect.detectors import DetectorConfig
 from services.projections.detect.detectors.config import with_overrides
 
 SUPERVISED = "KARTOTEKA_SUPERVISED"  # set by the supervisor for its children
-_BROKER_DOWN = (MetadataEmptyBrokerList, KafkaConnectionError, KafkaTimeoutError)
+BROKER_DOWN = (MetadataEmptyBrokerList, KafkaConnectionError, KafkaTimeoutError)
 
 
 def settings_or_refusal() -> Settings:
@@ -47,7 +47,7 @@ def guarded(command: Callable[[], int], settings: Settings | None = None) -> int
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
         return refuse(Refusal(exits.UNREACHABLE, f"PostgreSQL at {where} cannot be reached "
                                                  f"({reason}): is the stack running (`make run`)?"))
-    except _BROKER_DOWN as exc:
+    except BROKER_DOWN as exc:
         servers = (settings.kafka_bootstrap_servers if settings else None) or "KAFKA_BOOTSTRAP_SERVERS"
         return refuse(Refusal(exits.UNREACHABLE, f"Kafka broker {servers} cannot be reached "
                                                  f"({type(exc).__name__}): is the stack running "

@@ -8,17 +8,19 @@ import signal
 import threading
 from typing import Any
 
-from kartoteka import db
-from kartoteka.entrypoints.operate import name_process
+from kartoteka import db, exits
+from kartoteka.entrypoints.operate import BROKER_DOWN, name_process
 from kartoteka.settings import Settings
 from services.projections import registry
 from services.projections.claims import Claims, wait_sole, watch_sole
+from services.projections.runner import TRANSIENT
 from services.projections.spec import Context
 from services.projections.status import status_file
 from services.projections.tracking import Positions
 from services.projections.worker_processes import run_shares, share_name
 
 log = logging.getLogger(__name__)
+UNREACHABLE = (*TRANSIENT, *BROKER_DOWN)
 
 
 def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = None) -> None:
@@ -26,7 +28,24 @@ def run_worker(name: str, settings: Settings, share: tuple[int, int] | None = No
 
     A worker whose spec allows it runs as several processes while it has a backlog, each
     owning a share of the partitions (``share``: its index and the count).
+
+    A failure ends the process with one JSON record (a lost database session, say, when the
+    server restarts): a bare traceback, or the command line's one-line refusal with its "is
+    the stack running" hint, does not belong in the stack's structured log.
     """
+    try:
+        _run_worker(name, settings, share)
+    except UNREACHABLE as exc:
+        where = "broker" if isinstance(exc, BROKER_DOWN) else "database"
+        log.error(f"worker stopped: the {where} cannot be reached", extra={
+            "worker": name, "error": f"{type(exc).__name__}: {str(exc).strip()}"})
+        raise SystemExit(exits.UNREACHABLE) from None
+    except Exception:
+        log.exception("worker failed", extra={"worker": name})
+        raise SystemExit(1) from None
+
+
+def _run_worker(name: str, settings: Settings, share: tuple[int, int] | None) -> None:
     spec = registry.spec_of(name)
     if share is None:  # once per worker: its shares inherit it
         lower_priority(spec.niceness(settings), name)
