@@ -48,7 +48,3 @@ def test_fastapis_otlp_switch_gives_fastapi_its_defaults_back(monkeypatch: pytes
     TestClient(ingest_app(SETTINGS)).get("/healthz")
     assert asked  # FastAPI looks for a configured provider on each request again
 
-
-def test_off_means_every_kind_of_signal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FASTAPI_OTEL_AUTO_CONFIGURE", raising=False)
-    assert native_telemetry() == {"tracing": False, "metrics": False, "logs": False}
